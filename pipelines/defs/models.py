@@ -1,0 +1,96 @@
+"""Model assets: one Dagster asset per `sql/<layer>/<model>.sql`, plus the detection history."""
+
+import time
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from pipelines.defs.landing import preview, report
+from pipelines.defs.resources import CiemSettings
+from pipelines.lib.lake import write_parquet
+from pipelines.lib.lake_tables import DETECTION_HISTORY_SCHEMA, lake_tables
+from pipelines.lib.sql_models import SqlModel, discover_models, run_model
+from pipelines.lib.warehouse import connect, register_lake_views, set_run_params
+
+LAKE_TABLES = lake_tables()
+# Lake tables written by landing assets under another name.
+PRODUCED_BY = {"raw_quarantine": ("raw_cloudtrail_events", "raw_iam_users")}
+
+
+def _dep_keys(model: SqlModel) -> list[str]:
+    keys: set[str] = set()
+    for dep in model.deps:
+        keys.update(PRODUCED_BY.get(dep, (dep,)))
+    return sorted(keys)
+
+
+def _column_schema(con: duckdb.DuckDBPyConnection, name: str) -> dg.TableSchema:
+    rows = con.execute(f"describe {name}").fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(r[0], r[1]) for r in rows])
+
+
+def build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=model.name,
+        group_name=model.layer,
+        deps=_dep_keys(model),
+        description=model.description or None,
+        kinds={"duckdb", "sql"},
+        metadata={"sql_file": f"sql/{model.layer}/{model.name}.sql", "grain": model.grain or ""},
+    )
+    def _sql_asset(context: dg.AssetExecutionContext, ciem: CiemSettings) -> dg.MaterializeResult:
+        started = time.monotonic()
+        lake = ciem.lake
+        with connect(lake) as con:
+            register_lake_views(con, lake, LAKE_TABLES)
+            set_run_params(con, ciem.run_params(context))
+            rows = run_model(con, model)
+            head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()
+            metadata: dict[str, object] = {
+                "dagster/row_count": rows,
+                "dagster/column_schema": _column_schema(con, model.name),
+                "preview": preview(pa.table(head)),
+            }
+            if model.is_mart:
+                path = lake.mart_path(model.name)
+                write_parquet(con.sql(f"select * from {model.name}").to_arrow_table(), path)
+                metadata["parquet"] = str(path)
+        report(model.name, rows, started)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _sql_asset
+
+
+SQL_MODELS = discover_models(external=LAKE_TABLES)
+sql_assets = [build_sql_asset(m) for m in SQL_MODELS]
+
+
+@dg.asset(group_name="detections", deps=["int_detections_current"], kinds={"parquet"})
+def detection_history(
+    context: dg.AssetExecutionContext, ciem: CiemSettings
+) -> dg.MaterializeResult:
+    """The open detections of this run, appended to the lake per as-of date (a rerun of the same
+    date replaces its file). `detections` and `detection_timeline` are derived from this history,
+    so the warehouse can be rebuilt from the lake at any time."""
+    started = time.monotonic()
+    params = ciem.run_params(context)
+    lake = ciem.lake
+    with connect(lake) as con:
+        table = con.sql(
+            """
+            select
+                as_of, detection_id, rule_id, severity, resource_arn, resource_type,
+                account_id, title, evidence, $recorded_at::timestamptz as recorded_at
+            from int_detections_current
+            order by detection_id
+            """,
+            params={"recorded_at": datetime.now(UTC)},
+        ).to_arrow_table()
+    table = table.cast(DETECTION_HISTORY_SCHEMA)
+    write_parquet(table, lake.history_path(params.as_of))
+    report("detection_history", table.num_rows, started, f"(as of {params.as_of})")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": table.num_rows, "as_of": params.as_of.isoformat()}
+    )

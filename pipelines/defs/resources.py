@@ -1,0 +1,52 @@
+"""Resources: where the inputs are, where the lake is, and what the run is about."""
+
+import os
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+
+from pipelines.lib.lake import Lake
+from pipelines.lib.warehouse import RunParams
+
+
+class CiemSettings(dg.ConfigurableResource):
+    """Inputs, lake and run parameters. `ciem run` passes them explicitly; the Dagster UI takes
+    them from `CIEM_*` environment variables (defaults: the embedded demo organization)."""
+
+    snapshot_dir: str
+    cloudtrail_dir: str
+    lake_dir: str = "data/lake"
+    as_of: str = ""  # YYYY-MM-DD; empty = the run's partition day, else yesterday (UTC)
+    window_days: int = 15
+    gap_threshold: float = 0.4
+
+    @property
+    def lake(self) -> Lake:
+        return Lake.at(self.lake_dir)
+
+    def run_params(self, context: dg.AssetExecutionContext | None = None) -> RunParams:
+        if self.as_of:
+            as_of = date.fromisoformat(self.as_of)
+        elif context is not None and context.run.tags.get("dagster/partition"):
+            as_of = date.fromisoformat(context.run.tags["dagster/partition"])
+        else:
+            as_of = datetime.now(UTC).date() - timedelta(days=1)
+        return RunParams(
+            as_of=as_of, window_days=self.window_days, gap_threshold=self.gap_threshold
+        )
+
+
+def settings_from_env() -> CiemSettings:
+    return CiemSettings(
+        snapshot_dir=os.environ.get("CIEM_SNAPSHOT", "data/demo/snapshots/2026-11-20"),
+        cloudtrail_dir=os.environ.get("CIEM_CLOUDTRAIL", "data/demo/cloudtrail"),
+        lake_dir=os.environ.get("CIEM_LAKE", "data/lake"),
+        as_of=os.environ.get("CIEM_AS_OF", "2026-11-20"),
+        window_days=int(os.environ.get("CIEM_WINDOW_DAYS", "15")),
+        gap_threshold=float(os.environ.get("CIEM_GAP_THRESHOLD", "0.4")),
+    )
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"ciem": settings_from_env()}, executor=dg.in_process_executor)

@@ -1,0 +1,51 @@
+"""The registry of lake tables (Parquet written by Python landing code) that SQL models read."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from pipelines.lib.catalog import CATALOG_SCHEMA
+from pipelines.lib.cloudtrail import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.quarantine import QUARANTINE_SCHEMA
+from pipelines.lib.reference import REFERENCE_CSVS, reference_schema
+from pipelines.lib.snapshot import SNAPSHOT_SCHEMAS
+from pipelines.lib.warehouse import LakeTable
+
+DETECTION_HISTORY_SCHEMA = pa.schema(
+    [
+        pa.field("as_of", pa.date32(), nullable=False),
+        pa.field("detection_id", pa.string(), nullable=False),
+        pa.field("rule_id", pa.string(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("resource_arn", pa.string(), nullable=False),
+        pa.field("resource_type", pa.string(), nullable=False),
+        pa.field("account_id", pa.string()),
+        pa.field("title", pa.string(), nullable=False),
+        pa.field("evidence", pa.string()),
+        pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+def lake_tables() -> dict[str, LakeTable]:
+    tables = {
+        name: LakeTable(name, schema, f"parquet/{name}.parquet")
+        for name, schema in SNAPSHOT_SCHEMAS.items()
+    }
+    tables["raw_cloudtrail_events"] = LakeTable(
+        "raw_cloudtrail_events",
+        CLOUDTRAIL_EVENTS_SCHEMA,
+        "parquet/raw_cloudtrail_events/day=*/events.parquet",
+    )
+    tables["raw_quarantine"] = LakeTable(
+        "raw_quarantine", QUARANTINE_SCHEMA, "parquet/quarantine/*.parquet"
+    )
+    tables["ref_iam_actions"] = LakeTable(
+        "ref_iam_actions", CATALOG_SCHEMA, "parquet/ref_iam_actions.parquet"
+    )
+    for name in REFERENCE_CSVS:
+        tables[name] = LakeTable(name, reference_schema(name), f"parquet/{name}.parquet")
+    tables["detection_history"] = LakeTable(
+        "detection_history", DETECTION_HISTORY_SCHEMA, "history/detections/as_of=*.parquet"
+    )
+    return tables

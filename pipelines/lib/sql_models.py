@@ -1,0 +1,111 @@
+"""Model layer: discovers `sql/<layer>/<model>.sql` files and runs them in the DuckDB warehouse.
+
+One model per file; the file stem is the table name and the Dagster asset name. A model's
+dependencies are the model and lake table names its SQL mentions (comments stripped). The header
+comment (lines starting with `--` before the first statement) is the model's description; a line
+`-- grain: ...` states its grain and `-- materialized: view` makes it a view instead of a table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+LAYERS = ("staging", "intermediate", "detections", "marts")
+
+_IDENT = re.compile(r"\b([a-z_][a-z0-9_]*)\b")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_STRING = re.compile(r"'(?:[^']|'')*'")
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    name: str
+    layer: str
+    path: Path
+    sql: str
+    description: str
+    grain: str | None
+    materialized: str  # 'table' | 'view'
+    deps: tuple[str, ...] = field(default=())
+
+    @property
+    def is_mart(self) -> bool:
+        return self.layer == "marts"
+
+
+def _header(sql: str) -> list[str]:
+    lines = []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            break
+        lines.append(stripped.removeprefix("--").strip())
+    return lines
+
+
+def referenced_names(sql: str, known: Iterable[str]) -> set[str]:
+    """Names of known tables that the SQL mentions outside comments and string literals."""
+    body = _STRING.sub("''", _BLOCK_COMMENT.sub(" ", _LINE_COMMENT.sub(" ", sql.lower())))
+    return set(_IDENT.findall(body)) & set(known)
+
+
+def discover_models(sql_dir: Path = SQL_DIR, external: Iterable[str] = ()) -> list[SqlModel]:
+    """All models under sql_dir, each with its dependencies among models and external tables."""
+    paths = sorted(p for p in sql_dir.glob("*/*.sql") if p.parent.name in LAYERS)
+    names = [p.stem for p in paths]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"model names must be unique across layers: {sorted(duplicates)}")
+    known = set(names) | set(external)
+    models = []
+    for path in paths:
+        sql = path.read_text()
+        header = _header(sql)
+        meta = {
+            k.strip(): v.strip()
+            for k, _, v in (h.partition(":") for h in header)
+            if k.strip() in {"grain", "materialized"}
+        }
+        description = "\n".join(
+            h for h in header if not h.startswith(("grain:", "materialized:")) and h != path.stem
+        ).strip()
+        models.append(
+            SqlModel(
+                name=path.stem,
+                layer=path.parent.name,
+                path=path,
+                sql=sql,
+                description=description,
+                grain=meta.get("grain"),
+                materialized=meta.get("materialized", "table"),
+                deps=tuple(sorted(referenced_names(sql, known) - {path.stem})),
+            )
+        )
+    return models
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> int:
+    """(Re)build one model; returns its row count."""
+    body = model.sql.strip().rstrip(";")
+    kind = "view" if model.materialized == "view" else "table"
+    existing = next(
+        iter(
+            con.execute(
+                "select table_type from information_schema.tables where table_name = ?",
+                [model.name],
+            ).fetchall()
+        ),
+        None,
+    )
+    # A model may switch between table and view; drop the other kind first.
+    if existing and (existing[0] == "VIEW") != (kind == "view"):
+        con.execute(f"drop {'view' if existing[0] == 'VIEW' else 'table'} {model.name}")
+    con.execute(f"create or replace {kind} {model.name} as\n{body}")
+    return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]

@@ -1,0 +1,109 @@
+"""Warehouse layer: the DuckDB file the SQL models build, lake Parquet exposed as views."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.lib.lake import Lake, write_parquet
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """A table that Python landing code writes as Parquet and SQL models read through a view."""
+
+    name: str
+    schema: pa.Schema
+    glob: str  # relative to the lake root
+
+
+@dataclass(frozen=True)
+class RunParams:
+    """What a run is about: the as-of date and the usage window ending on it (inclusive)."""
+
+    as_of: date
+    window_days: int = 15
+    gap_threshold: float = 0.4
+
+    @property
+    def window_start(self) -> date:
+        return self.as_of - timedelta(days=self.window_days - 1)
+
+    def window_dates(self) -> list[date]:
+        return [self.window_start + timedelta(days=i) for i in range(self.window_days)]
+
+
+@contextmanager
+def connect(
+    lake: Lake, read_only: bool = False, timeout_s: float = 60.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse; waits while another process holds the write lock."""
+    path = lake.warehouse_path
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `ciem run` or `ciem demo` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    # Days are UTC days: casts of timestamptz to date must not depend on the machine's zone.
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def register_lake_views(
+    con: duckdb.DuckDBPyConnection, lake: Lake, tables: Mapping[str, LakeTable]
+) -> None:
+    """(Re)create one view per lake table over its Parquet files (or an empty typed file)."""
+    for table in tables.values():
+        files = sorted(lake.root.glob(table.glob))
+        if files:
+            source = f"{lake.root}/{table.glob}"
+        else:
+            empty = lake.empty_path(table.name)
+            write_parquet(table.schema.empty_table(), empty)
+            source = str(empty)
+        con.execute(
+            f"create or replace view {table.name} as "
+            f"select * from read_parquet('{source}', union_by_name = true)"
+        )
+
+
+def set_run_params(con: duckdb.DuckDBPyConnection, params: RunParams) -> None:
+    """`run_params`: one row that every model reads for the as-of date, window and thresholds."""
+    con.execute(
+        """
+        create or replace temp table run_params as
+        select
+            ?::date as as_of,
+            ?::integer as window_days,
+            ?::date as window_start,
+            ?::date as window_end,
+            ?::timestamptz as window_start_at,
+            ?::timestamptz as window_end_at,
+            ?::double as gap_threshold
+        """,
+        [
+            params.as_of,
+            params.window_days,
+            params.window_start,
+            params.as_of,
+            f"{params.window_start.isoformat()} 00:00:00+00",
+            f"{(params.as_of + timedelta(days=1)).isoformat()} 00:00:00+00",
+            params.gap_threshold,
+        ],
+    )

@@ -1,0 +1,58 @@
+-- int_principal_activity
+-- Every sign that an identity was used: successful CloudTrail calls (any event, sign-ins
+-- included), the credential report (password and access keys) and RoleLastUsed.
+-- grain: principal_arn
+
+with identities as (
+    select * from int_identities where principal_type in ('user', 'role')
+),
+
+events as (
+    select * from stg_cloudtrail_events
+    where principal_arn is not null and outcome = 'success'
+),
+
+credentials as (
+    select * from raw_credential_report
+),
+
+roles as (
+    select * from raw_iam_roles
+),
+
+params as (
+    select * from run_params
+),
+
+event_activity as (
+    select
+        e.principal_arn,
+        count(*) filter (where e.event_time >= p.window_start_at and e.event_time < p.window_end_at)
+            as successful_events_in_window,
+        max(e.event_time) filter (where e.event_time < p.window_end_at) as last_event_at
+    from events as e
+    cross join params as p
+    group by e.principal_arn
+),
+
+final as (
+    select
+        i.principal_arn,
+        i.principal_type,
+        coalesce(a.successful_events_in_window, 0) as successful_events_in_window,
+        a.last_event_at,
+        c.password_last_used,
+        greatest(c.access_key_1_last_used_date, c.access_key_2_last_used_date)
+            as access_key_last_used,
+        r.role_last_used_at,
+        greatest(
+            a.last_event_at, c.password_last_used, c.access_key_1_last_used_date,
+            c.access_key_2_last_used_date, r.role_last_used_at
+        ) as last_activity_at
+    from identities as i
+    left join event_activity as a on a.principal_arn = i.principal_arn
+    left join credentials as c on c.arn = i.principal_arn
+    left join roles as r on r.arn = i.principal_arn
+)
+
+select * from final

@@ -1,0 +1,81 @@
+-- permission_insights
+-- Granted versus used, per principal and effective action, for the run's window: `used` (a
+-- successful call in the window), `unobservable` (CloudTrail cannot show it: iam:PassRole, or a
+-- data-event action in an account whose trail recorded no data events) or `unused`.
+-- grain: principal_arn, action
+
+with effective as (
+    select * from effective_permissions
+),
+
+usage as (
+    select * from int_usage_in_window
+),
+
+unobservable as (
+    select * from ref_unobservable_actions
+),
+
+data_event_accounts as (
+    select distinct e.account_id
+    from stg_cloudtrail_events as e
+    cross join run_params as p
+    where e.event_category = 'Data'
+        and e.event_time >= p.window_start_at
+        and e.event_time < p.window_end_at
+),
+
+params as (
+    select * from run_params
+),
+
+unobservable_reasons as (
+    select
+        e.principal_arn,
+        e.action,
+        min(u.reason) as reason
+    from effective as e
+    inner join unobservable as u on e.action glob u.action_pattern
+    where u.observable_when = 'never'
+        or (
+            u.observable_when = 'data_events'
+            and e.account_id not in (select account_id from data_event_accounts)
+        )
+    group by e.principal_arn, e.action
+),
+
+final as (
+    select
+        e.principal_arn,
+        e.principal_type,
+        e.account_id,
+        e.action,
+        e.action_name,
+        e.service,
+        e.access_level,
+        e.is_conditional,
+        e.resource_scope,
+        e.granted_by,
+        case
+            when coalesce(u.successful_calls, 0) > 0 then 'used'
+            when r.reason is not null then 'unobservable'
+            else 'unused'
+        end as usage_status,
+        case when coalesce(u.successful_calls, 0) = 0 then r.reason end as unobservable_reason,
+        u.last_used_at,
+        coalesce(u.successful_calls, 0) as calls_in_window,
+        coalesce(u.denied_attempts, 0) as denied_attempts_in_window,
+        p.window_start,
+        p.as_of as window_end,
+        e.catalog_version
+    from effective as e
+    cross join params as p
+    left join usage as u
+        on u.principal_arn = e.principal_arn
+        and u.action = e.action
+    left join unobservable_reasons as r
+        on r.principal_arn = e.principal_arn
+        and r.action = e.action
+)
+
+select * from final

@@ -1,0 +1,62 @@
+-- stg_policy_documents
+-- Every policy document of the snapshot under one key: managed policies (their default
+-- version; permission boundaries are managed policies too), inline policies of users, groups
+-- and roles, and the organization's SCPs/RCPs.
+-- grain: policy_key
+
+with managed as (
+    select * from raw_iam_policies
+),
+
+inline as (
+    select * from raw_iam_inline_policies
+),
+
+org_policies as (
+    select * from raw_org_policies
+),
+
+final as (
+    select
+        account_id || '|' || policy_arn as policy_key,
+        'managed' as policy_kind,
+        policy_name,
+        policy_arn,
+        account_id,
+        null::varchar as principal_arn,
+        document
+    from managed
+    where document is not null
+
+    union all
+
+    select
+        principal_arn || '|inline|' || policy_name as policy_key,
+        'inline' as policy_kind,
+        policy_name,
+        null::varchar as policy_arn,
+        account_id,
+        principal_arn,
+        document
+    from inline
+    where document is not null
+
+    union all
+
+    select
+        'org|' || policy_id as policy_key,
+        case type
+            when 'SERVICE_CONTROL_POLICY' then 'scp'
+            when 'RESOURCE_CONTROL_POLICY' then 'rcp'
+            else lower(type)
+        end as policy_kind,
+        name as policy_name,
+        arn as policy_arn,
+        null::varchar as account_id,
+        null::varchar as principal_arn,
+        document
+    from org_policies
+    where document is not null
+)
+
+select * from final

@@ -1,0 +1,84 @@
+-- stg_policy_statements
+-- One row per statement of every policy document. Action/NotAction/Resource/NotResource
+-- accept a string or a list in IAM's grammar; both become lists here. Actions are
+-- lower-cased (IAM matches them case-insensitively); resources keep their case (ARNs are
+-- matched case-sensitively).
+-- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+-- grain: policy_key, statement_index
+
+with documents as (
+    select * from stg_policy_documents
+),
+
+statement_lists as (
+    select
+        policy_key,
+        policy_kind,
+        case json_type(document::json -> '$.Statement')
+            when 'ARRAY' then from_json(document::json -> '$.Statement', '["json"]')
+            when 'OBJECT' then [document::json -> '$.Statement']
+        end as statements
+    from documents
+),
+
+unnested as (
+    select
+        l.policy_key,
+        l.policy_kind,
+        s.statement_index - 1 as statement_index,
+        s.stmt
+    from statement_lists as l,
+        unnest(l.statements) with ordinality as s(stmt, statement_index)
+),
+
+parsed as (
+    select
+        policy_key,
+        policy_kind,
+        statement_index,
+        stmt ->> '$.Sid' as sid,
+        stmt ->> '$.Effect' as effect,
+        case json_type(stmt -> '$.Action')
+            when 'ARRAY' then from_json(stmt -> '$.Action', '["varchar"]')
+            when 'VARCHAR' then [stmt ->> '$.Action']
+        end as action_list,
+        case json_type(stmt -> '$.NotAction')
+            when 'ARRAY' then from_json(stmt -> '$.NotAction', '["varchar"]')
+            when 'VARCHAR' then [stmt ->> '$.NotAction']
+        end as not_action_list,
+        case json_type(stmt -> '$.Resource')
+            when 'ARRAY' then from_json(stmt -> '$.Resource', '["varchar"]')
+            when 'VARCHAR' then [stmt ->> '$.Resource']
+        end as resources,
+        case json_type(stmt -> '$.NotResource')
+            when 'ARRAY' then from_json(stmt -> '$.NotResource', '["varchar"]')
+            when 'VARCHAR' then [stmt ->> '$.NotResource']
+        end as not_resources,
+        (stmt -> '$.Condition')::varchar as condition_json,
+        (stmt -> '$.Principal')::varchar as principal_json,
+        (stmt -> '$.NotPrincipal')::varchar as not_principal_json
+    from unnested
+),
+
+final as (
+    select
+        policy_key,
+        policy_kind,
+        statement_index,
+        sid,
+        effect,
+        list_transform(action_list, lambda a: lower(trim(a))) as actions,
+        list_transform(not_action_list, lambda a: lower(trim(a))) as not_actions,
+        resources,
+        not_resources,
+        condition_json,
+        coalesce(condition_json not in ('{}', 'null'), false) as has_condition,
+        -- Applies to every resource: Resource "*" (NotResource always leaves some out).
+        coalesce(list_contains(resources, '*'), false) and not_resources is null
+            as applies_to_all_resources,
+        principal_json,
+        not_principal_json
+    from parsed
+)
+
+select * from final
