@@ -1,0 +1,90 @@
+"""The real Dagster definitions: asset graph snapshot, code-location name, rule registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from pipelines.definitions import defs
+from pipelines.lib.reference import load_reference
+from pipelines.lib.sql_models import SQL_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAPSHOT = Path(__file__).with_name("asset_graph.json")
+
+
+def asset_graph() -> dict:
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "partitioned": node.partitions_def is not None,
+            "kinds": sorted(node.kinds),
+        }
+    return {
+        "assets": assets,
+        "asset_checks": sorted(k.to_user_string() for k in graph.asset_check_keys),
+        "schedules": sorted(
+            [s.name, s.cron_schedule, s.job_name, s.default_status.value]
+            for s in defs.get_repository_def().schedule_defs
+        ),
+    }
+
+
+def test_asset_graph_matches_snapshot() -> None:
+    current = json.loads(json.dumps(asset_graph()))
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=2) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert current == expected, (
+        "the asset graph changed; review the change and regenerate the snapshot with "
+        "`UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest tests/integration/test_definitions.py`"
+    )
+
+
+def test_workspace_and_dg_agree_on_the_code_location_name() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    [location] = workspace["load_from"]
+    module = location["python_module"]
+    assert module["location_name"] == pyproject["tool"]["dg"]["project"]["code_location_name"]
+    assert (
+        module["module_name"] == f"{pyproject['tool']['dg']['project']['root_module']}.definitions"
+    )
+    # [tool.dagster] would silently outrank [tool.dg].
+    assert "dagster" not in pyproject["tool"]
+
+
+def test_every_rule_has_a_model_a_registry_row_and_a_place_in_the_union() -> None:
+    rule_models = {p.stem for p in (SQL_DIR / "detections").glob("det_*.sql")}
+    registry = {r["rule_id"] for r in load_reference("ref_detection_rules").to_pylist()}
+    union_sql = (SQL_DIR / "intermediate" / "int_detections_current.sql").read_text()
+    assert {"det_" + r.replace("-", "_") for r in registry} == rule_models
+    assert {m for m in rule_models if f"from {m}\n" in union_sql} == rule_models
+    for model in rule_models:
+        rule_id = model.removeprefix("det_").replace("_", "-")
+        assert f"'{rule_id}' as rule_id" in (SQL_DIR / "detections" / f"{model}.sql").read_text()
+
+
+def test_nightly_schedule_targets_yesterday_for_every_asset() -> None:
+    import dagster as dg
+
+    schedule = defs.resolve_schedule_def("ciem_nightly_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 28, 2, 0, tzinfo=UTC),
+        repository_def=defs.get_repository_def(),
+    )
+    [request] = list(schedule.evaluate_tick(context).run_requests or [])
+    assert request.partition_key == "2026-11-27"
+    job = defs.resolve_job_def("ciem_nightly")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(
+        asset_graph()["assets"]
+    )
