@@ -45,6 +45,14 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
     import dagster as dg
 
     result = dg.materialize(assets, run_config=QUIET_DAGSTER, raise_on_error=False, **kwargs)
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            rows = check.metadata.get("offending_rows")
+            count = rows.value if rows is not None else "?"
+            log.warning(
+                f"✗ check {check.asset_key.to_user_string()}:{check.check_name} failed "
+                f"({count} offending rows)"
+            )
     if result.success:
         return
     for event in result.get_step_failure_events():
@@ -218,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def lake_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
+        p.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks and debug logs",
+        )
 
     demo = sub.add_parser("demo", help="run the whole pipeline on the embedded demo organization")
     lake_arg(demo)

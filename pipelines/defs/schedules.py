@@ -1,5 +1,6 @@
 """The nightly schedule: yesterday's CloudTrail day, then every model, at 02:00 UTC."""
 
+import os
 from datetime import timedelta
 
 import dagster as dg
@@ -18,7 +19,10 @@ nightly_job = dg.define_asset_job(
     job=nightly_job,
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,  # turned on per deployment (README)
+    # Stopped unless the deployment says otherwise (README, "Nightly schedule").
+    default_status=dg.DefaultScheduleStatus.RUNNING
+    if os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running"
+    else dg.DefaultScheduleStatus.STOPPED,
 )
 def ciem_nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Each night, the day that just ended is landed and the window ending on it is modelled."""

@@ -15,8 +15,8 @@ final as (
     select
         d.principal_arn,
         d.action,
-        sum(d.successful_calls) filter (where d.day >= p.window_start) as successful_calls,
-        sum(d.denied_attempts) filter (where d.day >= p.window_start) as denied_attempts,
+        (sum(d.successful_calls) filter (where d.day >= p.window_start))::bigint as successful_calls,
+        (sum(d.denied_attempts) filter (where d.day >= p.window_start))::bigint as denied_attempts,
         max(d.last_used_at) filter (where d.day >= p.window_start) as last_used_in_window_at,
         max(d.last_used_at) as last_used_at
     from daily as d
