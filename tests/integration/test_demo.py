@@ -1,0 +1,131 @@
+"""`ciem demo` on the embedded organization finds exactly the detections written down for it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = ROOT / "data" / "demo" / "expected_detections.csv"
+RUN1, RUN2 = date(2026, 11, 19), date(2026, 11, 20)
+
+
+def _expected() -> set[tuple[date, str, str]]:
+    with EXPECTED.open() as fh:
+        return {
+            (date.fromisoformat(r["as_of"]), r["rule_id"], r["resource_arn"])
+            for r in csv.DictReader(fh)
+        }
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lake = tmp_path_factory.mktemp("demo") / "lake"
+    assert main(["demo", "--lake", str(lake)]) == 0
+    return lake
+
+
+def _query(lake: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(lake / "warehouse" / "ciem.duckdb"), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_each_run_finds_exactly_the_expected_detections(demo_lake: Path) -> None:
+    got = set(_query(demo_lake, "select as_of, rule_id, resource_arn from detection_history"))
+    assert got == _expected()
+
+
+def test_detections_and_timeline_reflect_the_change_between_runs(demo_lake: Path) -> None:
+    expected = _expected()
+    run1 = {(r, a) for d, r, a in expected if d == RUN1}
+    run2 = {(r, a) for d, r, a in expected if d == RUN2}
+    assert set(_query(demo_lake, "select rule_id, resource_arn, status from detections")) == (
+        {(r, a, "open") for r, a in run2} | {(r, a, "resolved") for r, a in run1 - run2}
+    )
+    assert set(
+        _query(
+            demo_lake, "select event_at, event_type, rule_id, resource_arn from detection_timeline"
+        )
+    ) == (
+        {(RUN1, "opened", r, a) for r, a in run1}
+        | {(RUN2, "opened", r, a) for r, a in run2 - run1}
+        | {(RUN2, "resolved", r, a) for r, a in run1 - run2}
+    )
+    # The demo's planned change: contractor-temp lost AdministratorAccess on 2026-11-20.
+    assert (
+        RUN2,
+        "resolved",
+        "admin-iam-user",
+        "arn:aws:iam::222222222222:user/contractor-temp",
+    ) in set(
+        _query(
+            demo_lake, "select event_at, event_type, rule_id, resource_arn from detection_timeline"
+        )
+    )
+
+
+def test_group_by_views_agree_with_detections(demo_lake: Path) -> None:
+    run2 = Counter(r for d, r, _ in _expected() if d == RUN2)
+    assert (
+        dict(_query(demo_lake, "select rule_id, open_detections from identity_risks_by_risk"))
+        == run2
+    )
+    by_resource = Counter(a for d, _, a in _expected() if d == RUN2)
+    assert (
+        dict(
+            _query(
+                demo_lake, "select resource_arn, open_detections from identity_risks_by_resource"
+            )
+        )
+        == by_resource
+    )
+
+
+def test_every_detection_is_explainable(demo_lake: Path) -> None:
+    rows = _query(
+        demo_lake,
+        """
+        select detection_id, title, evidence, remediation, severity from detections
+        where title is null or json_valid(evidence) is not true or remediation is null
+            or severity not in ('critical', 'high', 'medium')""",
+    )
+    assert rows == []
+    assert _query(demo_lake, "select count(distinct detection_id) = count(*) from detections") == [
+        (True,)
+    ]
+
+
+def test_query_command_answers(demo_lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "query",
+                "select rule_id, count(*) as n from detections where status = 'open' group by 1 order by 1",
+                "--format",
+                "csv",
+                "--lake",
+                str(demo_lake),
+            ]
+        )
+        == 0
+    )
+    out = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    run2 = Counter(r for d, r, _ in _expected() if d == RUN2)
+    assert out == [["rule_id", "n"], *([r, str(run2[r])] for r in sorted(run2))]
+
+
+def test_query_command_is_read_only(demo_lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["query", "delete from detections", "--lake", str(demo_lake)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ciem: error: ") and "read-only" in err
+    assert _query(demo_lake, "select count(*) > 0 from detections") == [(True,)]
