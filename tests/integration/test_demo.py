@@ -109,7 +109,8 @@ def test_query_command_answers(demo_lake: Path, capsys: pytest.CaptureFixture[st
         main(
             [
                 "query",
-                "select rule_id, count(*) as n from detections where status = 'open' group by 1 order by 1",
+                "select rule_id, count(*) as n from detections "
+                "where status = 'open' group by 1 order by 1",
                 "--format",
                 "csv",
                 "--lake",
