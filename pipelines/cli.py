@@ -126,7 +126,8 @@ def print_summary(lake: Lake, as_of: date) -> None:
             """
             select rule_id, severity, count(*) filter (where status = 'open') as open,
                    count(*) filter (where status = 'resolved') as resolved
-            from detections group by 1, 2 order by 3 desc, 1
+            from detections group by 1, 2
+            order by list_position(['critical', 'high', 'medium', 'low', 'info'], severity), 1
             """
         ).fetchall()
         quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
