@@ -71,23 +71,27 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
 
 def run_pipeline(
     snapshot: Path,
-    cloudtrail: Path,
+    cloudtrail: str | Path,
     as_of: date,
     window_days: int,
     lake_dir: Path,
     gap_threshold: float = 0.4,
     debug: bool = False,
+    full_refresh: bool = False,
 ) -> None:
-    """Materialize every asset of the code location for one as-of date, in process."""
+    """Materialize every asset of the code location for one as-of date, in process: the
+    snapshot and reference tables, then the window's CloudTrail days (one run over the
+    partition range), then every model."""
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.defs.landing import raw_cloudtrail_events
     from pipelines.defs.resources import CiemSettings
+    from pipelines.lib.cloudtrail import CloudTrailSource
 
-    for label, path in (("snapshot", snapshot), ("CloudTrail", cloudtrail)):
-        if not path.is_dir():
-            raise CiemError(f"{label} folder not found: {path}")
+    if not snapshot.is_dir():
+        raise CiemError(f"snapshot folder not found: {snapshot}")
+    if not CloudTrailSource(cloudtrail).exists():
+        raise CiemError(f"CloudTrail location not found: {cloudtrail}")
     settings = CiemSettings(
         snapshot_dir=str(snapshot),
         cloudtrail_dir=str(cloudtrail),
@@ -95,28 +99,37 @@ def run_pipeline(
         as_of=as_of.isoformat(),
         window_days=window_days,
         gap_threshold=gap_threshold,
+        cloudtrail_full_refresh=full_refresh,
     )
     params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
     assets = [*defs.assets, *(defs.asset_checks or [])]
+    graph = defs.resolve_asset_graph()
+    partitioned = dg.AssetSelection.assets(
+        *(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None)
+    )
+    upstream = dg.AssetSelection.groups("landing", "reference") - partitioned
     days = params.window_dates()
+    resources = {"ciem": settings}
     log.info(f"ciem run: as of {as_of} (window {days[0]} .. {days[-1]}), lake {lake_dir}")
+    log.info(f"landing the snapshot {snapshot} and the reference tables")
+    _materialize(assets, debug, selection=upstream, resources=resources)
     log.info(f"landing {len(days)} CloudTrail days from {cloudtrail}")
     _materialize(
         assets,
         debug,
-        selection=[raw_cloudtrail_events],
-        resources={"ciem": settings},
+        selection=partitioned,
+        resources=resources,
         tags={
             "dagster/asset_partition_range_start": days[0].isoformat(),
             "dagster/asset_partition_range_end": days[-1].isoformat(),
         },
     )
-    log.info(f"landing the snapshot {snapshot} and building the models")
+    log.info("building the models")
     _materialize(
         assets,
         debug,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(raw_cloudtrail_events),
-        resources={"ciem": settings},
+        selection=dg.AssetSelection.all() - upstream - partitioned,
+        resources=resources,
     )
 
 
@@ -156,12 +169,13 @@ def cmd_run(args: argparse.Namespace) -> None:
     lake_dir = Path(args.lake)
     run_pipeline(
         Path(args.snapshot),
-        Path(args.cloudtrail),
+        args.cloudtrail,
         args.as_of,
         args.window_days,
         lake_dir,
         args.gap_threshold,
         args.debug,
+        args.full_refresh,
     )
     print_summary(Lake.at(lake_dir), args.as_of)
 
@@ -240,7 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the pipeline on a snapshot folder and CloudTrail logs")
     run.add_argument("--snapshot", required=True, help="snapshot folder (<account_id>/iam/...)")
-    run.add_argument("--cloudtrail", required=True, help="CloudTrail folder (AWSLogs/... layout)")
+    run.add_argument(
+        "--cloudtrail",
+        required=True,
+        help="CloudTrail: a folder or s3://bucket/prefix (AWSLogs/... layout, or exports)",
+    )
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="re-land every CloudTrail day of the window (default: read only new files)",
+    )
     run.add_argument("--as-of", required=True, type=_date, help="last day of the window (UTC)")
     run.add_argument("--window-days", type=int, default=15, help="usage window in days (15)")
     run.add_argument(

@@ -13,9 +13,11 @@ from pipelines.lib.warehouse import connect, register_lake_views, set_run_params
 def build_audit_check(path: Path) -> dg.AssetChecksDefinition:
     model, _, name = path.stem.partition("__")
     sql = path.read_text()
-    description = "\n".join(
-        line.removeprefix("--").strip() for line in sql.splitlines() if line.startswith("--")
+    header = [line.removeprefix("--").strip() for line in sql.splitlines() if line.startswith("--")]
+    severity = (
+        dg.AssetCheckSeverity.WARN if "severity: warn" in header else dg.AssetCheckSeverity.ERROR
     )
+    description = "\n".join(h for h in header if not h.startswith("severity:"))
 
     @dg.asset_check(asset=model, name=name, description=description, blocking=False)
     def _audit(context: dg.AssetCheckExecutionContext, ciem: CiemSettings) -> dg.AssetCheckResult:
@@ -28,6 +30,7 @@ def build_audit_check(path: Path) -> dg.AssetChecksDefinition:
             offending = relation.fetchall()
         return dg.AssetCheckResult(
             passed=not offending,
+            severity=severity,
             metadata={
                 "offending_rows": len(offending),
                 "sample": dg.MetadataValue.json(

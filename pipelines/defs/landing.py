@@ -10,8 +10,10 @@ import dagster as dg
 import pyarrow as pa
 
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib import cloudtrail
 from pipelines.lib.catalog import catalog_version, load_catalog
+from pipelines.lib.cloudtrail import CloudTrailSource
+from pipelines.lib.cloudtrail_landing import land_day
+from pipelines.lib.daily import DAILY_MODELS, build_daily, daily_model
 from pipelines.lib.lake import write_parquet
 from pipelines.lib.quarantine import Quarantine
 from pipelines.lib.reference import REFERENCE_CSVS, load_reference
@@ -91,41 +93,72 @@ def iam_snapshot(context: dg.AssetExecutionContext, ciem: CiemSettings):
 def raw_cloudtrail_events(
     context: dg.AssetExecutionContext, ciem: CiemSettings
 ) -> dg.MaterializeResult:
-    """CloudTrail records of one UTC day (files delivered that day), typed, one Parquet per day.
+    """CloudTrail records of one UTC day (files delivered that day), typed, Parquet per day.
 
-    requestParameters / responseElements stay JSON text. Re-running a day replaces it exactly.
-    Corrupt files and malformed records go to the `quarantine` table; the rest lands.
+    Reads a local folder or an S3 prefix; only objects not yet in the day's manifest are read
+    and appended (a full refresh rebuilds the day). requestParameters / responseElements stay
+    JSON text. Corrupt files and malformed records go to the `quarantine` table.
     """
-    root = Path(ciem.cloudtrail_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"CloudTrail folder not found: {root}")
+    source = CloudTrailSource(ciem.cloudtrail_dir)
+    if not source.exists():
+        raise FileNotFoundError(f"CloudTrail location not found: {ciem.cloudtrail_dir}")
     lake = ciem.lake
-    total_rows, total_files, total_quarantined = 0, 0, 0
+    totals = {"records": 0, "objects_read": 0, "quarantined": 0}
+    modes: dict[str, int] = {}
     for key in context.partition_keys:
         started = time.monotonic()
-        day = date.fromisoformat(key)
-        files = cloudtrail.list_files_for_day(root, day)
-        quarantine = Quarantine(source="cloudtrail", partition=key)
-        table = cloudtrail.read_events(files, day, quarantine, root=root)
-        write_parquet(table, lake.cloudtrail_day_path(day))
-        write_parquet(quarantine.to_table(), lake.quarantine_path("cloudtrail", key))
+        result = land_day(source, lake, date.fromisoformat(key), ciem.cloudtrail_full_refresh)
         report(
             f"raw_cloudtrail_events[{key}]",
-            table.num_rows,
+            result.records,
             started,
-            f"({len(files)} files, {len(quarantine)} quarantined)",
+            f"({result.mode}: {result.objects_read} of {result.objects_total} files read, "
+            f"{result.quarantined} quarantined)",
         )
-        total_rows += table.num_rows
-        total_files += len(files)
-        total_quarantined += len(quarantine)
+        totals["records"] += result.records
+        totals["objects_read"] += result.objects_read
+        totals["quarantined"] += result.quarantined
+        modes[result.mode] = modes.get(result.mode, 0) + 1
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": total_rows,
+            "dagster/row_count": totals["records"],
             "days": len(context.partition_keys),
-            "files": total_files,
-            "quarantined": total_quarantined,
+            "days_by_mode": dg.MetadataValue.json(modes),
+            "objects_read": totals["objects_read"],
+            "quarantined": totals["quarantined"],
         }
     )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            name,
+            group_name="landing",
+            kinds={"duckdb", "parquet"},
+            deps=["raw_cloudtrail_events", "ref_event_action_map", "ref_error_codes"],
+            partitions_def=cloudtrail_days,
+            description=daily_model(name).description,
+        )
+        for name in DAILY_MODELS
+    ],
+    partitions_def=cloudtrail_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=False,
+)
+def cloudtrail_daily_aggregates(context: dg.AssetExecutionContext, ciem: CiemSettings):
+    """Per-day aggregates of CloudTrail (`sql/daily/*.sql`), so the usage window reads a few
+    small partitions instead of raw events."""
+    lake = ciem.lake
+    rows = dict.fromkeys(DAILY_MODELS, 0)
+    for key in context.partition_keys:
+        started = time.monotonic()
+        counts = build_daily(lake, date.fromisoformat(key))
+        for name, n in counts.items():
+            rows[name] += n
+        report(f"usage_daily[{key}]", counts["usage_daily"], started)
+    for name in DAILY_MODELS:
+        yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows[name]})
 
 
 @dg.asset(group_name="reference", kinds={"parquet"})

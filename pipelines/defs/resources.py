@@ -14,11 +14,12 @@ class CiemSettings(dg.ConfigurableResource):
     them from `CIEM_*` environment variables (defaults: the embedded demo organization)."""
 
     snapshot_dir: str
-    cloudtrail_dir: str
+    cloudtrail_dir: str  # a local folder or s3://bucket/prefix
     lake_dir: str = "data/lake"
     as_of: str = ""  # YYYY-MM-DD; empty = the run's partition day, else yesterday (UTC)
     window_days: int = 15
     gap_threshold: float = 0.4
+    cloudtrail_full_refresh: bool = False  # rebuild each CloudTrail day instead of appending
 
     @property
     def lake(self) -> Lake:
@@ -44,6 +45,7 @@ def settings_from_env() -> CiemSettings:
         as_of=os.environ.get("CIEM_AS_OF", "2026-11-20"),
         window_days=int(os.environ.get("CIEM_WINDOW_DAYS", "15")),
         gap_threshold=float(os.environ.get("CIEM_GAP_THRESHOLD", "0.4")),
+        cloudtrail_full_refresh=os.environ.get("CIEM_CLOUDTRAIL_FULL_REFRESH") == "1",
     )
 
 

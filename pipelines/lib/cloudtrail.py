@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pyarrow as pa
 
 from pipelines.lib.quarantine import Quarantine
@@ -71,7 +72,7 @@ PRINCIPAL_TYPES = (
 # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html
 _DELIVERY_NAME = re.compile(r"^\d{12}_CloudTrail_[^_]+_(\d{4})(\d{2})(\d{2})T\d{4}Z_")
 _FOUR_DIGITS, _TWO_DIGITS = re.compile(r"^\d{4}$"), re.compile(r"^\d{2}$")
-_LOG_SUFFIXES = (".json.gz", ".json")
+_LOG_SUFFIXES = (".json.gz", ".json", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 _DIGEST_MARKER = "CloudTrail-Digest"
 _REQUIRED_FIELDS = ("eventTime", "eventSource", "eventName")
 # userIdentity.type values whose caller is an identity-provider user, not an IAM principal.
@@ -111,26 +112,107 @@ def _is_log_file(name: str) -> bool:
     return name.endswith(_LOG_SUFFIXES) and _DIGEST_MARKER not in name
 
 
-def list_files_for_day(root: str | Path, day: date) -> list[Path]:
-    """Every CloudTrail log file under `root` (recursive, sorted) whose `file_day` is `day`.
+@dataclass(frozen=True)
+class LogObject:
+    """One log file of a CloudTrail source, as the manifest records it."""
 
-    Digest files are skipped. A `YYYY/MM/DD` folder of another day is not descended into (a year
-    of an organization trail holds millions of files): this relies on CloudTrail naming each file
-    after the same delivery time as its folder.
+    key: str  # path relative to the source root, with '/' separators
+    size: int
+    version: str  # S3 ETag, or the local file's mtime (ns): a change means new content
+    day: date | None  # delivery day from the name or folder; None = undated (exports)
+
+
+class CloudTrailSource:
+    """A local folder or an S3 prefix (`s3://bucket/prefix`, through s3fs) holding CloudTrail.
+
+    The S3 delivery layout `AWSLogs/[o-orgid/]<account>/CloudTrail/<region>/YYYY/MM/DD/` is
+    listed one day folder at a time (an organization trail holds millions of files); anything
+    else under the root (flat folders of delivery files, exports as JSON arrays or JSON lines)
+    is listed whole. The standard AWS configuration (profile, environment, AWS_ENDPOINT_URL)
+    applies to S3.
     """
-    root = Path(root)
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        rel_parts = here.relative_to(root).parts
-        if any(_DIGEST_MARKER in part for part in rel_parts):
-            dirnames.clear()
-            continue
-        dirnames[:] = [d for d in dirnames if _dir_day((*rel_parts, d)[-3:]) in (None, day)]
-        found.extend(
-            here / name for name in filenames if _is_log_file(name) and file_day(here / name) == day
+
+    def __init__(self, location: str | Path) -> None:
+        self.location = str(location)
+        self.fs, root = fsspec.core.url_to_fs(self.location)
+        self.root = root.rstrip("/")
+        self._day_prefixes: list[str] | None = None
+        self._other: list[LogObject] | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        return "://" in self.location and not self.location.startswith("file://")
+
+    def exists(self) -> bool:
+        return bool(self.fs.isdir(self.root))
+
+    def _rel(self, path: str) -> str:
+        return path[len(self.root) + 1 :] if path.startswith(self.root + "/") else path
+
+    def _object(self, info: dict[str, Any]) -> LogObject:
+        rel = self._rel(info["name"])
+        version = str(
+            info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified")
         )
-    return sorted(found)
+        return LogObject(
+            key=rel, size=int(info.get("size") or 0), version=version, day=file_day(rel)
+        )
+
+    def _dirs(self, path: str) -> list[str]:
+        return sorted(e["name"] for e in self.fs.ls(path, detail=True) if e["type"] == "directory")
+
+    def _scan(self) -> None:
+        """Find the region folders of the delivery layout, and every file outside it."""
+        day_prefixes: list[str] = []
+        other: list[LogObject] = []
+        for entry in self.fs.ls(self.root, detail=True):
+            name = entry["name"].rstrip("/")
+            base = name.rsplit("/", 1)[-1]
+            if entry["type"] == "directory" and base == "AWSLogs":
+                for owner in self._dirs(name):
+                    accounts = (
+                        self._dirs(owner) if owner.rsplit("/", 1)[-1].startswith("o-") else [owner]
+                    )
+                    for account in accounts:
+                        trail = f"{account}/CloudTrail"
+                        if self.fs.isdir(trail):
+                            day_prefixes.extend(self._dirs(trail))
+            elif entry["type"] == "directory":
+                for info in self.fs.find(name, detail=True).values():
+                    if info["type"] == "file" and _is_log_file(info["name"]):
+                        other.append(self._object(info))
+            elif _is_log_file(base):
+                other.append(self._object(entry))
+        self._day_prefixes, self._other = day_prefixes, sorted(other, key=lambda o: o.key)
+
+    def objects_for_day(self, day: date) -> list[LogObject]:
+        """Delivery files of `day`, and undated files (which may hold events of any day)."""
+        if self._day_prefixes is None or self._other is None:
+            self._scan()
+        assert self._day_prefixes is not None and self._other is not None
+        found = [o for o in self._other if o.day in (day, None)]
+        suffix = f"{day.year:04d}/{day.month:02d}/{day.day:02d}"
+        for region in self._day_prefixes:
+            folder = f"{region}/{suffix}"
+            if not self.fs.isdir(folder):
+                continue
+            for info in self.fs.ls(folder, detail=True):
+                if info["type"] == "file" and _is_log_file(info["name"].rsplit("/", 1)[-1]):
+                    found.append(self._object(info))
+        return sorted(found, key=lambda o: o.key)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.fs.cat_file(key if key.startswith("/") else f"{self.root}/{key}")
+
+
+def list_files_for_day(root: str | Path, day: date) -> list[Path]:
+    """Every CloudTrail log file in a local folder whose delivery day is `day` (sorted paths).
+
+    Undated files (exports without a delivery name) are not listed here; see
+    `CloudTrailSource.objects_for_day`.
+    """
+    source = CloudTrailSource(Path(root).resolve())
+    return [Path(source.root) / o.key for o in source.objects_for_day(day) if o.day is not None]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,7 +236,7 @@ def _json_text(value: Any) -> str | None:
     """A JSON part kept verbatim as compact JSON text; JSON null / missing is None."""
     if value is None:
         return None
-    return json.dumps(value, separators=(",", ":"))
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _bool(value: Any) -> bool | None:
@@ -318,79 +400,167 @@ def _to_row(record: dict[str, Any], day: date, source_file: str, index: int) -> 
 # files
 
 
-def _load_records(path: Path, source_file: str, quarantine: Quarantine) -> list[Any] | None:
-    """The Records array of one delivery file, or None after quarantining the whole file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        quarantine.add(source_file, f"unreadable file: {exc.strerror or exc}")
-        return None
-    if path.name.endswith(".gz"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            quarantine.add(source_file, f"corrupt gzip: {exc}")
+def _decompress(raw: bytes, source_file: str, quarantine: Quarantine) -> bytes | None:
+    """gzip is recognised by its magic bytes; a `.gz` file without them is corrupt."""
+    if raw[:2] != b"\x1f\x8b":
+        if source_file.endswith(".gz"):
+            quarantine.add(source_file, f"corrupt gzip: Not a gzipped file ({raw[:2]!r})")
             return None
+        return raw
     try:
-        content = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        quarantine.add(source_file, f"invalid JSON at line {exc.lineno} col {exc.colno}: {exc.msg}")
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        quarantine.add(source_file, f"corrupt gzip: {exc}")
         return None
-    except UnicodeDecodeError as exc:
-        quarantine.add(source_file, f"invalid JSON: not UTF-8 text: {exc}")
-        return None
-    records = content.get("Records") if isinstance(content, dict) else None
-    if not isinstance(records, list):
-        quarantine.add(source_file, "not a CloudTrail log file: no Records array")
-        return None
+
+
+def _json_lines(text: str, source_file: str, quarantine: Quarantine) -> list[tuple[str, Any]]:
+    """JSON lines (one event per line, as other tools export them); bad lines are quarantined."""
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((f"line {number}", json.loads(line)))
+        except json.JSONDecodeError as exc:
+            quarantine.add(
+                source_file, f"invalid JSON at col {exc.colno}: {exc.msg}", f"line {number}"
+            )
     return records
 
 
+def parse_records(
+    raw: bytes, source_file: str, quarantine: Quarantine
+) -> list[tuple[str, Any]] | None:
+    """The records of one file with their labels, recognised by content, or None after
+    quarantining the whole file: `{"Records": [...]}` (S3 delivery, gzip or not), a JSON array
+    of events, or JSON lines. A problem in one record or line is left to the caller."""
+    data = _decompress(raw, source_file, quarantine)
+    if data is None:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        quarantine.add(source_file, f"invalid JSON: not UTF-8 text: {exc}")
+        return None
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            return _json_lines(text, source_file, quarantine)
+        quarantine.add(source_file, f"invalid JSON at line {exc.lineno} col {exc.colno}: {exc.msg}")
+        return None
+    if isinstance(content, dict) and isinstance(content.get("Records"), list):
+        return [(f"Records[{i}]", r) for i, r in enumerate(content["Records"])]
+    if isinstance(content, list):
+        return [(f"[{i}]", r) for i, r in enumerate(content)]
+    if isinstance(content, dict) and _unwrap(content) is not None:
+        return [("line 1", content)]
+    quarantine.add(source_file, "not a CloudTrail log file: no Records array")
+    return None
+
+
+def _unwrap(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The CloudTrail event in a record: itself, or the `event` object of an export wrapper
+    (`{"source_file": ..., "event": {...}}`); None if it holds none."""
+    if "eventName" in record or "eventSource" in record:
+        return record
+    inner = record.get("event")
+    if isinstance(inner, dict) and ("eventName" in inner or "eventSource" in inner):
+        return inner
+    return None
+
+
 def _good_rows(
-    records: list[Any], day: date, source_file: str, quarantine: Quarantine
+    records: list[tuple[str, Any]],
+    day: date,
+    source_file: str,
+    quarantine: Quarantine,
+    undated: bool,
 ) -> Iterator[dict[str, Any]]:
-    for index, record in enumerate(records):
-        where = f"Records[{index}]"
-        if not isinstance(record, dict):
+    for index, (where, raw_record) in enumerate(records):
+        if not isinstance(raw_record, dict):
             quarantine.add(
-                source_file, f"record is not a JSON object (got {type(record).__name__})", where
+                source_file, f"record is not a JSON object (got {type(raw_record).__name__})", where
             )
             continue
+        record = _unwrap(raw_record)
+        if record is None:
+            quarantine.add(source_file, "not a CloudTrail event: no eventName/eventSource", where)
+            continue
+        if "eventTime" not in record and isinstance(record.get("@timestamp"), str):
+            # Logstash/ELK exports replace eventTime by @timestamp (the same instant).
+            record = {**record, "eventTime": record["@timestamp"]}
         problem = _required_problem(record)
         if problem is not None:
             quarantine.add(source_file, problem[1], where, problem[0])
             continue
+        if undated and _event_time(record["eventTime"]).date() != day:
+            continue  # an export's event of another day belongs to that day's partition
         yield _to_row(record, day, source_file, index)
 
 
-def _source_name(path: Path, root: Path | None) -> str:
-    if root is not None:
+def _fast_table(raw: bytes, obj: LogObject, day: date) -> pa.Table | None:
+    """The msgspec fast path for delivery files (None: use the stdlib path)."""
+    from pipelines.lib.cloudtrail_fast import decode_delivery_file
+
+    if obj.day is None:
+        return None  # exports (arrays, JSON lines) are filtered per record by the slow path
+    try:
+        data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, EOFError, zlib.error):
+        return None
+    return decode_delivery_file(data, day, obj.key)
+
+
+def read_objects(
+    source: CloudTrailSource, objects: list[LogObject], day: date, quarantine: Quarantine
+) -> tuple[pa.Table, dict[str, int]]:
+    """Parse the given objects of one day; returns the table and the record count per object.
+
+    Objects are read one at a time and converted to Arrow before the next is opened, so Python
+    memory is bounded by the largest file. Bad files and records go to `quarantine`.
+    """
+    tables = []
+    counts: dict[str, int] = {}
+    for obj in objects:
         try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            pass
-    return str(path)
+            raw = source.read_bytes(obj.key)
+        except OSError as exc:
+            quarantine.add(obj.key, f"unreadable file: {exc}")
+            counts[obj.key] = 0
+            continue
+        table = _fast_table(raw, obj, day)
+        if table is not None:
+            counts[obj.key] = table.num_rows
+            tables.append(table)
+            continue
+        records = parse_records(raw, obj.key, quarantine)
+        del raw
+        if records is None:
+            counts[obj.key] = 0
+            continue
+        rows = list(_good_rows(records, day, obj.key, quarantine, undated=obj.day is None))
+        del records
+        counts[obj.key] = len(rows)
+        tables.append(pa.Table.from_pylist(rows, schema=CLOUDTRAIL_EVENTS_SCHEMA))
+    if not tables:
+        return CLOUDTRAIL_EVENTS_SCHEMA.empty_table(), counts
+    return pa.concat_tables(tables), counts
 
 
 def read_events(
     files: list[Path], day: date, quarantine: Quarantine, root: Path | None = None
 ) -> pa.Table:
-    """Parse delivery files into CLOUDTRAIL_EVENTS_SCHEMA rows, in file order then record order.
-
-    Files are read one at a time and converted to Arrow before the next is opened, so Python
-    memory is bounded by the largest file. Bad files and records go to `quarantine`.
-    """
-    root = Path(root) if root is not None else None
-    tables = []
-    for path in files:
-        path = Path(path)
-        source_file = _source_name(path, root)
-        records = _load_records(path, source_file, quarantine)
-        if records is None:
-            continue
-        rows = list(_good_rows(records, day, source_file, quarantine))
-        del records
-        tables.append(pa.Table.from_pylist(rows, schema=CLOUDTRAIL_EVENTS_SCHEMA))
-    if not tables:
-        return CLOUDTRAIL_EVENTS_SCHEMA.empty_table()
-    return pa.concat_tables(tables)
+    """Parse local files of one day (paths relative to `root` name them; absolute otherwise)."""
+    base = Path(root).resolve() if root is not None else None
+    source = CloudTrailSource(base or Path.cwd())
+    objects = []
+    for path in map(Path, files):
+        key = str(path.resolve())
+        if base is not None and path.resolve().is_relative_to(base):
+            key = path.resolve().relative_to(base).as_posix()
+        elif base is None:
+            key = str(path)
+        objects.append(LogObject(key=key, size=0, version="", day=file_day(path) or day))
+    return read_objects(source, objects, day, quarantine)[0]

@@ -2,7 +2,10 @@
 
 Layout under `<lake>`:
     parquet/<table>.parquet                          landed snapshot and reference tables
-    parquet/raw_cloudtrail_events/day=YYYY-MM-DD/events.parquet  one file per UTC day
+    parquet/raw_cloudtrail_events/day=YYYY-MM-DD/part-N.parquet  parts of one UTC day
+    parquet/cloudtrail_manifest/day=YYYY-MM-DD/manifest.parquet  objects landed per day
+    parquet/usage_daily/day=YYYY-MM-DD/data.parquet  usage per principal and action
+    parquet/event_counts_daily/day=YYYY-MM-DD/data.parquet  events per name and mapping
     parquet/quarantine/<source>-<partition>.parquet  what landing refused, with reasons
     history/detections/as_of=YYYY-MM-DD.parquet      open detections of each run (timeline)
     marts/<table>.parquet                            result tables, exported after each model
@@ -36,14 +39,12 @@ class Lake:
     def table_path(self, name: str) -> Path:
         return self.root / "parquet" / f"{name}.parquet"
 
-    def cloudtrail_day_path(self, day: date) -> Path:
-        return (
-            self.root
-            / "parquet"
-            / "raw_cloudtrail_events"
-            / f"day={day.isoformat()}"
-            / "events.parquet"
-        )
+    def cloudtrail_day_dir(self, day: date) -> Path:
+        return self.root / "parquet" / "raw_cloudtrail_events" / f"day={day.isoformat()}"
+
+    def daily_path(self, table: str, day: date) -> Path:
+        """A per-day aggregate of CloudTrail (usage_daily, event_counts_daily)."""
+        return self.root / "parquet" / table / f"day={day.isoformat()}" / "data.parquet"
 
     def quarantine_path(self, source: str, partition: str) -> Path:
         return self.root / "parquet" / "quarantine" / f"{source}-{partition}.parquet"

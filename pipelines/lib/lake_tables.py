@@ -6,6 +6,9 @@ import pyarrow as pa
 
 from pipelines.lib.catalog import CATALOG_SCHEMA
 from pipelines.lib.cloudtrail import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.cloudtrail_landing import MANIFEST_SCHEMA
+from pipelines.lib.daily import DAILY_SCHEMAS
+from pipelines.lib.event_map import EVENT_ACTION_MAP_SCHEMA
 from pipelines.lib.quarantine import QUARANTINE_SCHEMA
 from pipelines.lib.reference import REFERENCE_CSVS, reference_schema
 from pipelines.lib.snapshot import SNAPSHOT_SCHEMAS
@@ -35,7 +38,15 @@ def lake_tables() -> dict[str, LakeTable]:
     tables["raw_cloudtrail_events"] = LakeTable(
         "raw_cloudtrail_events",
         CLOUDTRAIL_EVENTS_SCHEMA,
-        "parquet/raw_cloudtrail_events/day=*/events.parquet",
+        "parquet/raw_cloudtrail_events/day=*/*.parquet",
+    )
+    tables["cloudtrail_manifest"] = LakeTable(
+        "cloudtrail_manifest", MANIFEST_SCHEMA, "parquet/cloudtrail_manifest/day=*/manifest.parquet"
+    )
+    for name, schema in DAILY_SCHEMAS.items():
+        tables[name] = LakeTable(name, schema, f"parquet/{name}/day=*/data.parquet")
+    tables["ref_event_action_map"] = LakeTable(
+        "ref_event_action_map", EVENT_ACTION_MAP_SCHEMA, "parquet/ref_event_action_map.parquet"
     )
     tables["raw_quarantine"] = LakeTable(
         "raw_quarantine", QUARANTINE_SCHEMA, "parquet/quarantine/*.parquet"

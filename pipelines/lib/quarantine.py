@@ -58,6 +58,7 @@ class Quarantine:
     source: str
     partition: str | None = None
     entries: list[QuarantineEntry] = field(default_factory=list)
+    quiet: bool = False  # a worker process collects; its parent logs
 
     def add(
         self, file: str, reason: str, record: str | None = None, field: str | None = None
@@ -70,8 +71,14 @@ class Quarantine:
             field=field,
             partition=self.partition,
         )
-        self.entries.append(entry)
-        log.warning(entry.message())
+        self.extend([entry])
+
+    def extend(self, entries: list[QuarantineEntry]) -> None:
+        """Take entries collected elsewhere (e.g. by a worker process), logging each."""
+        self.entries.extend(entries)
+        if not self.quiet:
+            for entry in entries:
+                log.warning(entry.message())
 
     def __len__(self) -> int:
         return len(self.entries)

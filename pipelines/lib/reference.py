@@ -24,6 +24,7 @@ REFERENCE_CSVS: dict[str, tuple[str, tuple[str, ...]]] = {
         "unobservable_actions.csv",
         ("action_pattern", "reason", "observable_when"),
     ),
+    "ref_error_codes": ("error_codes.csv", ("error_code", "outcome", "note")),
     "ref_detection_rules": (
         "detection_rules.csv",
         ("rule_id", "title", "severity", "category", "description", "remediation", "references"),

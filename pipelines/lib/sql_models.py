@@ -56,9 +56,15 @@ def referenced_names(sql: str, known: Iterable[str]) -> set[str]:
     return set(_IDENT.findall(body)) & set(known)
 
 
-def discover_models(sql_dir: Path = SQL_DIR, external: Iterable[str] = ()) -> list[SqlModel]:
-    """All models under sql_dir, each with its dependencies among models and external tables."""
-    paths = sorted(p for p in sql_dir.glob("*/*.sql") if p.parent.name in LAYERS)
+def discover_models(
+    sql_dir: Path = SQL_DIR, external: Iterable[str] = (), layers: Iterable[str] = LAYERS
+) -> list[SqlModel]:
+    """All models under sql_dir, each with its dependencies among models and external tables.
+
+    `sql/daily/` holds per-partition models (pipelines.lib.daily), run outside the warehouse.
+    """
+    wanted = set(layers)
+    paths = sorted(p for p in sql_dir.glob("*/*.sql") if p.parent.name in wanted)
     names = [p.stem for p in paths]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

@@ -1,15 +1,15 @@
 -- int_principal_activity
 -- Every sign that an identity was used: successful CloudTrail calls (any event, sign-ins
--- included), the credential report (password and access keys) and RoleLastUsed.
+-- included, from the daily aggregates), the credential report (password and access keys) and
+-- RoleLastUsed.
 -- grain: principal_arn
 
 with identities as (
     select * from int_identities where principal_type in ('user', 'role')
 ),
 
-events as (
-    select * from stg_cloudtrail_events
-    where principal_arn is not null and outcome = 'success'
+usage as (
+    select * from usage_daily
 ),
 
 credentials as (
@@ -26,13 +26,13 @@ params as (
 
 event_activity as (
     select
-        e.principal_arn,
-        count(*) filter (where e.event_time >= p.window_start_at and e.event_time < p.window_end_at)
-            as successful_events_in_window,
-        max(e.event_time) filter (where e.event_time < p.window_end_at) as last_event_at
-    from events as e
+        u.principal_arn,
+        (sum(u.successful_calls) filter (where u.day >= p.window_start and u.day <= p.as_of))
+            ::bigint as successful_events_in_window,
+        max(u.last_used_at) filter (where u.day <= p.as_of) as last_event_at
+    from usage as u
     cross join params as p
-    group by e.principal_arn
+    group by u.principal_arn
 ),
 
 final as (

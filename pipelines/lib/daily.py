@@ -1,0 +1,85 @@
+"""Daily CloudTrail aggregates (model layer, per partition): `sql/daily/*.sql` run on one day.
+
+Each model reads `day_events` (the day's landed parts), `ref_event_action_map` and
+`ref_error_codes`, and is written to `<lake>/parquet/<model>/day=YYYY-MM-DD/data.parquet`.
+The window models read these small tables instead of raw events.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.lib.cloudtrail import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.event_map import EVENT_ACTION_MAP_SCHEMA
+from pipelines.lib.lake import Lake, write_parquet
+from pipelines.lib.reference import reference_schema
+from pipelines.lib.sql_models import SQL_DIR, SqlModel, discover_models
+
+DAILY_SCHEMAS: dict[str, pa.Schema] = {
+    "usage_daily": pa.schema(
+        [
+            pa.field("day", pa.date32()),
+            pa.field("account_id", pa.string()),
+            pa.field("principal_arn", pa.string()),
+            pa.field("action", pa.string()),
+            pa.field("successful_calls", pa.int64()),
+            pa.field("denied_attempts", pa.int64()),
+            pa.field("throttled_calls", pa.int64()),
+            pa.field("other_errors", pa.int64()),
+            pa.field("first_seen_at", pa.timestamp("us", tz="UTC")),
+            pa.field("last_seen_at", pa.timestamp("us", tz="UTC")),
+            pa.field("last_used_at", pa.timestamp("us", tz="UTC")),
+        ]
+    ),
+    "event_counts_daily": pa.schema(
+        [
+            pa.field("day", pa.date32()),
+            pa.field("account_id", pa.string()),
+            pa.field("event_source", pa.string()),
+            pa.field("event_name", pa.string()),
+            pa.field("event_category", pa.string()),
+            pa.field("mapping", pa.string()),
+            pa.field("events", pa.int64()),
+            pa.field("successful_events", pa.int64()),
+            pa.field("principal_events", pa.int64()),
+        ]
+    ),
+}
+DAILY_MODELS = tuple(DAILY_SCHEMAS)
+_MODELS = {m.name: m for m in discover_models(SQL_DIR, layers=("daily",))}
+
+
+def daily_model(name: str) -> SqlModel:
+    return _MODELS[name]
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, pattern: str, schema: pa.Schema) -> None:
+    """A view over the Parquet files matching `pattern`, or an empty typed table if none."""
+    if any(Path(pattern).parent.glob(Path(pattern).name)):
+        con.execute(
+            f"create view {name} as select * from read_parquet('{pattern}', union_by_name = true)"
+        )
+    else:
+        con.register(name, schema.empty_table())
+
+
+def build_daily(lake: Lake, day: date) -> dict[str, int]:
+    """Run every daily model on one day; returns the row count per model."""
+    counts = {}
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        day_parts = f"{lake.cloudtrail_day_dir(day)}/*.parquet"
+        _register(con, "day_events", day_parts, CLOUDTRAIL_EVENTS_SCHEMA)
+        codes = str(lake.table_path("ref_error_codes"))
+        _register(con, "ref_error_codes", codes, reference_schema("ref_error_codes"))
+        event_map = str(lake.table_path("ref_event_action_map"))
+        _register(con, "ref_event_action_map", event_map, EVENT_ACTION_MAP_SCHEMA)
+        for name in DAILY_MODELS:
+            table = con.sql(_MODELS[name].sql).to_arrow_table().cast(DAILY_SCHEMAS[name])
+            write_parquet(table, lake.daily_path(name, day))
+            counts[name] = table.num_rows
+    return counts
