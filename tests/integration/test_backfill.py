@@ -49,7 +49,7 @@ def test_partition_range_backfill_lands_each_day(tmp_path: Path) -> None:
         day = date.fromisoformat(name.removeprefix("day="))
         files = cloudtrail.list_files_for_day(TRAIL, day)
         expected = cloudtrail.read_events(files, day, Quarantine("cloudtrail"), root=TRAIL)
-        table = pq.read_table(lake / "parquet" / "raw_cloudtrail_events" / name / "events.parquet")
+        table = pq.read_table(lake / "parquet" / "raw_cloudtrail_events" / name)
         assert sorted(table.column("event_id").to_pylist()) == sorted(
             expected.column("event_id").to_pylist()
         )
