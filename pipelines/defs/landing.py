@@ -12,7 +12,7 @@ import pyarrow as pa
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.catalog import catalog_version, load_catalog
 from pipelines.lib.cloudtrail import CloudTrailSource
-from pipelines.lib.cloudtrail_landing import land_day
+from pipelines.lib.cloudtrail_landing import WorkerPool, land_day
 from pipelines.lib.daily import DAILY_MODELS, build_daily, daily_model
 from pipelines.lib.lake import write_parquet
 from pipelines.lib.quarantine import Quarantine
@@ -105,16 +105,21 @@ def raw_cloudtrail_events(
     lake = ciem.lake
     totals = {"records": 0, "objects_read": 0, "quarantined": 0}
     modes: dict[str, int] = {}
-    for key in context.partition_keys:
-        started = time.monotonic()
-        result = land_day(source, lake, date.fromisoformat(key), ciem.cloudtrail_full_refresh)
-        report(
-            f"raw_cloudtrail_events[{key}]",
-            result.records,
-            started,
-            f"({result.mode}: {result.objects_read} of {result.objects_total} files read, "
-            f"{result.quarantined} quarantined)",
-        )
+    with WorkerPool() as pool:
+        results = []
+        for key in context.partition_keys:
+            started = time.monotonic()
+            day = date.fromisoformat(key)
+            result = land_day(source, lake, day, ciem.cloudtrail_full_refresh, pool)
+            results.append(result)
+            report(
+                f"raw_cloudtrail_events[{key}]",
+                result.records,
+                started,
+                f"({result.mode}: {result.objects_read} of {result.objects_total} files read, "
+                f"{result.quarantined} quarantined)",
+            )
+    for result in results:
         totals["records"] += result.records
         totals["objects_read"] += result.objects_read
         totals["quarantined"] += result.quarantined

@@ -33,8 +33,8 @@ from pipelines.lib.quarantine import Quarantine, QuarantineEntry
 log = logging.getLogger("ciem")
 
 ROW_GROUP_ROWS = 64_000
-# Below this much compressed input, worker start-up (~1 s) costs more than it saves.
-PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+# Below this much compressed input in a day, parsing in process beats shipping it to workers.
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 
 MANIFEST_SCHEMA = pa.schema(
@@ -143,32 +143,51 @@ def _balanced(objects: list[LogObject], workers: int) -> list[list[LogObject]]:
     return [sorted(c, key=lambda o: o.key) for c in chunks if c]
 
 
+class WorkerPool:
+    """Worker processes for CPU-bound parsing, started on first use and shared by every day of
+    a landing run (starting them costs about a second)."""
+
+    def __init__(self, workers: int = DEFAULT_WORKERS) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
 def _land_objects(
     source: CloudTrailSource,
     objects: list[LogObject],
     day: date,
-    part_dir: Path,
-    part: str,
+    part: Path,
     quarantine: Quarantine,
-    workers: int,
+    pool: WorkerPool,
 ) -> dict[str, int]:
     """Parse the new objects of a day into `<part>-wK.parquet` files, in worker processes
     when there are enough of them (decompressing and decoding JSON is CPU-bound)."""
     big_enough = sum(o.size for o in objects) >= PARALLEL_MIN_BYTES
-    chunks = _balanced(objects, workers if big_enough else 1)
-    counts: dict[str, int] = {}
+    chunks = _balanced(objects, pool.workers if big_enough else 1)
     if len(chunks) <= 1:
-        results = [_write_part(source.location, objects, day, part_dir / f"{part}-w0.parquet")]
+        results = [_write_part(source.location, objects, day, Path(f"{part}-w0.parquet"))]
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
-            futures = [
-                pool.submit(
-                    _write_part, source.location, chunk, day, part_dir / f"{part}-w{i}.parquet"
-                )
-                for i, chunk in enumerate(chunks)
-            ]
-            results = [f.result() for f in futures]
+        futures = [
+            pool.get().submit(
+                _write_part, source.location, chunk, day, Path(f"{part}-w{i}.parquet")
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+        results = [f.result() for f in futures]
+    counts: dict[str, int] = {}
     for chunk_counts, entries in results:
         counts.update(chunk_counts)
         quarantine.extend(entries)
@@ -180,7 +199,7 @@ def land_day(
     lake: Lake,
     day: date,
     full_refresh: bool = False,
-    workers: int = DEFAULT_WORKERS,
+    pool: WorkerPool | None = None,
 ) -> DayLanding:
     """Land one UTC day of `source` into `lake` (see the module docstring)."""
     objects = source.objects_for_day(day)
@@ -210,7 +229,12 @@ def land_day(
         return DayLanding(day, "unchanged", 0, len(objects), 0, 0)
     part = f"part-{len(set(manifest.column('part').to_pylist())):05d}"
     quarantine = Quarantine(source="cloudtrail", partition=day.isoformat())
-    counts = _land_objects(source, new, day, _day_dir(lake, day), part, quarantine, workers)
+    part_path = _day_dir(lake, day) / part
+    if pool is None:
+        with WorkerPool() as own_pool:
+            counts = _land_objects(source, new, day, part_path, quarantine, own_pool)
+    else:
+        counts = _land_objects(source, new, day, part_path, quarantine, pool)
     write_parquet(
         quarantine.to_table(), lake.quarantine_path("cloudtrail", f"{day.isoformat()}-{part}")
     )

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.lib.cloudtrail import CloudTrailSource
-from pipelines.lib.cloudtrail_landing import land_day, manifest_path
+from pipelines.lib.cloudtrail_landing import WorkerPool, land_day, manifest_path
 from pipelines.lib.lake import Lake
 
 DAY = date(2026, 11, 10)
@@ -225,9 +225,12 @@ def test_worker_processes_land_the_same_rows_and_bad_files(
         )
     bad = root / "AWSLogs" / "o-abc" / ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "11" / "10"
     (bad / f"{ACCOUNT}_CloudTrail_us-east-1_20261110T2300Z_bad.json.gz").write_bytes(b"not gzip")
-    serial = land_day(CloudTrailSource(root), Lake.at(tmp_path / "one"), DAY, workers=1)
+    serial = land_day(
+        CloudTrailSource(root), Lake.at(tmp_path / "one"), DAY, pool=WorkerPool(workers=1)
+    )
     parallel_lake = Lake.at(tmp_path / "two")
-    parallel = land_day(CloudTrailSource(root), parallel_lake, DAY, workers=2)
+    with WorkerPool(workers=2) as pool:
+        parallel = land_day(CloudTrailSource(root), parallel_lake, DAY, pool=pool)
     assert (
         (parallel.records, parallel.quarantined) == (serial.records, serial.quarantined) == (36, 1)
     )
