@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from pipelines.cli_collect import add_collect_parser
+from pipelines.lib.collector import CollectError
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse import RunParams, connect
 
@@ -125,12 +127,9 @@ def run_pipeline(
         },
     )
     log.info("building the models")
-    _materialize(
-        assets,
-        debug,
-        selection=dg.AssetSelection.all() - upstream - partitioned,
-        resources=resources,
-    )
+    # Live collection (group `collect`) is `ciem collect`'s job, never a side effect of a run.
+    models = dg.AssetSelection.all() - upstream - partitioned - dg.AssetSelection.groups("collect")
+    _materialize(assets, debug, selection=models, resources=resources)
 
 
 def print_summary(lake: Lake, as_of: date) -> None:
@@ -280,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     lake_arg(query)
     query.set_defaults(func=cmd_query)
+
+    add_collect_parser(sub)
     return parser
 
 
@@ -300,7 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        message = str(exc) if isinstance(exc, CiemError) else f"{type(exc).__name__}: {exc}"
+        plain = isinstance(exc, CiemError | CollectError)
+        message = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         print(f"ciem: error: {message}", file=sys.stderr)
         return 1
     return 0
