@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import re
 import zlib
@@ -477,8 +478,9 @@ def _good_rows(
     source_file: str,
     quarantine: Quarantine,
     undated: bool,
+    start: int = 0,
 ) -> Iterator[dict[str, Any]]:
-    for index, (where, raw_record) in enumerate(records):
+    for index, (where, raw_record) in enumerate(records, start=start):
         if not isinstance(raw_record, dict):
             quarantine.add(
                 source_file, f"record is not a JSON object (got {type(raw_record).__name__})", where
@@ -513,37 +515,124 @@ def _fast_table(raw: bytes, obj: LogObject, day: date) -> pa.Table | None:
     return decode_delivery_file(data, day, obj.key)
 
 
+# A file this large (compressed) is parsed as a stream of records, in batches, instead of whole:
+# CloudTrail files are usually a few MB, but data-event trails and exports can reach hundreds.
+STREAM_MIN_BYTES = 64 * 1024 * 1024
+STREAM_BATCH_RECORDS = 20_000
+_CHUNK_CHARS = 1 << 20
+
+
+def _stream_records(
+    fh: Any, source_file: str, quarantine: Quarantine
+) -> Iterator[list[tuple[str, Any]]]:
+    """Batches of (label, record) from a `{"Records": [...]}` or `[...]` text stream, decoding
+    one record at a time (memory: one batch and one chunk). A truncated or malformed stream is
+    quarantined from the point where it breaks; the records before it are kept."""
+    decoder = json.JSONDecoder()
+    buffer, pos, eof = "", 0, False
+
+    def more() -> bool:
+        nonlocal buffer, pos, eof
+        chunk = fh.read(_CHUNK_CHARS)
+        if not chunk:
+            eof = True
+            return False
+        buffer, pos = buffer[pos:] + chunk, 0
+        return True
+
+    while "[" not in buffer[pos:] and more():
+        pass
+    head = buffer[: buffer.find("[")] if "[" in buffer else buffer
+    if "[" not in buffer or not (head.strip() == "" or '"Records"' in head):
+        quarantine.add(source_file, "not a CloudTrail log file: no Records array")
+        return
+    pos = buffer.find("[") + 1
+    batch: list[tuple[str, Any]] = []
+    index = 0
+    while True:
+        while True:  # skip separators, reading more when the buffer runs dry
+            while pos < len(buffer) and buffer[pos] in " \t\r\n,":
+                pos += 1
+            if pos < len(buffer) or not more():
+                break
+        if pos >= len(buffer):
+            quarantine.add(
+                source_file, f"truncated JSON after {index} records", f"Records[{index}]"
+            )
+            break
+        if buffer[pos] == "]":
+            break
+        try:
+            record, end = decoder.raw_decode(buffer, pos)
+        except json.JSONDecodeError as exc:
+            if not eof and more():
+                continue
+            quarantine.add(source_file, f"invalid JSON: {exc.msg}", f"Records[{index}]")
+            break
+        batch.append((f"Records[{index}]", record))
+        index, pos = index + 1, end
+        if len(batch) >= STREAM_BATCH_RECORDS:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _streamed_tables(
+    source: CloudTrailSource, obj: LogObject, day: date, quarantine: Quarantine
+) -> Iterator[pa.Table]:
+    path = obj.key if obj.key.startswith("/") else f"{source.root}/{obj.key}"
+    with source.fs.open(path, "rb") as raw:
+        binary = gzip.GzipFile(fileobj=raw) if raw.read(2) == b"\x1f\x8b" else raw
+        raw.seek(0)
+        text = io.TextIOWrapper(binary, encoding="utf-8-sig")
+        try:
+            offset = 0
+            for batch in _stream_records(text, obj.key, quarantine):
+                rows = list(
+                    _good_rows(batch, day, obj.key, quarantine, obj.day is None, start=offset)
+                )
+                offset += len(batch)
+                yield pa.Table.from_pylist(rows, schema=CLOUDTRAIL_EVENTS_SCHEMA)
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            quarantine.add(obj.key, f"corrupt or unreadable stream: {exc}")
+
+
+def object_tables(
+    source: CloudTrailSource, obj: LogObject, day: date, quarantine: Quarantine
+) -> Iterator[pa.Table]:
+    """The rows of one object as Arrow tables: one for an ordinary file, a batch at a time for
+    a file over STREAM_MIN_BYTES. Bad files and records go to `quarantine`."""
+    if obj.size >= STREAM_MIN_BYTES:
+        yield from _streamed_tables(source, obj, day, quarantine)
+        return
+    try:
+        raw = source.read_bytes(obj.key)
+    except OSError as exc:
+        quarantine.add(obj.key, f"unreadable file: {exc}")
+        return
+    table = _fast_table(raw, obj, day)
+    if table is not None:
+        yield table
+        return
+    records = parse_records(raw, obj.key, quarantine)
+    del raw
+    if records is not None:
+        rows = list(_good_rows(records, day, obj.key, quarantine, undated=obj.day is None))
+        yield pa.Table.from_pylist(rows, schema=CLOUDTRAIL_EVENTS_SCHEMA)
+
+
 def read_objects(
     source: CloudTrailSource, objects: list[LogObject], day: date, quarantine: Quarantine
 ) -> tuple[pa.Table, dict[str, int]]:
-    """Parse the given objects of one day; returns the table and the record count per object.
-
-    Objects are read one at a time and converted to Arrow before the next is opened, so Python
-    memory is bounded by the largest file. Bad files and records go to `quarantine`.
-    """
+    """Parse the given objects of one day; returns the table and the record count per object."""
     tables = []
     counts: dict[str, int] = {}
     for obj in objects:
-        try:
-            raw = source.read_bytes(obj.key)
-        except OSError as exc:
-            quarantine.add(obj.key, f"unreadable file: {exc}")
-            counts[obj.key] = 0
-            continue
-        table = _fast_table(raw, obj, day)
-        if table is not None:
-            counts[obj.key] = table.num_rows
+        counts[obj.key] = 0
+        for table in object_tables(source, obj, day, quarantine):
+            counts[obj.key] += table.num_rows
             tables.append(table)
-            continue
-        records = parse_records(raw, obj.key, quarantine)
-        del raw
-        if records is None:
-            counts[obj.key] = 0
-            continue
-        rows = list(_good_rows(records, day, obj.key, quarantine, undated=obj.day is None))
-        del records
-        counts[obj.key] = len(rows)
-        tables.append(pa.Table.from_pylist(rows, schema=CLOUDTRAIL_EVENTS_SCHEMA))
     if not tables:
         return CLOUDTRAIL_EVENTS_SCHEMA.empty_table(), counts
     return pa.concat_tables(tables), counts

@@ -5,7 +5,7 @@ additionalEventData stay raw JSON bytes (`msgspec.Raw`), never parsed into Pytho
 that does not fit the expected shape (a record that is not an object, a required field missing
 or of another type...) returns None, and the caller parses it with the stdlib path, which names
 each problem in the quarantine. Both paths produce the same rows (JSON parts equal as JSON:
-the fast path keeps CloudTrail's own compact text).
+the fast path keeps the text as delivered, CloudTrail's own compact JSON).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import date
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.lib import cloudtrail as ct
 
@@ -80,14 +81,20 @@ _EMPTY_SESSION = _Session()
 _EMPTY_ISSUER = _Issuer()
 
 
-def _raw(value: msgspec.Raw) -> str | None:
-    """Raw JSON as compact text (CloudTrail's own text is already compact: kept as is)."""
-    text = bytes(value)
-    if text == b"null":
-        return None
-    if b": " in text or b", " in text or b"\n" in text:
-        text = msgspec.json.encode(msgspec.json.decode(text))
-    return text.decode()
+_JSON_COLUMNS = ("request_parameters", "response_elements", "resources", "additional_event_data")
+_NULL_JSON = pa.scalar(b"null")
+
+
+def _json_column(values: list[bytes]) -> pa.Array:
+    """Raw JSON bytes as text, JSON null as null (vectorized; the text is kept as delivered)."""
+    raw = pa.array(values, type=pa.binary())
+    return pc.if_else(
+        pc.equal(raw, _NULL_JSON), pa.scalar(None, pa.string()), raw.cast(pa.string())
+    )
+
+
+def _bool(value: bool | str | None) -> bool | None:
+    return value if value is None or value is True or value is False else ct._bool(value)
 
 
 def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table | None:
@@ -98,15 +105,16 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
         return None
     rows = []
     append = rows.append
+    credited = ct._credited_principal
+    session_name = ct._session_name
     for index, r in enumerate(records):
-        event_time = ct._event_time(r.eventTime)
-        if event_time is None or not r.eventSource or not r.eventName:
+        if not r.eventSource or not r.eventName:
             return None  # the stdlib path quarantines this record with its reason
         identity = r.userIdentity or _EMPTY_IDENTITY
         session = identity.sessionContext or _EMPTY_SESSION
         issuer = session.sessionIssuer or _EMPTY_ISSUER
         identity_arn = identity.arn or None
-        principal_arn, principal_type = ct._credited_principal(
+        principal_arn, principal_type = credited(
             {
                 "type": identity.type,
                 "arn": identity_arn,
@@ -118,12 +126,11 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
             r.eventType or None,
         )
         attributes = session.attributes
-        # In CLOUDTRAIL_EVENTS_SCHEMA's column order.
+        # In CLOUDTRAIL_EVENTS_SCHEMA's column order (day, source_file are added whole below).
         append(
             (
-                day,
                 r.eventID or None,
-                event_time,
+                r.eventTime,
                 r.eventVersion or None,
                 r.eventSource,
                 r.eventName,
@@ -140,30 +147,43 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
                 identity.accessKeyId or None,
                 issuer.arn or None,
                 issuer.type or None,
-                ct._session_name(identity.type, identity_arn),
+                session_name(identity.type, identity_arn),
                 identity.invokedBy or None,
-                ct._bool(attributes.mfaAuthenticated) if attributes else None,
+                _bool(attributes.mfaAuthenticated) if attributes else None,
                 principal_arn,
                 principal_type,
                 r.errorCode or None,
                 r.errorMessage or None,
-                ct._bool(r.readOnly),
-                ct._bool(r.managementEvent),
-                _raw(r.requestParameters),
-                _raw(r.responseElements),
-                _raw(r.resources),
-                _raw(r.additionalEventData),
+                _bool(r.readOnly),
+                _bool(r.managementEvent),
+                bytes(r.requestParameters),
+                bytes(r.responseElements),
+                bytes(r.resources),
+                bytes(r.additionalEventData),
                 r.sharedEventID or None,
                 r.vpcEndpointId or None,
-                source_file,
                 index,
             )
         )
     schema = ct.CLOUDTRAIL_EVENTS_SCHEMA
     if not rows:
         return schema.empty_table()
-    columns = zip(*rows, strict=True)
-    return pa.Table.from_arrays(
-        [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
-        schema=schema,
-    )
+    names = [f.name for f in schema if f.name not in ("day", "source_file")]
+    columns = dict(zip(names, zip(*rows, strict=True), strict=True))
+    arrays = {}
+    try:
+        for field in schema:
+            if field.name == "day":
+                arrays["day"] = pa.array([day] * len(rows), type=field.type)
+            elif field.name == "source_file":
+                arrays["source_file"] = pa.array([source_file] * len(rows), type=field.type)
+            elif field.name == "event_time":
+                # ISO 8601 parsed in Arrow; anything else sends the file to the stdlib path.
+                arrays["event_time"] = pa.array(columns["event_time"], pa.string()).cast(field.type)
+            elif field.name in _JSON_COLUMNS:
+                arrays[field.name] = _json_column(columns[field.name])
+            else:
+                arrays[field.name] = pa.array(columns[field.name], type=field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return pa.Table.from_pydict(arrays, schema=schema)

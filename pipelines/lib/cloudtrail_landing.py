@@ -25,7 +25,7 @@ from pipelines.lib.cloudtrail import (
     CLOUDTRAIL_EVENTS_SCHEMA,
     CloudTrailSource,
     LogObject,
-    read_objects,
+    object_tables,
 )
 from pipelines.lib.lake import Lake, write_parquet
 from pipelines.lib.quarantine import Quarantine, QuarantineEntry
@@ -118,14 +118,15 @@ def _write_part(
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with pq.ParquetWriter(tmp, CLOUDTRAIL_EVENTS_SCHEMA, compression="zstd") as writer:
         for obj in objects:
-            table, obj_counts = read_objects(source, [obj], day, quarantine)
-            counts.update(obj_counts)
-            if table.num_rows:
-                pending.append(table)
-                pending_rows += table.num_rows
-            if pending_rows >= ROW_GROUP_ROWS:
-                writer.write_table(pa.concat_tables(pending))
-                pending, pending_rows = [], 0
+            counts[obj.key] = 0
+            for table in object_tables(source, obj, day, quarantine):
+                counts[obj.key] += table.num_rows
+                if table.num_rows:
+                    pending.append(table)
+                    pending_rows += table.num_rows
+                if pending_rows >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.concat_tables(pending))
+                    pending, pending_rows = [], 0
         if pending:
             writer.write_table(pa.concat_tables(pending))
     tmp.replace(path)

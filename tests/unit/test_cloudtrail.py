@@ -67,8 +67,9 @@ def _rows_by_key(table: pa.Table) -> dict[tuple[str, int], dict[str, Any]]:
 
 
 def _write_gz(path: Path, content: Any) -> Path:
+    """A delivery file as CloudTrail writes it: gzip of compact JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(json.dumps(content).encode()))
+    path.write_bytes(gzip.compress(json.dumps(content, separators=(",", ":")).encode()))
     return path
 
 
@@ -602,3 +603,44 @@ def test_fast_and_stdlib_paths_produce_the_same_rows(monkeypatch: pytest.MonkeyP
 
     assert fast.num_rows == slow.num_rows == 2900
     assert [normal(r) for r in fast.to_pylist()] == [normal(r) for r in slow.to_pylist()]
+
+
+def test_large_files_are_streamed_in_batches_with_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    """Files over STREAM_MIN_BYTES are decoded one record at a time (bounded memory)."""
+    import json as _json
+
+    from pipelines.lib import cloudtrail as ct
+
+    files = sorted((INVICTUS / "CloudTrail").glob("*.json.gz"))[:5]
+    whole = ct.read_events(files, date(2023, 7, 10), Quarantine("cloudtrail"), INVICTUS)
+    monkeypatch.setattr(ct, "STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(ct, "STREAM_BATCH_RECORDS", 7)
+    monkeypatch.setattr(ct, "_CHUNK_CHARS", 1000)
+    source = ct.CloudTrailSource(INVICTUS)
+    objects = [
+        ct.LogObject(f.relative_to(INVICTUS).as_posix(), 1, "", date(2023, 7, 10)) for f in files
+    ]
+    streamed = ct.read_objects(source, objects, date(2023, 7, 10), Quarantine("cloudtrail"))[0]
+    cols = {"request_parameters", "response_elements", "resources", "additional_event_data"}
+
+    def normal(row: dict) -> dict:
+        return {k: (_json.loads(v) if k in cols and v else v) for k, v in row.items()}
+
+    assert [normal(r) for r in streamed.to_pylist()] == [normal(r) for r in whole.to_pylist()]
+
+    # A truncated stream keeps the records before the break and quarantines the rest.
+    records = [_event(f"t{i}") for i in range(5)]
+    text = _json.dumps({"Records": records})
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: text.index('"t3"') + 10])
+    quarantine = Quarantine("cloudtrail")
+    obj = ct.LogObject(str(cut), 1, "", date(2023, 7, 10))
+    table, _counts = ct.read_objects(
+        ct.CloudTrailSource(tmp_path), [obj], date(2023, 7, 10), quarantine
+    )
+    assert table.column("event_id").to_pylist() == ["t0", "t1", "t2"]
+    assert [(e.record, e.reason.split(":")[0]) for e in quarantine.entries] == [
+        ("Records[3]", "invalid JSON")
+    ]
