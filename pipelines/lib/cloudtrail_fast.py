@@ -114,17 +114,25 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
         session = identity.sessionContext or _EMPTY_SESSION
         issuer = session.sessionIssuer or _EMPTY_ISSUER
         identity_arn = identity.arn or None
-        principal_arn, principal_type = credited(
-            {
-                "type": identity.type,
-                "arn": identity_arn,
-                "accountId": identity.accountId,
-                "userName": identity.userName,
-                "invokedBy": identity.invokedBy,
-            },
-            {"type": issuer.type, "arn": issuer.arn},
-            r.eventType or None,
-        )
+        kind = identity.type
+        # The two shapes of nearly every event, answered as ct._credited_principal would;
+        # every other shape goes through it.
+        if kind == "AssumedRole" and issuer.arn:
+            principal_arn, principal_type = issuer.arn, "role"
+        elif kind == "IAMUser" and identity_arn:
+            principal_arn, principal_type = identity_arn, "user"
+        else:
+            principal_arn, principal_type = credited(
+                {
+                    "type": kind,
+                    "arn": identity_arn,
+                    "accountId": identity.accountId,
+                    "userName": identity.userName,
+                    "invokedBy": identity.invokedBy,
+                },
+                {"type": issuer.type, "arn": issuer.arn},
+                r.eventType or None,
+            )
         attributes = session.attributes
         # In CLOUDTRAIL_EVENTS_SCHEMA's column order (day, source_file are added whole below).
         append(
@@ -140,14 +148,14 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
                 r.sourceIPAddress or None,
                 r.userAgent or None,
                 r.recipientAccountId or None,
-                identity.type or None,
+                kind or None,
                 identity_arn,
                 identity.accountId or None,
                 identity.principalId or None,
                 identity.accessKeyId or None,
                 issuer.arn or None,
                 issuer.type or None,
-                session_name(identity.type, identity_arn),
+                session_name(kind, identity_arn) if identity_arn else None,
                 identity.invokedBy or None,
                 _bool(attributes.mfaAuthenticated) if attributes else None,
                 principal_arn,
