@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup demo test dev bench lint format lock demo-data clean
+.PHONY: setup demo test dev bench bench-cloudtrail lint format lock demo-data clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# CloudTrail ingestion at scale: 2M generated events (cached in bench/data/), then 8M (4x links).
+bench-cloudtrail: $(STAMP)
+	$(BIN)/python bench/bench_cloudtrail.py --events 2000000 --repeat 3
+	$(BIN)/python bench/bench_cloudtrail.py --events 2000000 --copies 4 --no-trailscraper
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
