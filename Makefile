@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup demo test dev bench bench-cloudtrail lint format lock demo-data clean
+.PHONY: setup demo test dev bench bench-cloudtrail bench-evaluation lint format lock demo-data clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,13 @@ dev: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Effective permissions at 1k/5k/10k principals, and ciem run vs `cloudsplaining scan` (installed
+# in its own venv: it is a comparison tool, not a dependency).
+bench-evaluation: $(STAMP)
+	test -x bench/.venv-cloudsplaining/bin/cloudsplaining || ( $(PYTHON) -m venv bench/.venv-cloudsplaining \
+	  && $(BIN)/uv pip install --quiet --python bench/.venv-cloudsplaining/bin/python cloudsplaining==0.9.1 )
+	$(BIN)/python bench/bench_evaluation.py --cloudsplaining bench/.venv-cloudsplaining/bin/cloudsplaining
 
 # CloudTrail ingestion at scale: 2M generated events (cached in bench/data/), then 8M (4x links).
 bench-cloudtrail: $(STAMP)

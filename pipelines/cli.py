@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.cli_collect import add_collect_parser
+from pipelines.cli_explain import add_explain_parser
 from pipelines.lib.collector import CollectError
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse import RunParams, connect
@@ -281,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_query)
 
     add_collect_parser(sub)
+    add_explain_parser(sub)
     return parser
 
 
@@ -301,7 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        plain = isinstance(exc, CiemError | CollectError)
+        # CiemError / CollectError / RuntimeError carry a message meant for the user.
+        plain = isinstance(exc, CiemError | CollectError | RuntimeError)
         message = str(exc) if plain else f"{type(exc).__name__}: {exc}"
         print(f"ciem: error: {message}", file=sys.stderr)
         return 1

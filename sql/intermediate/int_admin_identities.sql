@@ -2,22 +2,25 @@
 -- Identities whose identity policies (users: with their groups'), within the permission
 -- boundary, allow every catalog action on every resource without condition, with no explicit
 -- Deny in those policies taking any back. SCPs are organization guardrails and do not change
--- admin status; `scp_denied_actions` says how much they take away.
+-- admin status; `scp_denied_actions` says how much they take away. Computed once per policy
+-- set (principals with the same set share the answer).
 -- grain: principal_arn
 
-with evaluated as (
-    select * from int_principal_actions_evaluated
+with principal_sets as (
+    select * from int_principal_policy_sets
+),
+
+evaluated as (
+    select * from int_policy_set_actions_evaluated
 ),
 
 catalog_size as (
     select count(*) as actions from ref_iam_actions
 ),
 
-per_principal as (
+per_set as (
     select
-        principal_arn,
-        any_value(principal_type) as principal_type,
-        any_value(account_id) as account_id,
+        policy_set_key,
         count(*) filter (
             where allows_all_unconditionally
                 and (not has_boundary or boundary_allows_all_unconditionally)
@@ -27,19 +30,21 @@ per_principal as (
         count(*) filter (where scp_applies and not (scp_allows and not denied_by_scp))
             as scp_denied_actions
     from evaluated
-    group by principal_arn
+    group by policy_set_key
 ),
 
 granting_policies as (
     -- The policies holding an unconditional Allow of everything (e.g. AdministratorAccess).
     select
-        e.principal_arn,
+        e.policy_set_key,
         list_sort(list(distinct g.policy)) as granting_policies
     from evaluated as e,
-        unnest(e.granted_by) as t(g)
+        unnest(from_json(
+            e.granted_by_json, '[{"policy": "VARCHAR", "conditional": "BOOLEAN"}]'
+        )) as t(g)
     where e.action = 'iam:createuser'
         and not g.conditional
-    group by e.principal_arn
+    group by e.policy_set_key
 ),
 
 final as (
@@ -48,11 +53,12 @@ final as (
         p.principal_type,
         p.account_id,
         g.granting_policies,
-        p.scp_denied_actions
-    from per_principal as p
+        s.scp_denied_actions
+    from per_set as s
     cross join catalog_size as c
-    left join granting_policies as g on g.principal_arn = p.principal_arn
-    where p.admin_actions = c.actions
+    inner join principal_sets as p on p.policy_set_key = s.policy_set_key
+    left join granting_policies as g on g.policy_set_key = s.policy_set_key
+    where s.admin_actions = c.actions
 )
 
 select * from final

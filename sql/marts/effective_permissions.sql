@@ -1,8 +1,12 @@
 -- effective_permissions
 -- What each IAM user and role can do, at action level: the actions its identity policies
 -- (own + groups) allow, within its permission boundary and every SCP level of its account,
--- minus those an explicit Deny removes on every resource. `granted_by` names each granting
--- statement (policy, statement index, Sid, direct or via a group).
+-- minus what explicit Denies take back, each evaluated with its own Resource and Condition.
+-- `granted_resources` lists the resource patterns granted (`!p` = every resource but p, from a
+-- NotResource grant), `denied_resources` the patterns Denies on this action name (cut or not),
+-- `condition_keys` the lower-cased condition keys the result depends on (granting statements,
+-- boundary, conditional Denies). `granted_by` names each granting statement (policy, statement
+-- index, Sid, direct or via a group).
 -- grain: principal_arn, action
 
 with evaluated as (
@@ -23,13 +27,17 @@ final as (
         c.action_name,
         c.service,
         c.access_level,
-        not e.has_unconditional_allow as is_conditional,
-        case when e.resource_scoped then 'scoped' else 'all' end as resource_scope,
+        e.is_conditional,
+        case when list_contains(e.granted_resources, '*') then 'all' else 'scoped' end
+            as resource_scope,
         e.has_boundary,
         e.scp_applies,
         e.has_partial_deny,
-        to_json(e.granted_by)::varchar as granted_by,
-        c.catalog_version
+        e.granted_by_json as granted_by,
+        c.catalog_version,
+        e.granted_resources,
+        e.denied_resources,
+        e.condition_keys
     from evaluated as e
     inner join catalog as c on c.action = e.action
 )

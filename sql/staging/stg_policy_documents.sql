@@ -1,7 +1,8 @@
 -- stg_policy_documents
 -- Every policy document of the snapshot under one key: managed policies (their default
 -- version; permission boundaries are managed policies too), inline policies of users, groups
--- and roles, and the organization's SCPs/RCPs.
+-- and roles, the organization's SCPs/RCPs, and resource-based policies: S3 bucket policies and
+-- role trust policies (`resource_arn` names the resource they are attached to).
 -- grain: policy_key
 
 with managed as (
@@ -16,6 +17,14 @@ org_policies as (
     select * from raw_org_policies
 ),
 
+bucket_policies as (
+    select * from raw_s3_bucket_policies
+),
+
+roles as (
+    select * from raw_iam_roles
+),
+
 final as (
     select
         account_id || '|' || policy_arn as policy_key,
@@ -24,6 +33,7 @@ final as (
         policy_arn,
         account_id,
         null::varchar as principal_arn,
+        null::varchar as resource_arn,
         document
     from managed
     where document is not null
@@ -37,6 +47,7 @@ final as (
         null::varchar as policy_arn,
         account_id,
         principal_arn,
+        null::varchar as resource_arn,
         document
     from inline
     where document is not null
@@ -54,9 +65,38 @@ final as (
         arn as policy_arn,
         null::varchar as account_id,
         null::varchar as principal_arn,
+        null::varchar as resource_arn,
         document
     from org_policies
     where document is not null
+
+    union all
+
+    select
+        'resource|arn:aws:s3:::' || bucket as policy_key,
+        'resource' as policy_kind,
+        bucket as policy_name,
+        null::varchar as policy_arn,
+        account_id,
+        null::varchar as principal_arn,
+        'arn:aws:s3:::' || bucket as resource_arn,
+        document
+    from bucket_policies
+    where document is not null
+
+    union all
+
+    select
+        'trust|' || arn as policy_key,
+        'trust' as policy_kind,
+        role_name as policy_name,
+        null::varchar as policy_arn,
+        account_id,
+        null::varchar as principal_arn,
+        arn as resource_arn,
+        assume_role_policy_document as document
+    from roles
+    where assume_role_policy_document is not null
 )
 
 select * from final

@@ -2,7 +2,11 @@
 -- One row per statement of every policy document. Action/NotAction/Resource/NotResource
 -- accept a string or a list in IAM's grammar; both become lists here. Actions are
 -- lower-cased (IAM matches them case-insensitively); resources keep their case (ARNs are
--- matched case-sensitively).
+-- matched case-sensitively). `resource_likes` / `not_resource_likes` are the same patterns as
+-- LIKE patterns (IAM's only wildcards `*` and `?` become `%` and `_`, the rest escaped), so models
+-- match ARNs exactly as IAM does. `condition_keys` are the Condition's keys, lower-cased (IAM
+-- matches condition keys case-insensitively). `principal_aws` lists a resource or trust policy's
+-- AWS principals (`*` for `"Principal": "*"`), `principal_services` its service principals.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 -- grain: policy_key, statement_index
 
@@ -14,6 +18,7 @@ statement_lists as (
     select
         policy_key,
         policy_kind,
+        resource_arn,
         case json_type(document::json -> '$.Statement')
             when 'ARRAY' then from_json(document::json -> '$.Statement', '["json"]')
             when 'OBJECT' then [document::json -> '$.Statement']
@@ -25,6 +30,7 @@ unnested as (
     select
         l.policy_key,
         l.policy_kind,
+        l.resource_arn,
         s.statement_index - 1 as statement_index,
         s.stmt
     from statement_lists as l,
@@ -35,6 +41,7 @@ parsed as (
     select
         policy_key,
         policy_kind,
+        resource_arn,
         statement_index,
         stmt ->> '$.Sid' as sid,
         stmt ->> '$.Effect' as effect,
@@ -56,14 +63,44 @@ parsed as (
         end as not_resources,
         (stmt -> '$.Condition')::varchar as condition_json,
         (stmt -> '$.Principal')::varchar as principal_json,
-        (stmt -> '$.NotPrincipal')::varchar as not_principal_json
+        (stmt -> '$.NotPrincipal')::varchar as not_principal_json,
+        case json_type(stmt -> '$.Principal')
+            when 'VARCHAR' then [stmt ->> '$.Principal']
+            when 'OBJECT' then
+                case json_type(stmt -> '$.Principal.AWS')
+                    when 'ARRAY' then from_json(stmt -> '$.Principal.AWS', '["varchar"]')
+                    when 'VARCHAR' then [stmt ->> '$.Principal.AWS']
+                end
+        end as principal_aws,
+        case json_type(stmt -> '$.Principal.Service')
+            when 'ARRAY' then from_json(stmt -> '$.Principal.Service', '["varchar"]')
+            when 'VARCHAR' then [stmt ->> '$.Principal.Service']
+        end as principal_services
     from unnested
+),
+
+with_conditions as (
+    select
+        *,
+        case
+            when json_type(condition_json::json) = 'OBJECT' then list_sort(list_distinct(flatten(
+                list_transform(
+                    json_keys(condition_json::json),
+                    lambda op: list_transform(
+                        coalesce(json_keys(condition_json::json -> op), []),
+                        lambda k: lower(k)
+                    )
+                )
+            )))
+        end as condition_key_list
+    from parsed
 ),
 
 final as (
     select
         policy_key,
         policy_kind,
+        resource_arn,
         statement_index,
         sid,
         effect,
@@ -71,14 +108,27 @@ final as (
         list_transform(not_action_list, lambda a: lower(trim(a))) as not_actions,
         resources,
         not_resources,
+        list_transform(
+            resources,
+            lambda r: replace(replace(replace(replace(replace(
+                r, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_')
+        ) as resource_likes,
+        list_transform(
+            not_resources,
+            lambda r: replace(replace(replace(replace(replace(
+                r, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_')
+        ) as not_resource_likes,
         condition_json,
         coalesce(condition_json not in ('{}', 'null'), false) as has_condition,
+        coalesce(condition_key_list, []) as condition_keys,
         -- Applies to every resource: Resource "*" (NotResource always leaves some out).
         coalesce(list_contains(resources, '*'), false) and not_resources is null
             as applies_to_all_resources,
         principal_json,
-        not_principal_json
-    from parsed
+        not_principal_json,
+        principal_aws,
+        principal_services
+    from with_conditions
 )
 
 select * from final

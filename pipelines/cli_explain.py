@@ -1,0 +1,99 @@
+"""`ciem explain`: one access decision (or a batch of them) with the chain behind it, read from
+the warehouse of the last `ciem run` (see pipelines/lib/explain.py for the semantics)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.lib.explain import PolicyStore, format_decision
+from pipelines.lib.lake import Lake
+from pipelines.lib.warehouse import connect
+
+
+def add_explain_parser(subparsers: Any) -> None:
+    """Register `ciem explain PRINCIPAL_ARN ACTION [RESOURCE_ARN] [--json] [--lake DIR]` and
+    `ciem explain --batch FILE --json`."""
+    p = subparsers.add_parser(
+        "explain",
+        help="can a principal perform an action (on a resource)? the decision and why",
+        description=(
+            "Evaluates identity policies, permission boundary, SCPs and resource policies "
+            "(explicit Deny wins) and prints the decision and the statements behind it."
+        ),
+    )
+    p.add_argument("principal", nargs="?", help="ARN of the IAM user or role")
+    p.add_argument("action", nargs="?", help="IAM action, e.g. s3:GetObject")
+    p.add_argument("resource", nargs="?", help="resource ARN (default: any resource)")
+    p.add_argument("--json", action="store_true", help="print the decision as JSON")
+    p.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="one JSON object per line ({principal, action, resource}); '-' reads stdin",
+    )
+    p.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and debug logs",
+    )
+    p.set_defaults(func=cmd_explain)
+
+
+def load_store(lake_dir: str | Path) -> PolicyStore:
+    try:
+        with connect(Lake.at(Path(lake_dir)), read_only=True) as con:
+            return PolicyStore.from_connection(con)
+    except FileNotFoundError as exc:
+        raise RuntimeError(str(exc)) from None
+
+
+def run_batch(store: PolicyStore, lines: TextIO, out: TextIO) -> int:
+    """Answers every line of `lines`; one JSON object per input line, in the same order."""
+    count = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            question = json.loads(line)
+            if not isinstance(question, dict):
+                raise RuntimeError("expected a JSON object")
+            answer = store.explain(
+                str(question["principal"]), str(question["action"]), question.get("resource")
+            )
+        except (RuntimeError, KeyError, json.JSONDecodeError) as exc:
+            reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            answer = {"line": number, "error": reason}
+        out.write(json.dumps(answer, separators=(",", ":")) + "\n")
+        count += 1
+    return count
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    if args.batch:
+        if not args.json:
+            raise RuntimeError("--batch writes JSON lines: add --json")
+        if args.principal or args.action:
+            raise RuntimeError("--batch takes no PRINCIPAL_ARN/ACTION arguments")
+        store = load_store(args.lake)
+        if args.batch == "-":
+            run_batch(store, sys.stdin, sys.stdout)
+            return
+        path = Path(args.batch)
+        if not path.is_file():
+            raise RuntimeError(f"no batch file {path}")
+        with path.open() as lines:
+            run_batch(store, lines, sys.stdout)
+        return
+    if not args.principal or not args.action:
+        raise RuntimeError("explain needs PRINCIPAL_ARN and ACTION (or --batch FILE --json)")
+    store = load_store(args.lake)
+    result = store.explain(args.principal, args.action, args.resource)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_decision(result))

@@ -1,0 +1,667 @@
+"""Explain layer: answers "can PRINCIPAL perform ACTION on RESOURCE?" from the warehouse's
+normalized statement tables (the ones the SQL models evaluate), with the chain behind the answer.
+
+It follows AWS's policy evaluation logic
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+an explicit Deny anywhere (identity policies, permission boundary, any SCP level, a resource
+policy) wins; otherwise the request is allowed only if the identity policies allow it (or, in
+the same account, a resource policy naming the principal does), AND the permission boundary
+allows it (if any), AND every SCP level root -> OUs -> account allows it (not in the management
+account, not for service-linked roles); across accounts the resource policy must allow too.
+Conditions are not evaluated (there is no request context): a matching statement with a
+Condition makes the answer `conditionally_allowed`, with its condition keys.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+DECISIONS = ("allowed", "conditionally_allowed", "explicitly_denied", "implicitly_denied")
+# Actions whose resource is the role itself: its trust policy is the resource policy.
+TRUST_ACTIONS = frozenset(
+    {
+        "sts:assumerole",
+        "sts:assumerolewithsaml",
+        "sts:assumerolewithwebidentity",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+    }
+)
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """IAM's only wildcards: `*` (any run of characters) and `?` (one character)."""
+    body = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+_ACTION_CACHE: dict[str, re.Pattern[str]] = {}
+_RESOURCE_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Actions match case-insensitively."""
+    rx = _ACTION_CACHE.get(pattern)
+    if rx is None:
+        rx = _ACTION_CACHE[pattern] = _wildcard_regex(pattern, ignore_case=True)
+    return rx.fullmatch(action) is not None
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """Resource ARNs match case-sensitively."""
+    rx = _RESOURCE_CACHE.get(pattern)
+    if rx is None:
+        rx = _RESOURCE_CACHE[pattern] = _wildcard_regex(pattern, ignore_case=False)
+    return rx.fullmatch(resource) is not None
+
+
+def substitute_variables(pattern: str, values: dict[str, str]) -> str:
+    """`${aws:username}`-style policy variables (names case-insensitive) where the value is known;
+    `${*}`, `${?}`, `${$}` are the literal characters. Unknown variables stay (and match nothing
+    but themselves)."""
+    if "${" not in pattern:
+        return pattern
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in ("*", "?", "$"):
+            return "\x00" + name  # literal marker, resolved below
+        return values.get(name.lower(), m.group(0))
+
+    return _VARIABLE.sub(repl, pattern)
+
+
+def _resource_matches_with_literals(pattern: str, resource: str) -> bool:
+    if "\x00" not in pattern:
+        return resource_matches(pattern, resource)
+    body = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\x00":
+            body.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        body.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+        i += 1
+    return re.fullmatch("".join(body), resource, re.DOTALL) is not None
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a policy document, as `stg_policy_statements` normalizes it."""
+
+    policy_key: str
+    policy_kind: str
+    policy_name: str | None
+    policy_arn: str | None
+    statement_index: int
+    sid: str | None
+    effect: str
+    actions: tuple[str, ...] | None
+    not_actions: tuple[str, ...] | None
+    resources: tuple[str, ...] | None
+    not_resources: tuple[str, ...] | None
+    has_condition: bool
+    condition_keys: tuple[str, ...] = ()
+    principal_aws: tuple[str, ...] | None = None
+    principal_services: tuple[str, ...] | None = None
+    not_principal_aws: tuple[str, ...] | None = None
+
+    def matches_action(self, action: str) -> bool:
+        if self.actions is not None:
+            return any(action_matches(p, action) for p in self.actions)
+        if self.not_actions is not None:
+            return not any(action_matches(p, action) for p in self.not_actions)
+        return False
+
+    def matches_resource(self, resource: str | None, values: dict[str, str]) -> bool:
+        """With no resource: whether the statement can apply to some resource (always)."""
+        if resource is None:
+            return True
+        if self.resources is not None:
+            return any(
+                _resource_matches_with_literals(substitute_variables(p, values), resource)
+                for p in self.resources
+            )
+        if self.not_resources is not None:
+            return not any(
+                _resource_matches_with_literals(substitute_variables(p, values), resource)
+                for p in self.not_resources
+            )
+        return True  # trust policies have no Resource: the resource is the role itself
+
+    @property
+    def applies_to_all_resources(self) -> bool:
+        return self.resources is not None and "*" in self.resources and not self.not_resources
+
+
+@dataclass(frozen=True)
+class Identity:
+    principal_arn: str
+    principal_type: str
+    account_id: str
+    name: str
+    boundary_policy_key: str | None
+    scp_applies: bool
+
+
+@dataclass
+class _PrincipalContext:
+    identity: Identity
+    identity_statements: list[tuple[Statement, str, str]]  # statement, attachment, via
+    boundary: list[Statement] | None
+    scp_levels: list[tuple[str, list[Statement]]]  # (node_id, statements) root first
+    values: dict[str, str]
+
+
+def _tuple(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def _not_principal_aws(raw: str | None) -> tuple[str, ...] | None:
+    if not raw or raw == "null":
+        return None
+    doc = json.loads(raw)
+    if isinstance(doc, str):
+        return (doc,)
+    aws = doc.get("AWS") if isinstance(doc, dict) else None
+    if aws is None:
+        return ()
+    return (aws,) if isinstance(aws, str) else tuple(aws)
+
+
+@dataclass
+class PolicyStore:
+    """The statement tables in memory, indexed for one-question-at-a-time evaluation."""
+
+    statements: dict[str, list[Statement]]
+    identities: dict[str, Identity]
+    principal_policies: dict[
+        str, list[tuple[str, str, str]]
+    ]  # arn -> (policy_key, attachment, via)
+    scp_levels: dict[str, list[tuple[str, list[str]]]]  # account -> [(node_id, [policy_key])]
+    resource_policies: list[tuple[str, str | None, str, str]]  # resource_arn, account, key, kind
+    _contexts: dict[str, _PrincipalContext] = field(default_factory=dict)
+
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection) -> PolicyStore:
+        statements: dict[str, list[Statement]] = {}
+        for row in con.execute(
+            """
+            select s.policy_key, s.policy_kind, d.policy_name, d.policy_arn, s.statement_index,
+                s.sid, s.effect, s.actions, s.not_actions, s.resources, s.not_resources,
+                s.has_condition, s.condition_keys, s.principal_aws, s.principal_services,
+                s.not_principal_json
+            from stg_policy_statements as s
+            inner join stg_policy_documents as d on d.policy_key = s.policy_key
+            order by s.policy_key, s.statement_index
+            """
+        ).fetchall():
+            statements.setdefault(row[0], []).append(
+                Statement(
+                    policy_key=row[0],
+                    policy_kind=row[1],
+                    policy_name=row[2],
+                    policy_arn=row[3],
+                    statement_index=row[4],
+                    sid=row[5],
+                    effect=row[6],
+                    actions=_tuple(row[7]),
+                    not_actions=_tuple(row[8]),
+                    resources=_tuple(row[9]),
+                    not_resources=_tuple(row[10]),
+                    has_condition=bool(row[11]),
+                    condition_keys=tuple(row[12] or ()),
+                    principal_aws=_tuple(row[13]),
+                    principal_services=_tuple(row[14]),
+                    not_principal_aws=_not_principal_aws(row[15]),
+                )
+            )
+        identities = {
+            row[0]: Identity(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+            for row in con.execute(
+                """select principal_arn, principal_type, account_id, name, boundary_policy_key,
+                          scp_applies from int_identities"""
+            ).fetchall()
+        }
+        principal_policies: dict[str, list[tuple[str, str, str]]] = {}
+        for arn, key, attachment, via in con.execute(
+            """select principal_arn, policy_key, attachment, via from int_principal_policies
+               order by principal_arn, via, policy_key"""
+        ).fetchall():
+            principal_policies.setdefault(arn, []).append((key, attachment, via))
+        levels: dict[str, dict[str, tuple[int, list[str]]]] = {}
+        for account, node, depth, key in con.execute(
+            "select account_id, node_id, depth, policy_key from int_account_scp_levels"
+        ).fetchall():
+            entry = levels.setdefault(account, {}).setdefault(node, (depth, []))
+            if key is not None:
+                entry[1].append(key)
+        scp_levels = {
+            account: [
+                (node, sorted(keys))
+                for node, (_, keys) in sorted(nodes.items(), key=lambda kv: -kv[1][0])
+            ]
+            for account, nodes in levels.items()
+        }
+        resource_policies = [
+            (row[0], row[1], row[2], row[3])
+            for row in con.execute(
+                """select resource_arn, account_id, policy_key, policy_kind
+                   from stg_policy_documents where resource_arn is not null"""
+            ).fetchall()
+        ]
+        return cls(statements, identities, principal_policies, scp_levels, resource_policies)
+
+    def add_resource_policy(
+        self, resource_arn: str, account_id: str | None, document: dict[str, Any]
+    ) -> None:
+        """A resource policy the snapshot does not carry (e.g. a Lambda function policy)."""
+        key = f"resource|{resource_arn}"
+        raw = document.get("Statement", [])
+        stmts = raw if isinstance(raw, list) else [raw]
+        self.statements[key] = [
+            _statement_from_json(key, "resource", resource_arn, i, s) for i, s in enumerate(stmts)
+        ]
+        self.resource_policies.append((resource_arn, account_id, key, "resource"))
+
+    def _context(self, principal_arn: str) -> _PrincipalContext:
+        ctx = self._contexts.get(principal_arn)
+        if ctx is not None:
+            return ctx
+        identity = self.identities.get(principal_arn)
+        if identity is None:
+            raise RuntimeError(f"unknown principal {principal_arn} (not in the warehouse)")
+        identity_statements = [
+            (s, attachment, via)
+            for key, attachment, via in self.principal_policies.get(principal_arn, [])
+            for s in self.statements.get(key, [])
+        ]
+        boundary = (
+            self.statements.get(identity.boundary_policy_key, [])
+            if identity.boundary_policy_key
+            else None
+        )
+        scp_levels = (
+            [
+                (node, [s for key in keys for s in self.statements.get(key, [])])
+                for node, keys in self.scp_levels.get(identity.account_id, [])
+            ]
+            if identity.scp_applies
+            else []
+        )
+        values = {
+            "aws:username": identity.name,
+            "aws:principalaccount": identity.account_id,
+            "aws:principalarn": identity.principal_arn,
+        }
+        ctx = _PrincipalContext(identity, identity_statements, boundary, scp_levels, values)
+        self._contexts[principal_arn] = ctx
+        return ctx
+
+    def _resource_policy_statements(
+        self, action: str, resource: str
+    ) -> Iterator[tuple[Statement, str, str | None]]:
+        for resource_arn, account, key, kind in self.resource_policies:
+            if kind == "trust":
+                applies = resource == resource_arn and action in TRUST_ACTIONS
+            elif resource_arn.startswith("arn:aws:s3:::"):
+                applies = resource == resource_arn or resource.startswith(resource_arn + "/")
+            else:
+                applies = resource == resource_arn
+            if applies:
+                for s in self.statements.get(key, []):
+                    yield s, resource_arn, account
+
+    def explain(self, principal_arn: str, action: str, resource: str | None = None) -> dict:
+        """The decision and the chain behind it, as a JSON-ready dict."""
+        if ":" not in action:
+            raise RuntimeError(f"not an IAM action (service:Action): {action!r}")
+        ctx = self._context(principal_arn)
+        identity = ctx.identity
+        action_lc = action.lower()
+        values = ctx.values
+
+        def matching(stmts: Iterable[Statement]) -> list[Statement]:
+            return [
+                s
+                for s in stmts
+                if s.matches_action(action_lc) and s.matches_resource(resource, values)
+            ]
+
+        denies: list[dict] = []
+        partial_denies: list[dict] = []
+        scoped_denies: list[tuple[dict, Statement]] = []
+
+        def consider_denies(source: str, stmts: list[Statement], extra: dict | None = None) -> None:
+            for s in stmts:
+                if s.effect != "Deny":
+                    continue
+                entry = _entry(source, s, extra)
+                # Without a resource, a Deny on named resources leaves the others allowed
+                # (unless it covers every resource a grant names, see below).
+                if resource is None and not s.applies_to_all_resources:
+                    partial_denies.append(entry)
+                    scoped_denies.append((entry, s))
+                else:
+                    denies.append(entry)
+
+        identity_matches = [
+            (s, a, v)
+            for s, a, v in ctx.identity_statements
+            if s.matches_action(action_lc) and s.matches_resource(resource, values)
+        ]
+        consider_denies(
+            "identity",
+            [s for s, _, _ in identity_matches],
+        )
+        # Deny entries from identity policies also name the attachment (kind, via).
+        via_by_statement = {
+            (s.policy_key, s.statement_index): (a, v) for s, a, v in identity_matches
+        }
+        for entry in denies + partial_denies:
+            if entry["source"] == "identity":
+                a, v = via_by_statement[(entry["policy_key"], entry["statement"])]
+                entry["kind"], entry["via"] = a, v
+        boundary_matches = matching(ctx.boundary) if ctx.boundary is not None else []
+        consider_denies("boundary", boundary_matches)
+        scp_matches = [(node, matching(stmts)) for node, stmts in ctx.scp_levels]
+        for node, stmts in scp_matches:
+            consider_denies(f"scp:{node}", stmts)
+
+        identity_allow_matches = [(s, a, v) for s, a, v in identity_matches if s.effect == "Allow"]
+        if resource is None and scoped_denies and identity_allow_matches:
+            # Action level (no resource): an unconditional Deny whose Resource patterns cover
+            # every pattern a grant names cuts that grant, as in effective_permissions.
+            kept, cutters = _cut_grants(identity_allow_matches, scoped_denies, values)
+            if not kept:
+                denies.extend(cutters)
+                partial_denies[:] = [e for e in partial_denies if e not in cutters]
+            identity_allow_matches = kept
+
+        rp_principal: list[dict] = []
+        rp_account: list[dict] = []
+        resource_account = _arn_account(resource) if resource else None
+        # Assuming a role always needs its trust policy (the role's resource policy).
+        trust_required = False
+        if resource is not None:
+            for s, resource_arn, account in self._resource_policy_statements(action_lc, resource):
+                trust_required |= s.policy_kind == "trust"
+                if account:
+                    resource_account = account
+                if not (s.matches_action(action_lc) and s.matches_resource(resource, values)):
+                    continue
+                match = _principal_match(s, identity)
+                if match is None:
+                    continue
+                kind = "trust_policy" if s.policy_kind == "trust" else "resource_policy"
+                entry = _entry(kind, s, {"resource_arn": resource_arn})
+                if s.effect == "Deny":
+                    denies.append(entry)
+                elif match == "principal":
+                    rp_principal.append(entry)
+                else:
+                    rp_account.append(entry)
+
+        result: dict[str, Any] = {
+            "principal": principal_arn,
+            "action": action,
+            "resource": resource,
+        }
+        unconditional_denies = [d for d in denies if not d["conditional"]]
+        if unconditional_denies:
+            return {
+                **result,
+                "decision": "explicitly_denied",
+                "allowed_by": [],
+                "denied_by": unconditional_denies,
+                "missing_allow_from": [],
+                "condition_keys": [],
+                "partial_denies": partial_denies,
+            }
+
+        allowed_by: list[dict] = []
+        missing: list[str] = []
+        conditional = False
+        identity_allows = [
+            {**_entry("identity", s), "kind": a, "via": v} for s, a, v in identity_allow_matches
+        ]
+        cross_account = (
+            resource_account is not None
+            and resource_account != ""
+            and resource_account != identity.account_id
+        )
+        rp_source = "trust_policy" if trust_required else "resource_policy"
+        if cross_account or (trust_required and not rp_principal):
+            # Both sides must allow: the identity policies and the resource (or trust) policy.
+            # A trust policy naming the account root delegates to the identity policies.
+            if identity_allows:
+                allowed_by += identity_allows
+                conditional |= all(e["conditional"] for e in identity_allows)
+            else:
+                missing.append("identity")
+            rp = rp_principal + rp_account
+            if rp:
+                allowed_by += rp
+                conditional |= all(e["conditional"] for e in rp)
+            else:
+                missing.append(rp_source)
+            bypass_boundary = False
+        else:
+            # Same account: identity policies, or a resource policy naming the principal itself.
+            # (Naming the account root delegates to the identity policies.)
+            granting = identity_allows + rp_principal
+            if granting:
+                allowed_by += granting
+                conditional |= all(e["conditional"] for e in granting)
+            else:
+                missing.append("identity")
+            # A resource policy naming an IAM user's ARN is not limited by its boundary.
+            bypass_boundary = (
+                not identity_allows and bool(rp_principal) and identity.principal_type == "user"
+            )
+        if ctx.boundary is not None and not bypass_boundary:
+            allows = [_entry("boundary", s) for s in boundary_matches if s.effect == "Allow"]
+            if allows:
+                allowed_by += allows
+                conditional |= all(e["conditional"] for e in allows)
+            else:
+                missing.append("boundary")
+        for node, stmts in scp_matches:
+            allows = [_entry(f"scp:{node}", s) for s in stmts if s.effect == "Allow"]
+            if allows:
+                allowed_by += allows
+                conditional |= all(e["conditional"] for e in allows)
+            else:
+                missing.append(f"scp:{node}")
+
+        if missing:
+            decision = "implicitly_denied"
+        elif conditional or denies:
+            decision = "conditionally_allowed"
+        else:
+            decision = "allowed"
+        keys = sorted(
+            {k for e in allowed_by if e["conditional"] for k in e["condition_keys"]}
+            | {k for d in denies for k in d["condition_keys"]}
+        )
+        return {
+            **result,
+            "decision": decision,
+            "allowed_by": allowed_by,
+            "denied_by": denies,  # here: only conditional Denies (they apply under a condition)
+            "missing_allow_from": missing,
+            "condition_keys": keys if decision == "conditionally_allowed" else [],
+            "partial_denies": partial_denies,
+        }
+
+
+def pattern_covers(deny_pattern: str, grant_pattern: str) -> bool:
+    """Every ARN the grant pattern matches is matched by the Deny pattern: the Deny pattern
+    matches the grant pattern read literally, and no `?` of the Deny stands for a `*`."""
+    if deny_pattern == grant_pattern:
+        return True
+    if "?" in deny_pattern and "*" in grant_pattern:
+        return False
+    return resource_matches(deny_pattern, grant_pattern)
+
+
+def _cut_grants(
+    grants: list[tuple[Statement, str, str]],
+    scoped_denies: list[tuple[dict, Statement]],
+    values: dict[str, str],
+) -> tuple[list[tuple[Statement, str, str]], list[dict]]:
+    deny_patterns = [
+        (entry, substitute_variables(p, values))
+        for entry, d in scoped_denies
+        if not d.has_condition and d.resources is not None and d.not_resources is None
+        for p in d.resources
+    ]
+    kept: list[tuple[Statement, str, str]] = []
+    cutters: dict[tuple[str, str, int], dict] = {}
+    for grant in grants:
+        s = grant[0]
+        if s.not_resources is not None or s.resources is None:
+            patterns = ["*"]
+        else:
+            patterns = sorted({substitute_variables(p, values) for p in s.resources})
+        covering = [[e for e, d in deny_patterns if pattern_covers(d, p)] for p in patterns]
+        if all(covering):
+            for entries in covering:
+                for e in entries:
+                    cutters[(e["source"], e["policy_key"], e["statement"])] = e
+        else:
+            kept.append(grant)
+    if kept:
+        return kept, []
+    return kept, list(cutters.values())
+
+
+def _entry(source: str, s: Statement, extra: dict | None = None) -> dict:
+    entry = {
+        "source": source,
+        "policy": s.policy_name,
+        "policy_arn": s.policy_arn,
+        "policy_key": s.policy_key,
+        "statement": s.statement_index,
+        "sid": s.sid,
+        "effect": s.effect,
+        "conditional": s.has_condition,
+        "condition_keys": list(s.condition_keys),
+    }
+    if extra:
+        entry.update(extra)
+    return entry
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":")
+    return parts[4] if len(parts) >= 6 and parts[0] == "arn" else None
+
+
+def _principal_match(s: Statement, identity: Identity) -> str | None:
+    """'principal' if the statement names this principal (or everyone), 'account' if it names
+    its account (root ARN or account id), None otherwise. NotPrincipal inverts."""
+    root = f"arn:aws:iam::{identity.account_id}:root"
+    if s.not_principal_aws is not None:
+        listed = set(s.not_principal_aws)
+        if identity.principal_arn in listed or root in listed or identity.account_id in listed:
+            return None
+        return "principal"
+    names = s.principal_aws or ()
+    if "*" in names or identity.principal_arn in names:
+        return "principal"
+    if root in names or identity.account_id in names:
+        return "account"
+    return None
+
+
+def _statement_from_json(
+    key: str, kind: str, name: str | None, index: int, stmt: dict[str, Any]
+) -> Statement:
+    def as_list(value: Any, lower: bool = False) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        items = [value] if isinstance(value, str) else list(value)
+        return tuple(i.strip().lower() if lower else i for i in items)
+
+    principal = stmt.get("Principal")
+    if isinstance(principal, str):
+        aws: tuple[str, ...] | None = (principal,)
+        services = None
+    elif isinstance(principal, dict):
+        aws = as_list(principal.get("AWS"))
+        services = as_list(principal.get("Service"))
+    else:
+        aws = services = None
+    condition = stmt.get("Condition") or {}
+    keys = sorted({k.lower() for op in condition.values() if isinstance(op, dict) for k in op})
+    not_principal = stmt.get("NotPrincipal")
+    return Statement(
+        policy_key=key,
+        policy_kind=kind,
+        policy_name=name,
+        policy_arn=None,
+        statement_index=index,
+        sid=stmt.get("Sid"),
+        effect=stmt.get("Effect", ""),
+        actions=as_list(stmt.get("Action"), lower=True),
+        not_actions=as_list(stmt.get("NotAction"), lower=True),
+        resources=as_list(stmt.get("Resource")),
+        not_resources=as_list(stmt.get("NotResource")),
+        has_condition=bool(condition),
+        condition_keys=tuple(keys),
+        principal_aws=aws,
+        principal_services=services,
+        not_principal_aws=_not_principal_aws(json.dumps(not_principal))
+        if not_principal is not None
+        else None,
+    )
+
+
+def format_decision(result: dict) -> str:
+    """One readable screen: the decision, then the chain."""
+    lines = [
+        f"{result['principal']}",
+        f"  {result['action']} on {result['resource'] or '(any resource)'}",
+        f"decision: {result['decision'].upper()}",
+    ]
+
+    def describe(e: dict) -> str:
+        name = e.get("policy") or e.get("policy_key")
+        where = f"{e['source']}: {name}"
+        if e.get("policy_arn"):
+            where += f" ({e['policy_arn']})"
+        if e.get("resource_arn"):
+            where += f" on {e['resource_arn']}"
+        stmt = f"statement {e['statement']}" + (f" (Sid {e['sid']})" if e.get("sid") else "")
+        via = f", via {e['via']}" if e.get("via") and e["via"] != "direct" else ""
+        cond = f", only if {', '.join(e['condition_keys'])} match" if e.get("conditional") else ""
+        return f"    {where}, {stmt}{via}{cond}"
+
+    if result["denied_by"]:
+        lines.append(
+            "denied by:"
+            if result["decision"] == "explicitly_denied"
+            else "conditional Deny (applies when its condition holds):"
+        )
+        lines += [describe(e) for e in result["denied_by"]]
+    if result["allowed_by"]:
+        lines.append("allowed by:")
+        lines += [describe(e) for e in result["allowed_by"]]
+    if result["missing_allow_from"]:
+        lines.append("no Allow from: " + ", ".join(result["missing_allow_from"]))
+    if result.get("partial_denies"):
+        lines.append("Denies on some resources only (name a resource to evaluate them):")
+        lines += [describe(e) for e in result["partial_denies"]]
+    if result.get("condition_keys"):
+        lines.append("depends on condition keys: " + ", ".join(result["condition_keys"]))
+    return "\n".join(lines)

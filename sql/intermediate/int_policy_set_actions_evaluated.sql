@@ -1,0 +1,563 @@
+-- int_policy_set_actions_evaluated
+-- For every policy set (see int_principal_policy_sets) and every catalog action its identity
+-- policies allow: the granting statements and the resource patterns they grant, whether the
+-- permission boundary and every SCP level allow the action, and what explicit Denies take back.
+-- Each Deny is evaluated with its own Resource and Condition: an unconditional Deny whose
+-- Resource patterns cover every resource pattern of a granting statement cuts that statement
+-- (a pattern is covered when the Deny's pattern, with `*`/`?` as wildcards, matches it
+-- case-sensitively); the action is removed when every granting statement is cut. A conditional
+-- Deny that covers a grant makes it conditional (allowed only when the Deny's condition does
+-- not hold), it never removes it. `${aws:username}` and `${aws:PrincipalAccount}` in Resource are
+-- substituted with the representative principal's values (such principals have a set of their
+-- own). Resource intersection with the boundary and SCPs is evaluated at action level here;
+-- `ciem explain` evaluates it per resource.
+-- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+-- grain: policy_set_key, action
+
+with sets as (
+    select * from int_principal_policy_sets
+    where is_representative
+),
+
+principal_policies as (
+    select * from int_principal_policies
+),
+
+statements as (
+    select * from stg_policy_statements
+),
+
+documents as (
+    select policy_key, policy_name, policy_arn from stg_policy_documents
+),
+
+expanded as (
+    select * from int_statement_actions_expanded
+),
+
+scp_levels as (
+    select * from int_account_scp_levels
+),
+
+identity_statements as (
+    select
+        st.policy_set_key,
+        st.account_id,
+        st.scp_applies,
+        'identity' as source,
+        pp.policy_key,
+        pp.attachment,
+        pp.via,
+        d.policy_name,
+        d.policy_arn,
+        s.statement_index,
+        s.sid,
+        s.effect,
+        s.has_condition,
+        s.condition_keys,
+        s.applies_to_all_resources,
+        s.not_resources,
+        -- Policy variables: normalise their spelling, then substitute the known values.
+        list_transform(
+            s.resources,
+            lambda r: replace(replace(
+                regexp_replace(regexp_replace(
+                    r, '\$\{aws:username\}', '${aws:username}', 'gi'),
+                    '\$\{aws:principalaccount\}', '${aws:principalaccount}', 'gi'),
+                '${aws:username}', st.name), '${aws:principalaccount}', st.account_id)
+        ) as resources,
+        list_transform(
+            s.resource_likes,
+            lambda r: replace(replace(
+                regexp_replace(regexp_replace(
+                    r, '\$\{aws:username\}', '${aws:username}', 'gi'),
+                    '\$\{aws:principalaccount\}', '${aws:principalaccount}', 'gi'),
+                '${aws:username}', replace(replace(st.name, '%', '\%'), '_', '\_')),
+                '${aws:principalaccount}', st.account_id)
+        ) as resource_likes
+    from sets as st
+    inner join principal_policies as pp on pp.principal_arn = st.principal_arn
+    inner join statements as s on s.policy_key = pp.policy_key
+    inner join documents as d on d.policy_key = pp.policy_key
+),
+
+boundary_statements as (
+    select
+        st.policy_set_key,
+        'boundary' as source,
+        s.*
+    from sets as st
+    inner join statements as s on s.policy_key = st.boundary_policy_key
+),
+
+scp_statements as (
+    -- SCPs depend on the account only: one row per (account, level, statement).
+    select
+        l.account_id,
+        'scp:' || l.node_id as source,
+        l.node_id,
+        s.*
+    from scp_levels as l
+    inner join statements as s on s.policy_key = l.policy_key
+    where l.account_id in (select account_id from sets where scp_applies)
+),
+
+grant_statements as (
+    -- One row per granting statement of a set, with everything that does not depend on the
+    -- action (the per-action rows below stay narrow).
+    select
+        policy_set_key,
+        policy_key || '#' || statement_index || '#' || via as grant_id,
+        policy_key,
+        statement_index,
+        account_id,
+        scp_applies,
+        has_condition,
+        condition_keys,
+        applies_to_all_resources,
+        resources,
+        not_resources,
+        case
+            when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
+            else coalesce(resources, ['*'])
+        end as grant_resources,
+        case
+            when not_resources is not null or resources is null then 1
+            else len(list_distinct(resources))
+        end as patterns,
+        {
+            'policy': policy_name,
+            'policy_arn': policy_arn,
+            'kind': attachment,
+            'statement': statement_index,
+            'sid': sid,
+            'via': via,
+            'conditional': has_condition
+        } as grant_entry
+    from identity_statements
+    where effect = 'Allow'
+),
+
+allows as (
+    select
+        g.policy_set_key,
+        g.account_id,
+        g.scp_applies,
+        e.action,
+        g.grant_id,
+        g.has_condition,
+        g.applies_to_all_resources,
+        g.patterns
+    from grant_statements as g
+    inner join expanded as e
+        on e.policy_key = g.policy_key
+        and e.statement_index = g.statement_index
+),
+
+set_denies as (
+    -- Denies of the identity policies and the boundary: per policy set.
+    select
+        d.policy_set_key,
+        d.source,
+        e.action,
+        d.has_condition,
+        d.condition_keys,
+        d.applies_to_all_resources,
+        d.resources,
+        d.not_resources,
+        d.resource_likes
+    from (
+        select policy_set_key, source, policy_key, statement_index, has_condition, condition_keys,
+            applies_to_all_resources, resources, not_resources, resource_likes
+        from identity_statements where effect = 'Deny'
+        union all
+        select policy_set_key, source, policy_key, statement_index, has_condition, condition_keys,
+            applies_to_all_resources, resources, not_resources, resource_likes
+        from boundary_statements where effect = 'Deny'
+    ) as d
+    inner join expanded as e
+        on e.policy_key = d.policy_key
+        and e.statement_index = d.statement_index
+),
+
+scp_denies as (
+    -- Denies of the SCPs: per account (they are the same for every set of the account).
+    select
+        s.account_id,
+        s.source,
+        e.action,
+        s.has_condition,
+        s.condition_keys,
+        s.applies_to_all_resources,
+        s.resources,
+        s.not_resources,
+        s.resource_likes
+    from scp_statements as s
+    inner join expanded as e
+        on e.policy_key = s.policy_key
+        and e.statement_index = s.statement_index
+    where s.effect = 'Deny'
+),
+
+set_deny_patterns as (
+    select
+        policy_set_key,
+        action,
+        source,
+        has_condition,
+        unnest(resources) as pattern,
+        unnest(resource_likes) as pattern_like
+    from set_denies
+    -- Denies on every resource cut every grant: they are flags, not patterns to compare
+    where not_resources is null and resources is not null and not applies_to_all_resources
+),
+
+scp_deny_patterns as (
+    select
+        account_id,
+        action,
+        source,
+        has_condition,
+        unnest(resources) as pattern,
+        unnest(resource_likes) as pattern_like
+    from scp_denies
+    -- Denies on every resource cut every grant: they are flags, not patterns to compare
+    where not_resources is null and resources is not null and not applies_to_all_resources
+),
+
+denied_grants as (
+    -- Only grants of actions some Deny on named resources names need their patterns compared.
+    select d.*, g.resources, g.not_resources
+    from (
+        select a.policy_set_key, a.account_id, a.scp_applies, a.action, a.grant_id
+        from allows as a
+        semi join set_deny_patterns as d
+            on d.policy_set_key = a.policy_set_key
+            and d.action = a.action
+        union
+        select a.policy_set_key, a.account_id, a.scp_applies, a.action, a.grant_id
+        from allows as a
+        semi join scp_deny_patterns as d
+            on d.account_id = a.account_id
+            and d.action = a.action
+        where a.scp_applies
+    ) as d
+    inner join grant_statements as g
+        on g.policy_set_key = d.policy_set_key
+        and g.grant_id = d.grant_id
+),
+
+allow_patterns as (
+    -- A NotResource grant (or one without Resource) is only covered by a Deny on everything.
+    select distinct
+        policy_set_key,
+        account_id,
+        scp_applies,
+        action,
+        grant_id,
+        unnest(
+            case when not_resources is not null or resources is null then ['*'] else resources end
+        ) as pattern
+    from denied_grants
+),
+
+covered as (
+    -- a `?` of the Deny matches one character, never all that a `*` of the grant does
+    select ap.policy_set_key, ap.action, ap.grant_id, ap.pattern, dp.source, dp.has_condition
+    from allow_patterns as ap
+    inner join set_deny_patterns as dp
+        on dp.policy_set_key = ap.policy_set_key
+        and dp.action = ap.action
+    where ap.pattern like dp.pattern_like escape '\'
+        and not (contains(dp.pattern, '?') and contains(ap.pattern, '*') and ap.pattern <> dp.pattern)
+
+    union all
+
+    select ap.policy_set_key, ap.action, ap.grant_id, ap.pattern, dp.source, dp.has_condition
+    from allow_patterns as ap
+    inner join scp_deny_patterns as dp
+        on dp.account_id = ap.account_id
+        and dp.action = ap.action
+    where ap.scp_applies
+        and ap.pattern like dp.pattern_like escape '\'
+        and not (contains(dp.pattern, '?') and contains(ap.pattern, '*') and ap.pattern <> dp.pattern)
+),
+
+set_deny_summary as (
+    select
+        policy_set_key,
+        action,
+        bool_or(has_condition or not applies_to_all_resources) as partial_deny,
+        bool_or(not has_condition and applies_to_all_resources and source = 'identity')
+            as all_cut_by_identity,
+        bool_or(not has_condition and applies_to_all_resources and source = 'boundary')
+            as all_cut_by_boundary,
+        bool_or(applies_to_all_resources) as all_covered,
+        list_sort(list_distinct(flatten(list(
+            case
+                when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
+                else coalesce(resources, ['*'])
+            end
+        )))) as denied_resources,
+        list_sort(list_distinct(flatten(list(condition_keys) filter (where has_condition))))
+            as deny_condition_keys
+    from set_denies
+    group by all
+),
+
+scp_deny_summary as (
+    select
+        account_id,
+        action,
+        bool_or(has_condition or not applies_to_all_resources) as partial_deny,
+        bool_or(not has_condition and applies_to_all_resources) as all_cut_by_scp,
+        bool_or(applies_to_all_resources) as all_covered,
+        list_sort(list_distinct(flatten(list(
+            case
+                when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
+                else coalesce(resources, ['*'])
+            end
+        )))) as denied_resources,
+        list_sort(list_distinct(flatten(list(condition_keys) filter (where has_condition))))
+            as deny_condition_keys
+    from scp_denies
+    group by all
+),
+
+pattern_cover as (
+    select
+        policy_set_key,
+        action,
+        grant_id,
+        pattern,
+        bool_or(not has_condition) as is_cut,
+        bool_or(not has_condition and source = 'identity') as is_cut_by_identity,
+        bool_or(not has_condition and source = 'boundary') as is_cut_by_boundary,
+        bool_or(not has_condition and source like 'scp:%') as is_cut_by_scp
+    from covered
+    group by all
+),
+
+grant_cover as (
+    select
+        policy_set_key,
+        action,
+        grant_id,
+        count(*) filter (where is_cut) as cut_patterns,
+        count(*) filter (where is_cut_by_identity) as identity_cut_patterns,
+        count(*) filter (where is_cut_by_boundary) as boundary_cut_patterns,
+        count(*) filter (where is_cut_by_scp) as scp_cut_patterns,
+        count(*) as any_cover_patterns,
+        list(pattern) filter (where is_cut) as cut_pattern_list
+    from pattern_cover
+    group by all
+),
+
+grants as (
+    select
+        a.*,
+        coalesce(ds.all_cut_by_identity, false)
+            or coalesce(c.identity_cut_patterns = a.patterns, false) as is_cut_by_identity,
+        coalesce(ds.all_cut_by_boundary, false)
+            or coalesce(c.boundary_cut_patterns = a.patterns, false) as is_cut_by_boundary,
+        coalesce(sd.all_cut_by_scp, false)
+            or coalesce(c.scp_cut_patterns = a.patterns, false) as is_cut_by_scp,
+        coalesce(ds.all_cut_by_identity or ds.all_cut_by_boundary, false)
+            or coalesce(sd.all_cut_by_scp, false)
+            or coalesce(c.cut_patterns = a.patterns, false) as is_cut,
+        coalesce(ds.all_covered, false)
+            or coalesce(sd.all_covered, false)
+            or coalesce(c.any_cover_patterns = a.patterns, false) as is_conditionally_denied,
+        -- the grant, and the resource patterns an unconditional Deny cuts from it (if some)
+        a.grant_id || coalesce(
+            chr(30) || array_to_string(list_sort(c.cut_pattern_list), chr(29)), ''
+        ) as grant_key
+    from allows as a
+    left join grant_cover as c
+        on c.policy_set_key = a.policy_set_key
+        and c.action = a.action
+        and c.grant_id = a.grant_id
+    left join set_deny_summary as ds
+        on ds.policy_set_key = a.policy_set_key
+        and ds.action = a.action
+    left join scp_deny_summary as sd
+        on a.scp_applies
+        and sd.account_id = a.account_id
+        and sd.action = a.action
+),
+
+identity_allows as (
+    -- Aggregates over the grants that survive the Denies; when none does, the action is removed
+    -- and the flags fall back to every grant (to say what was there).
+    select
+        policy_set_key,
+        action,
+        bool_and(is_cut) as is_removed,
+        bool_and(is_cut_by_identity) as denied_by_identity,
+        bool_and(is_cut_by_boundary) as denied_by_boundary,
+        bool_and(is_cut_by_scp) as denied_by_scp,
+        coalesce(
+            bool_or(not has_condition) filter (where not is_cut), bool_or(not has_condition)
+        ) as has_unconditional_allow,
+        coalesce(
+            bool_or(not has_condition and applies_to_all_resources) filter (where not is_cut),
+            bool_or(not has_condition and applies_to_all_resources)
+        ) as allows_all_unconditionally,
+        coalesce(
+            bool_and(has_condition or is_conditionally_denied) filter (where not is_cut),
+            bool_and(has_condition)
+        ) as allow_is_conditional,
+        coalesce(
+            bool_and(not applies_to_all_resources) filter (where not is_cut),
+            bool_and(not applies_to_all_resources)
+        ) as resource_scoped,
+        coalesce(list_sort(list(grant_key) filter (where not is_cut)), []) as grant_keys
+    from grants
+    group by all
+),
+
+identity_allows_keyed as (
+    select *, md5(array_to_string(grant_keys, chr(31))) as combination_key
+    from identity_allows
+),
+
+grant_combinations as (
+    -- The lists (granting statements, resources, condition keys) depend only on which grants
+    -- survive: computed once per distinct combination, not per action.
+    select policy_set_key, combination_key, any_value(grant_keys) as grant_keys
+    from identity_allows_keyed
+    group by policy_set_key, combination_key
+),
+
+combination_lists as (
+    select
+        c.policy_set_key,
+        c.combination_key,
+        to_json(list_sort(list(g.grant_entry)))::varchar as granted_by_json,
+        list_sort(list_distinct(flatten(list(
+            list_filter(g.grant_resources, lambda r: not list_contains(k.cut, r))
+        )))) as granted_resources,
+        list_sort(list_distinct(flatten(list(g.condition_keys)))) as allow_condition_keys
+    from grant_combinations as c,
+        unnest(c.grant_keys) as u(grant_key),
+        (
+            select
+                split_part(u.grant_key, chr(30), 1) as grant_id,
+                case
+                    when contains(u.grant_key, chr(30))
+                        then string_split(split_part(u.grant_key, chr(30), 2), chr(29))
+                    else []
+                end as cut
+        ) as k
+    inner join grant_statements as g
+        on g.policy_set_key = c.policy_set_key
+        and g.grant_id = k.grant_id
+    group by c.policy_set_key, c.combination_key
+),
+
+boundary_actions as (
+    select
+        b.policy_set_key,
+        e.action,
+        bool_or(b.effect = 'Allow') as allows,
+        bool_or(b.effect = 'Allow' and not b.has_condition) as allows_unconditionally,
+        bool_or(b.effect = 'Allow' and not b.has_condition and b.applies_to_all_resources)
+            as allows_all_unconditionally,
+        list_sort(list_distinct(flatten(list(b.condition_keys) filter (where b.effect = 'Allow'))))
+            as condition_keys
+    from boundary_statements as b
+    inner join expanded as e
+        on e.policy_key = b.policy_key
+        and e.statement_index = b.statement_index
+    group by all
+),
+
+scp_level_count as (
+    select account_id, count(distinct node_id) as levels
+    from scp_levels
+    group by account_id
+),
+
+scp_actions_by_level as (
+    select
+        s.account_id,
+        s.node_id,
+        e.action,
+        bool_or(s.effect = 'Allow') as allows,
+        bool_or(s.effect = 'Allow' and not s.has_condition) as allows_unconditionally
+    from scp_statements as s
+    inner join expanded as e
+        on e.policy_key = s.policy_key
+        and e.statement_index = s.statement_index
+    group by all
+),
+
+scp_actions as (
+    select
+        a.account_id,
+        a.action,
+        count(distinct a.node_id) filter (where a.allows) = max(c.levels) as allows,
+        count(distinct a.node_id) filter (where a.allows_unconditionally) = max(c.levels)
+            as allows_unconditionally
+    from scp_actions_by_level as a
+    inner join scp_level_count as c on c.account_id = a.account_id
+    group by a.account_id, a.action
+),
+
+final as (
+    select
+        st.policy_set_key,
+        a.action,
+        a.has_unconditional_allow,
+        a.allows_all_unconditionally,
+        a.resource_scoped,
+        -- granted_by as JSON only: int_principal_actions_evaluated parses it where needed
+        coalesce(cl.granted_by_json, '[]') as granted_by_json,
+        coalesce(cl.granted_resources, []) as granted_resources,
+        list_sort(list_distinct(list_concat(
+            coalesce(ds.denied_resources, []), coalesce(sd.denied_resources, [])
+        ))) as denied_resources,
+        list_sort(list_distinct(list_concat(
+            coalesce(cl.allow_condition_keys, []),
+            coalesce(b.condition_keys, []),
+            coalesce(ds.deny_condition_keys, []),
+            coalesce(sd.deny_condition_keys, [])
+        ))) as condition_keys,
+        st.boundary_policy_key is not null as has_boundary,
+        coalesce(b.allows, false) as boundary_allows,
+        coalesce(b.allows_all_unconditionally, false) as boundary_allows_all_unconditionally,
+        st.scp_applies,
+        coalesce(s.allows, false) as scp_allows,
+        a.denied_by_identity,
+        a.denied_by_boundary,
+        st.scp_applies and a.denied_by_scp as denied_by_scp,
+        (coalesce(ds.partial_deny, false) or coalesce(sd.partial_deny, false))
+            and not a.is_removed as has_partial_deny,
+        a.allow_is_conditional
+            or (st.boundary_policy_key is not null and not coalesce(b.allows_unconditionally, false))
+            or (st.scp_applies and not coalesce(s.allows_unconditionally, false)) as is_conditional,
+        (st.boundary_policy_key is null or coalesce(b.allows, false))
+            and (not st.scp_applies or coalesce(s.allows, false))
+            and not a.is_removed as is_effective
+    from identity_allows_keyed as a
+    inner join sets as st on st.policy_set_key = a.policy_set_key
+    left join combination_lists as cl
+        on cl.policy_set_key = a.policy_set_key
+        and cl.combination_key = a.combination_key
+    left join set_deny_summary as ds
+        on ds.policy_set_key = a.policy_set_key
+        and ds.action = a.action
+    left join scp_deny_summary as sd
+        on st.scp_applies
+        and sd.account_id = st.account_id
+        and sd.action = a.action
+    left join boundary_actions as b
+        on b.policy_set_key = a.policy_set_key
+        and b.action = a.action
+    left join scp_actions as s
+        on st.scp_applies
+        and s.account_id = st.account_id
+        and s.action = a.action
+)
+
+select * from final
