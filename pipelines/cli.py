@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from pipelines.cli_args import add_debug_arg, add_lake_arg
 from pipelines.cli_collect import add_collect_parser
 from pipelines.cli_explain import add_explain_parser
 from pipelines.lib.collector import CollectError
@@ -240,13 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def lake_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
-        p.add_argument(
-            "--debug",
-            action="store_true",
-            default=argparse.SUPPRESS,
-            help="show tracebacks and debug logs",
-        )
+        add_lake_arg(p)
+        add_debug_arg(p)
 
     demo = sub.add_parser("demo", help="run the whole pipeline on the embedded demo organization")
     lake_arg(demo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from pipelines.cli_args import add_debug_arg
 from pipelines.lib.collector import (
     DEFAULT_ROLE_NAME,
     DEFAULT_WORKERS,
@@ -104,10 +105,5 @@ def add_collect_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exit with an error when any account could not be collected (default: report it)",
     )
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show tracebacks and debug logs",
-    )
+    add_debug_arg(parser)
     parser.set_defaults(func=cmd_collect)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipelines.cli_args import add_debug_arg, add_lake_arg
 from pipelines.lib.explain import PolicyStore, format_decision
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse import connect
@@ -34,13 +35,8 @@ def add_explain_parser(subparsers: Any) -> None:
         metavar="FILE",
         help="one JSON object per line ({principal, action, resource}); '-' reads stdin",
     )
-    p.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
-    p.add_argument(
-        "--debug",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="show tracebacks and debug logs",
-    )
+    add_lake_arg(p)
+    add_debug_arg(p)
     p.set_defaults(func=cmd_explain)
 
 

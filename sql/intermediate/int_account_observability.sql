@@ -5,10 +5,7 @@
 -- grain: account_id
 
 with counts as (
-    select c.*
-    from event_counts_daily as c
-    cross join run_params as p
-    where c.day between p.window_start and p.as_of
+    select * from int_event_counts_in_window
 ),
 
 final as (
