@@ -42,6 +42,8 @@ EVALUATION_MODELS = (
     "int_account_scp_levels",
     "int_identities",
     "int_principal_policy_sets",
+    "int_policy_set_statements",
+    "int_policy_set_grants",
     "int_policy_set_actions_evaluated",
     "int_principal_actions_evaluated",
     "effective_permissions",

@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from pipelines.defs.landing import preview, report
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.lake import write_parquet
+from pipelines.lib.lake import temp_path_for, write_parquet
 from pipelines.lib.lake_tables import DETECTION_HISTORY_SCHEMA, lake_tables
 from pipelines.lib.sql_models import SqlModel, discover_models, run_model
 from pipelines.lib.warehouse import connect, register_lake_views, set_run_params
@@ -55,7 +55,13 @@ def build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
             }
             if model.is_mart:
                 path = lake.mart_path(model.name)
-                write_parquet(con.sql(f"select * from {model.name}").to_arrow_table(), path)
+                # DuckDB writes the file itself (within its memory limit, no Arrow copy).
+                tmp = temp_path_for(path)
+                con.execute(
+                    f"copy (select * from {model.name}) to '{tmp}' "
+                    "(format parquet, compression zstd)"
+                )
+                tmp.replace(path)
                 metadata["parquet"] = str(path)
         report(model.name, rows, started)
         return dg.MaterializeResult(metadata=metadata)

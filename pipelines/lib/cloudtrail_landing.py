@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -27,7 +26,7 @@ from pipelines.lib.cloudtrail import (
     LogObject,
     object_tables,
 )
-from pipelines.lib.lake import Lake, write_parquet
+from pipelines.lib.lake import Lake, temp_path_for, write_parquet
 from pipelines.lib.quarantine import Quarantine, QuarantineEntry
 
 log = logging.getLogger("ciem")
@@ -114,8 +113,7 @@ def _write_part(
     counts: dict[str, int] = {}
     pending: list[pa.Table] = []
     pending_rows = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temp_path_for(path)
     with pq.ParquetWriter(tmp, CLOUDTRAIL_EVENTS_SCHEMA, compression="zstd") as writer:
         for obj in objects:
             counts[obj.key] = 0

@@ -59,9 +59,14 @@ class Lake:
         return self.root / "parquet" / "_empty" / f"{name}.parquet"
 
 
+def temp_path_for(path: Path) -> Path:
+    """A unique temporary name beside `path`, renamed onto it once written (atomic replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write atomically: a rerun replaces the file whole, a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = temp_path_for(path)
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)

@@ -27,7 +27,9 @@ used_by_service as (
 ),
 
 used_actions as (
-    select principal_arn, map_from_entries(list({'k': service, 'v': actions})) as by_service
+    select
+        principal_arn,
+        map_from_entries(list({'k': service, 'v': actions} order by service)) as by_service
     from used_by_service
     group by principal_arn
 ),

@@ -2,15 +2,13 @@
 -- For every policy set (see int_principal_policy_sets) and every catalog action its identity
 -- policies allow: the granting statements and the resource patterns they grant, whether the
 -- permission boundary and every SCP level allow the action, and what explicit Denies take back.
--- Each Deny is evaluated with its own Resource and Condition: an unconditional Deny whose
--- Resource patterns cover every resource pattern of a granting statement cuts that statement
--- (a pattern is covered when the Deny's pattern, with `*`/`?` as wildcards, matches it
--- case-sensitively); the action is removed when every granting statement is cut. A conditional
--- Deny that covers a grant makes it conditional (allowed only when the Deny's condition does
--- not hold), it never removes it. `${aws:username}` and `${aws:PrincipalAccount}` in Resource are
--- substituted with the representative principal's values (such principals have a set of their
--- own). Resource intersection with the boundary and SCPs is evaluated at action level here;
--- `ciem explain` evaluates it per resource.
+-- Each Deny is evaluated with its own Resource and Condition (see int_policy_set_grants): the
+-- action is removed when every granting statement is cut by an unconditional Deny; a
+-- conditional Deny that covers a grant makes it conditional (allowed only when the Deny's
+-- condition does not hold), it never removes it. `${aws:username}` and `${aws:PrincipalAccount}`
+-- in Resource are substituted with the representative principal's values (such principals have
+-- a set of their own; see int_policy_set_statements). Resource intersection with the boundary
+-- and SCPs is evaluated at action level here; `ciem explain` evaluates it per resource.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 -- grain: policy_set_key, action
 
@@ -19,16 +17,16 @@ with sets as (
     where is_representative
 ),
 
-principal_policies as (
-    select * from int_principal_policies
+set_statements as (
+    select * from int_policy_set_statements
+),
+
+grants as (
+    select * from int_policy_set_grants
 ),
 
 statements as (
     select * from stg_policy_statements
-),
-
-documents as (
-    select policy_key, policy_name, policy_arn from stg_policy_documents
 ),
 
 expanded as (
@@ -39,55 +37,9 @@ scp_levels as (
     select * from int_account_scp_levels
 ),
 
-identity_statements as (
-    select
-        st.policy_set_key,
-        st.account_id,
-        st.scp_applies,
-        'identity' as source,
-        pp.policy_key,
-        pp.attachment,
-        pp.via,
-        d.policy_name,
-        d.policy_arn,
-        s.statement_index,
-        s.sid,
-        s.effect,
-        s.has_condition,
-        s.condition_keys,
-        s.applies_to_all_resources,
-        s.not_resources,
-        -- Policy variables: normalise their spelling, then substitute the known values.
-        list_transform(
-            s.resources,
-            lambda r: replace(replace(
-                regexp_replace(regexp_replace(
-                    r, '\$\{aws:username\}', '${aws:username}', 'gi'),
-                    '\$\{aws:principalaccount\}', '${aws:principalaccount}', 'gi'),
-                '${aws:username}', st.name), '${aws:principalaccount}', st.account_id)
-        ) as resources,
-        list_transform(
-            s.resource_likes,
-            lambda r: replace(replace(
-                regexp_replace(regexp_replace(
-                    r, '\$\{aws:username\}', '${aws:username}', 'gi'),
-                    '\$\{aws:principalaccount\}', '${aws:principalaccount}', 'gi'),
-                '${aws:username}', replace(replace(st.name, '%', '\%'), '_', '\_')),
-                '${aws:principalaccount}', st.account_id)
-        ) as resource_likes
-    from sets as st
-    inner join principal_policies as pp on pp.principal_arn = st.principal_arn
-    inner join statements as s on s.policy_key = pp.policy_key
-    inner join documents as d on d.policy_key = pp.policy_key
-),
-
 boundary_statements as (
-    select
-        st.policy_set_key,
-        'boundary' as source,
-        s.*
-    from sets as st
-    inner join statements as s on s.policy_key = st.boundary_policy_key
+    select * from set_statements
+    where source = 'boundary'
 ),
 
 scp_statements as (
@@ -103,28 +55,15 @@ scp_statements as (
 ),
 
 grant_statements as (
-    -- One row per granting statement of a set, with everything that does not depend on the
-    -- action (the per-action rows below stay narrow).
+    -- One row per granting statement of a set: what a surviving grant contributes to the lists.
     select
         policy_set_key,
-        policy_key || '#' || statement_index || '#' || via as grant_id,
-        policy_key,
-        statement_index,
-        account_id,
-        scp_applies,
-        has_condition,
+        grant_id,
         condition_keys,
-        applies_to_all_resources,
-        resources,
-        not_resources,
         case
             when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
             else coalesce(resources, ['*'])
         end as grant_resources,
-        case
-            when not_resources is not null or resources is null then 1
-            else len(list_distinct(resources))
-        end as patterns,
         {
             'policy': policy_name,
             'policy_arn': policy_arn,
@@ -134,64 +73,37 @@ grant_statements as (
             'via': via,
             'conditional': has_condition
         } as grant_entry
-    from identity_statements
-    where effect = 'Allow'
-),
-
-allows as (
-    select
-        g.policy_set_key,
-        g.account_id,
-        g.scp_applies,
-        e.action,
-        g.grant_id,
-        g.has_condition,
-        g.applies_to_all_resources,
-        g.patterns
-    from grant_statements as g
-    inner join expanded as e
-        on e.policy_key = g.policy_key
-        and e.statement_index = g.statement_index
+    from set_statements
+    where source = 'identity' and effect = 'Allow'
 ),
 
 set_denies as (
     -- Denies of the identity policies and the boundary: per policy set.
     select
         d.policy_set_key,
-        d.source,
         e.action,
         d.has_condition,
         d.condition_keys,
         d.applies_to_all_resources,
         d.resources,
-        d.not_resources,
-        d.resource_likes
-    from (
-        select policy_set_key, source, policy_key, statement_index, has_condition, condition_keys,
-            applies_to_all_resources, resources, not_resources, resource_likes
-        from identity_statements where effect = 'Deny'
-        union all
-        select policy_set_key, source, policy_key, statement_index, has_condition, condition_keys,
-            applies_to_all_resources, resources, not_resources, resource_likes
-        from boundary_statements where effect = 'Deny'
-    ) as d
+        d.not_resources
+    from set_statements as d
     inner join expanded as e
         on e.policy_key = d.policy_key
         and e.statement_index = d.statement_index
+    where d.effect = 'Deny'
 ),
 
 scp_denies as (
     -- Denies of the SCPs: per account (they are the same for every set of the account).
     select
         s.account_id,
-        s.source,
         e.action,
         s.has_condition,
         s.condition_keys,
         s.applies_to_all_resources,
         s.resources,
-        s.not_resources,
-        s.resource_likes
+        s.not_resources
     from scp_statements as s
     inner join expanded as e
         on e.policy_key = s.policy_key
@@ -199,100 +111,11 @@ scp_denies as (
     where s.effect = 'Deny'
 ),
 
-set_deny_patterns as (
-    select
-        policy_set_key,
-        action,
-        source,
-        has_condition,
-        unnest(resources) as pattern,
-        unnest(resource_likes) as pattern_like
-    from set_denies
-    -- Denies on every resource cut every grant: they are flags, not patterns to compare
-    where not_resources is null and resources is not null and not applies_to_all_resources
-),
-
-scp_deny_patterns as (
-    select
-        account_id,
-        action,
-        source,
-        has_condition,
-        unnest(resources) as pattern,
-        unnest(resource_likes) as pattern_like
-    from scp_denies
-    -- Denies on every resource cut every grant: they are flags, not patterns to compare
-    where not_resources is null and resources is not null and not applies_to_all_resources
-),
-
-denied_grants as (
-    -- Only grants of actions some Deny on named resources names need their patterns compared.
-    select d.*, g.resources, g.not_resources
-    from (
-        select a.policy_set_key, a.account_id, a.scp_applies, a.action, a.grant_id
-        from allows as a
-        semi join set_deny_patterns as d
-            on d.policy_set_key = a.policy_set_key
-            and d.action = a.action
-        union
-        select a.policy_set_key, a.account_id, a.scp_applies, a.action, a.grant_id
-        from allows as a
-        semi join scp_deny_patterns as d
-            on d.account_id = a.account_id
-            and d.action = a.action
-        where a.scp_applies
-    ) as d
-    inner join grant_statements as g
-        on g.policy_set_key = d.policy_set_key
-        and g.grant_id = d.grant_id
-),
-
-allow_patterns as (
-    -- A NotResource grant (or one without Resource) is only covered by a Deny on everything.
-    select distinct
-        policy_set_key,
-        account_id,
-        scp_applies,
-        action,
-        grant_id,
-        unnest(
-            case when not_resources is not null or resources is null then ['*'] else resources end
-        ) as pattern
-    from denied_grants
-),
-
-covered as (
-    -- a `?` of the Deny matches one character, never all that a `*` of the grant does
-    select ap.policy_set_key, ap.action, ap.grant_id, ap.pattern, dp.source, dp.has_condition
-    from allow_patterns as ap
-    inner join set_deny_patterns as dp
-        on dp.policy_set_key = ap.policy_set_key
-        and dp.action = ap.action
-    where ap.pattern like dp.pattern_like escape '\'
-        and not (contains(dp.pattern, '?') and contains(ap.pattern, '*') and ap.pattern <> dp.pattern)
-
-    union all
-
-    select ap.policy_set_key, ap.action, ap.grant_id, ap.pattern, dp.source, dp.has_condition
-    from allow_patterns as ap
-    inner join scp_deny_patterns as dp
-        on dp.account_id = ap.account_id
-        and dp.action = ap.action
-    where ap.scp_applies
-        and ap.pattern like dp.pattern_like escape '\'
-        and not (contains(dp.pattern, '?') and contains(ap.pattern, '*') and ap.pattern <> dp.pattern)
-),
-
 set_deny_summary as (
     select
         policy_set_key,
         action,
         bool_or(has_condition or not applies_to_all_resources) as partial_deny,
-        bool_or(not has_condition and applies_to_all_resources and source = 'identity')
-            as all_cut_by_identity,
-        bool_or(not has_condition and applies_to_all_resources and source = 'boundary')
-            as all_cut_by_boundary,
-        bool_or(applies_to_all_resources) as all_covered,
         list_sort(list_distinct(flatten(list(
             case
                 when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
@@ -310,8 +133,6 @@ scp_deny_summary as (
         account_id,
         action,
         bool_or(has_condition or not applies_to_all_resources) as partial_deny,
-        bool_or(not has_condition and applies_to_all_resources) as all_cut_by_scp,
-        bool_or(applies_to_all_resources) as all_covered,
         list_sort(list_distinct(flatten(list(
             case
                 when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
@@ -322,68 +143,6 @@ scp_deny_summary as (
             as deny_condition_keys
     from scp_denies
     group by all
-),
-
-pattern_cover as (
-    select
-        policy_set_key,
-        action,
-        grant_id,
-        pattern,
-        bool_or(not has_condition) as is_cut,
-        bool_or(not has_condition and source = 'identity') as is_cut_by_identity,
-        bool_or(not has_condition and source = 'boundary') as is_cut_by_boundary,
-        bool_or(not has_condition and source like 'scp:%') as is_cut_by_scp
-    from covered
-    group by all
-),
-
-grant_cover as (
-    select
-        policy_set_key,
-        action,
-        grant_id,
-        count(*) filter (where is_cut) as cut_patterns,
-        count(*) filter (where is_cut_by_identity) as identity_cut_patterns,
-        count(*) filter (where is_cut_by_boundary) as boundary_cut_patterns,
-        count(*) filter (where is_cut_by_scp) as scp_cut_patterns,
-        count(*) as any_cover_patterns,
-        list(pattern) filter (where is_cut) as cut_pattern_list
-    from pattern_cover
-    group by all
-),
-
-grants as (
-    select
-        a.*,
-        coalesce(ds.all_cut_by_identity, false)
-            or coalesce(c.identity_cut_patterns = a.patterns, false) as is_cut_by_identity,
-        coalesce(ds.all_cut_by_boundary, false)
-            or coalesce(c.boundary_cut_patterns = a.patterns, false) as is_cut_by_boundary,
-        coalesce(sd.all_cut_by_scp, false)
-            or coalesce(c.scp_cut_patterns = a.patterns, false) as is_cut_by_scp,
-        coalesce(ds.all_cut_by_identity or ds.all_cut_by_boundary, false)
-            or coalesce(sd.all_cut_by_scp, false)
-            or coalesce(c.cut_patterns = a.patterns, false) as is_cut,
-        coalesce(ds.all_covered, false)
-            or coalesce(sd.all_covered, false)
-            or coalesce(c.any_cover_patterns = a.patterns, false) as is_conditionally_denied,
-        -- the grant, and the resource patterns an unconditional Deny cuts from it (if some)
-        a.grant_id || coalesce(
-            chr(30) || array_to_string(list_sort(c.cut_pattern_list), chr(29)), ''
-        ) as grant_key
-    from allows as a
-    left join grant_cover as c
-        on c.policy_set_key = a.policy_set_key
-        and c.action = a.action
-        and c.grant_id = a.grant_id
-    left join set_deny_summary as ds
-        on ds.policy_set_key = a.policy_set_key
-        and ds.action = a.action
-    left join scp_deny_summary as sd
-        on a.scp_applies
-        and sd.account_id = a.account_id
-        and sd.action = a.action
 ),
 
 identity_allows as (
@@ -413,7 +172,7 @@ identity_allows as (
         ) as resource_scoped,
         coalesce(list_sort(list(grant_key) filter (where not is_cut)), []) as grant_keys
     from grants
-    group by all
+    group by policy_set_key, action
 ),
 
 identity_allows_keyed as (
