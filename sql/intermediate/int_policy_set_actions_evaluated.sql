@@ -25,10 +25,6 @@ grants as (
     select * from int_policy_set_grants
 ),
 
-statements as (
-    select * from stg_policy_statements
-),
-
 expanded as (
     select * from int_statement_actions_expanded
 ),
@@ -43,15 +39,7 @@ boundary_statements as (
 ),
 
 scp_statements as (
-    -- SCPs depend on the account only: one row per (account, level, statement).
-    select
-        l.account_id,
-        'scp:' || l.node_id as source,
-        l.node_id,
-        s.*
-    from scp_levels as l
-    inner join statements as s on s.policy_key = l.policy_key
-    where l.account_id in (select account_id from sets where scp_applies)
+    select * from int_scp_statements
 ),
 
 grant_statements as (
