@@ -66,37 +66,11 @@ grant_statements as (
 ),
 
 set_denies as (
-    -- Denies of the identity policies and the boundary: per policy set.
-    select
-        d.policy_set_key,
-        e.action,
-        d.has_condition,
-        d.condition_keys,
-        d.applies_to_all_resources,
-        d.resources,
-        d.not_resources
-    from set_statements as d
-    inner join expanded as e
-        on e.policy_key = d.policy_key
-        and e.statement_index = d.statement_index
-    where d.effect = 'Deny'
+    select * from int_set_deny_actions
 ),
 
 scp_denies as (
-    -- Denies of the SCPs: per account (they are the same for every set of the account).
-    select
-        s.account_id,
-        e.action,
-        s.has_condition,
-        s.condition_keys,
-        s.applies_to_all_resources,
-        s.resources,
-        s.not_resources
-    from scp_statements as s
-    inner join expanded as e
-        on e.policy_key = s.policy_key
-        and e.statement_index = s.statement_index
-    where s.effect = 'Deny'
+    select * from int_scp_deny_actions
 ),
 
 set_deny_summary as (

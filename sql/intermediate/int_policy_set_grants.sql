@@ -24,10 +24,6 @@ expanded as (
     select * from int_statement_actions_expanded
 ),
 
-scp_statements as (
-    select * from int_scp_statements
-),
-
 grant_statements as (
     -- One row per granting statement of a set, with everything that does not depend on the
     -- action (the per-action rows below stay narrow).
@@ -67,39 +63,11 @@ allows as (
 ),
 
 set_denies as (
-    -- Denies of the identity policies and the boundary: per policy set.
-    select
-        d.policy_set_key,
-        d.source,
-        e.action,
-        d.has_condition,
-        d.applies_to_all_resources,
-        d.resources,
-        d.not_resources,
-        d.resource_likes
-    from set_statements as d
-    inner join expanded as e
-        on e.policy_key = d.policy_key
-        and e.statement_index = d.statement_index
-    where d.effect = 'Deny'
+    select * from int_set_deny_actions
 ),
 
 scp_denies as (
-    -- Denies of the SCPs: per account (they are the same for every set of the account).
-    select
-        s.account_id,
-        s.source,
-        e.action,
-        s.has_condition,
-        s.applies_to_all_resources,
-        s.resources,
-        s.not_resources,
-        s.resource_likes
-    from scp_statements as s
-    inner join expanded as e
-        on e.policy_key = s.policy_key
-        and e.statement_index = s.statement_index
-    where s.effect = 'Deny'
+    select * from int_scp_deny_actions
 ),
 
 set_deny_patterns as (
