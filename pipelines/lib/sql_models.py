@@ -4,6 +4,9 @@ One model per file; the file stem is the table name and the Dagster asset name. 
 dependencies are the model and lake table names its SQL mentions (comments stripped). The header
 comment (lines starting with `--` before the first statement) is the model's description; a line
 `-- grain: ...` states its grain and `-- materialized: view` makes it a view instead of a table.
+
+The placeholder `{{ detection_rules }}` expands to `select * from det_a union all by name select *
+from det_b ...` over every rule model in `sql/detections/`, so adding a rule is adding its file.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ _IDENT = re.compile(r"\b([a-z_][a-z0-9_]*)\b")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _STRING = re.compile(r"'(?:[^']|'')*'")
+DETECTION_RULES_PLACEHOLDER = "{{ detection_rules }}"
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,16 @@ def discover_models(
     if duplicates:
         raise ValueError(f"model names must be unique across layers: {sorted(duplicates)}")
     known = set(names) | set(external)
+    rule_union = "\n    union all by name\n    ".join(
+        f"select * from {p.stem}" for p in paths if p.parent.name == "detections"
+    )
     models = []
     for path in paths:
         sql = path.read_text()
+        if DETECTION_RULES_PLACEHOLDER in sql:
+            if not rule_union:
+                raise ValueError(f"{path}: {DETECTION_RULES_PLACEHOLDER} but no rule models")
+            sql = sql.replace(DETECTION_RULES_PLACEHOLDER, rule_union)
         header = _header(sql)
         meta = {
             k.strip(): v.strip()

@@ -1,24 +1,13 @@
 -- int_detections_current
 -- The detections of this run: every rule's rows (one model per rule under sql/detections/),
 -- with the rule's severity from the registry and a stable id per (rule, resource).
--- To add a rule: add its model and its row in data/reference/detection_rules.csv, then list it
--- here (a test fails until all three agree).
+-- To add a rule: add its model under sql/detections/ and its row in
+-- data/reference/detection_rules.csv (a test fails until both agree); the union below expands to
+-- every rule model.
 -- grain: detection_id
 
 with fired as (
-    select * from det_admin_iam_user
-    union all by name
-    select * from det_admin_iam_role
-    union all by name
-    select * from det_admin_iam_group
-    union all by name
-    select * from det_admin_ec2_instance
-    union all by name
-    select * from det_admin_lambda_function
-    union all by name
-    select * from det_inactive_identity
-    union all by name
-    select * from det_large_permissions_gap
+    {{ detection_rules }}
 ),
 
 rules as (

@@ -11,8 +11,9 @@ from pathlib import Path
 import yaml
 
 from pipelines.definitions import defs
+from pipelines.lib.lake_tables import lake_tables
 from pipelines.lib.reference import load_reference
-from pipelines.lib.sql_models import SQL_DIR
+from pipelines.lib.sql_models import SQL_DIR, discover_models
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("asset_graph.json")
@@ -64,11 +65,14 @@ def test_workspace_and_dg_agree_on_the_code_location_name() -> None:
 
 
 def test_every_rule_has_a_model_a_registry_row_and_a_place_in_the_union() -> None:
-    rule_models = {p.stem for p in (SQL_DIR / "detections").glob("det_*.sql")}
+    rule_models = {p.stem for p in (SQL_DIR / "detections").glob("*.sql")}
     registry = {r["rule_id"] for r in load_reference("ref_detection_rules").to_pylist()}
-    union_sql = (SQL_DIR / "intermediate" / "int_detections_current.sql").read_text()
+    [union] = [
+        m for m in discover_models(external=lake_tables()) if m.name == "int_detections_current"
+    ]
     assert {"det_" + r.replace("-", "_") for r in registry} == rule_models
-    assert {m for m in rule_models if f"from {m}\n" in union_sql} == rule_models
+    assert {m for m in rule_models if f"select * from {m}\n" in union.sql} == rule_models
+    assert set(union.deps) >= rule_models
     for model in rule_models:
         rule_id = model.removeprefix("det_").replace("_", "-")
         assert f"'{rule_id}' as rule_id" in (SQL_DIR / "detections" / f"{model}.sql").read_text()
