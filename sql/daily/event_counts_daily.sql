@@ -31,7 +31,12 @@ final as (
         coalesce(e.event_category, 'Management') as event_category,
         coalesce(m.mapping, 'unmapped') as mapping,
         count(*) as events,
-        count(*) filter (where e.error_code is null) as successful_events,
+        count(*) filter (
+            where e.error_code is null
+                -- A failed console sign-in has no errorCode: its response says "Failure".
+                and coalesce(json_extract_string(e.response_elements, '$.ConsoleLogin'), '')
+                != 'Failure'
+        ) as successful_events,
         count(*) filter (where e.principal_arn is not null) as principal_events
     from events as e
     left join action_map as m

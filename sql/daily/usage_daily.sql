@@ -41,6 +41,10 @@ classified as (
         -- The map is keyed on the name without CloudTrail's API-version suffix.
         regexp_replace(e.event_name, '[0-9]{8}(v[0-9]+)?$', '') as event_name_base,
         case
+            -- A failed console sign-in has no errorCode: its response says "Failure".
+            when e.event_name = 'ConsoleLogin'
+                and json_extract_string(e.response_elements, '$.ConsoleLogin') = 'Failure'
+                then 'denied'
             when e.error_code is null then 'success'
             when c.outcome is not null then c.outcome
             when e.error_code ilike '%accessdenied%'

@@ -53,6 +53,15 @@ def test_daily_usage_maps_events_classifies_outcomes_and_skips_services() -> Non
         _event("ec2.amazonaws.com", "RunInstances", t, error="Client.RequestLimitExceeded", i=5),
         _event("iam.amazonaws.com", "GetUser", t, error="NoSuchEntity", i=6),
         _event("kms.amazonaws.com", "Decrypt", t, principal=None, i=7),  # the service itself
+        # A failed console sign-in carries no errorCode, only a "Failure" response.
+        {
+            **_event("signin.amazonaws.com", "ConsoleLogin", t, i=9),
+            "response_elements": json.dumps({"ConsoleLogin": "Failure"}),
+        },
+        {
+            **_event("signin.amazonaws.com", "ConsoleLogin", t, i=10),
+            "response_elements": json.dumps({"ConsoleLogin": "Success"}),
+        },
         {
             **_event("dynamodb.amazonaws.com", "ExecuteStatement", t, i=8),
             "request_parameters": json.dumps({"statement": 'SELECT * FROM "orders" WHERE id = 1'}),
@@ -72,14 +81,20 @@ def test_daily_usage_maps_events_classifies_outcomes_and_skips_services() -> Non
         ("s3:listbucket", 1, 1, 0, 0),
         ("lambda:createfunction", 1, 0, 0, 0),  # the iam:PassRole inside stays unobservable
         ("dynamodb:partiqlselect", 1, 0, 0, 0),  # ExecuteStatement: by the statement text
-        (None, 1, 0, 0, 0),  # GetCallerIdentity: activity without an IAM action
+        (None, 2, 1, 0, 0),  # GetCallerIdentity and one ConsoleLogin: activity, no IAM action
         ("ec2:runinstances", 0, 0, 1, 0),
         ("iam:getuser", 0, 0, 0, 1),
     }
+    assert {
+        (r["event_name"], r["successful_events"])
+        for r in got["event_counts_daily"]
+        if r["event_name"] == "ConsoleLogin"
+    } == {("ConsoleLogin", 1)}
     assert {(r["event_name"], r["mapping"], r["events"]) for r in got["event_counts_daily"]} == {
         ("ListObjects", "mapped", 2),
         ("CreateFunction20150331", "mapped", 1),
         ("GetCallerIdentity", "no_iam_action", 1),
+        ("ConsoleLogin", "no_iam_action", 2),
         ("RunInstances", "mapped", 1),
         ("GetUser", "mapped", 1),
         ("Decrypt", "mapped", 1),
@@ -213,7 +228,7 @@ def test_gap_and_inactive_rules() -> None:
         (
             "large-permissions-gap",
             ROLE,
-            "IAM role app left 75% of its permissions unused in 15 days",
+            "IAM role app left 3 of its 4 observable permissions (75%) unused in 15 days",
         )
     ]
     evidence = json.loads(rows(con, "select evidence from det_large_permissions_gap")[0][0])
