@@ -8,6 +8,9 @@ policy) wins; otherwise the request is allowed only if the identity policies all
 the same account, a resource policy naming the principal does), AND the permission boundary
 allows it (if any), AND every SCP level root -> OUs -> account allows it (not in the management
 account, not for service-linked roles); across accounts the resource policy must allow too.
+Resource policies are those of the snapshot: S3 bucket, KMS key, Lambda function, SQS queue, SNS
+topic and Secrets Manager secret policies, and role trust policies. A KMS key policy (like a trust
+policy) is always needed: naming the account root delegates to the identity policies.
 Conditions are not evaluated (there is no request context): a matching statement with a
 Condition makes the answer `conditionally_allowed`, with its condition keys.
 """
@@ -34,6 +37,9 @@ TRUST_ACTIONS = frozenset(
     }
 )
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
+# A secret's ARN ends in `-` and six random characters that a snapshot landed from the secret's
+# name does not know (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources).
+_SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}")
 
 
 def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
@@ -261,18 +267,6 @@ class PolicyStore:
         ]
         return cls(statements, identities, principal_policies, scp_levels, resource_policies)
 
-    def add_resource_policy(
-        self, resource_arn: str, account_id: str | None, document: dict[str, Any]
-    ) -> None:
-        """A resource policy the snapshot does not carry (e.g. a Lambda function policy)."""
-        key = f"resource|{resource_arn}"
-        raw = document.get("Statement", [])
-        stmts = raw if isinstance(raw, list) else [raw]
-        self.statements[key] = [
-            _statement_from_json(key, "resource", resource_arn, i, s) for i, s in enumerate(stmts)
-        ]
-        self.resource_policies.append((resource_arn, account_id, key, "resource"))
-
     def _context(self, principal_arn: str) -> _PrincipalContext:
         ctx = self._contexts.get(principal_arn)
         if ctx is not None:
@@ -315,6 +309,8 @@ class PolicyStore:
                 applies = resource == resource_arn and action in TRUST_ACTIONS
             elif resource_arn.startswith("arn:aws:s3:::"):
                 applies = resource == resource_arn or resource.startswith(resource_arn + "/")
+            elif _is_secret_without_suffix(resource_arn, resource):
+                applies = True
             else:
                 applies = resource == resource_arn
             if applies:
@@ -390,11 +386,15 @@ class PolicyStore:
         rp_principal: list[dict] = []
         rp_account: list[dict] = []
         resource_account = _arn_account(resource) if resource else None
-        # Assuming a role always needs its trust policy (the role's resource policy).
+        # Assuming a role always needs its trust policy (the role's resource policy); using a
+        # KMS key always needs its key policy: IAM policies count only where the key policy
+        # names the account (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
         trust_required = False
+        key_policy_required = False
         if resource is not None:
             for s, resource_arn, account in self._resource_policy_statements(action_lc, resource):
                 trust_required |= s.policy_kind == "trust"
+                key_policy_required |= _is_kms_key(resource_arn)
                 if account:
                     resource_account = account
                 if not (s.matches_action(action_lc) and s.matches_resource(resource, values)):
@@ -440,9 +440,9 @@ class PolicyStore:
             and resource_account != identity.account_id
         )
         rp_source = "trust_policy" if trust_required else "resource_policy"
-        if cross_account or (trust_required and not rp_principal):
+        if cross_account or ((trust_required or key_policy_required) and not rp_principal):
             # Both sides must allow: the identity policies and the resource (or trust) policy.
-            # A trust policy naming the account root delegates to the identity policies.
+            # A trust or key policy naming the account root delegates to the identity policies.
             if identity_allows:
                 allowed_by += identity_allows
                 conditional |= all(e["conditional"] for e in identity_allows)
@@ -562,6 +562,20 @@ def _entry(source: str, s: Statement, extra: dict | None = None) -> dict:
     return entry
 
 
+def _is_kms_key(arn: str) -> bool:
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[2] == "kms" and parts[5].startswith("key/")
+
+
+def _is_secret_without_suffix(policy_arn: str, resource: str) -> bool:
+    """The request names the full secret ARN, the policy's ARN (from the name) lacks its suffix."""
+    if ":secretsmanager:" not in policy_arn or ":secret:" not in policy_arn:
+        return False
+    if not resource.startswith(policy_arn):
+        return False
+    return _SECRET_SUFFIX.fullmatch(resource[len(policy_arn) :]) is not None
+
+
 def _arn_account(arn: str) -> str | None:
     parts = arn.split(":")
     return parts[4] if len(parts) >= 6 and parts[0] == "arn" else None
@@ -582,49 +596,6 @@ def _principal_match(s: Statement, identity: Identity) -> str | None:
     if root in names or identity.account_id in names:
         return "account"
     return None
-
-
-def _statement_from_json(
-    key: str, kind: str, name: str | None, index: int, stmt: dict[str, Any]
-) -> Statement:
-    def as_list(value: Any, lower: bool = False) -> tuple[str, ...] | None:
-        if value is None:
-            return None
-        items = [value] if isinstance(value, str) else list(value)
-        return tuple(i.strip().lower() if lower else i for i in items)
-
-    principal = stmt.get("Principal")
-    if isinstance(principal, str):
-        aws: tuple[str, ...] | None = (principal,)
-        services = None
-    elif isinstance(principal, dict):
-        aws = as_list(principal.get("AWS"))
-        services = as_list(principal.get("Service"))
-    else:
-        aws = services = None
-    condition = stmt.get("Condition") or {}
-    keys = sorted({k.lower() for op in condition.values() if isinstance(op, dict) for k in op})
-    not_principal = stmt.get("NotPrincipal")
-    return Statement(
-        policy_key=key,
-        policy_kind=kind,
-        policy_name=name,
-        policy_arn=None,
-        statement_index=index,
-        sid=stmt.get("Sid"),
-        effect=stmt.get("Effect", ""),
-        actions=as_list(stmt.get("Action"), lower=True),
-        not_actions=as_list(stmt.get("NotAction"), lower=True),
-        resources=as_list(stmt.get("Resource")),
-        not_resources=as_list(stmt.get("NotResource")),
-        has_condition=bool(condition),
-        condition_keys=tuple(keys),
-        principal_aws=aws,
-        principal_services=services,
-        not_principal_aws=_not_principal_aws(json.dumps(not_principal))
-        if not_principal is not None
-        else None,
-    )
 
 
 def format_decision(result: dict) -> str:

@@ -176,6 +176,19 @@ SNAPSHOT_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "raw_s3_bucket_policies": pa.schema([_req("account_id"), _req("bucket"), _req("document")]),
+    # Regional resource-based policies (S3 bucket policies stay in raw_s3_bucket_policies).
+    "raw_resource_policies": pa.schema(
+        [
+            _req("account_id"),
+            _req("region"),
+            _req("service"),  # 'kms' | 'lambda' | 'secretsmanager' | 'sns' | 'sqs'
+            _req("resource_type"),  # kms_key, lambda_function, secretsmanager_secret, ...
+            _req("resource_name"),  # key id, function/queue/topic/secret name (file name decoded)
+            _req("resource_arn"),
+            _req("document"),  # compact JSON; an invalid document quarantines the file
+            _req("source_file"),  # the file, relative to the snapshot folder
+        ]
+    ),
     "raw_org_organization": pa.schema(
         [_req("organization_id"), _req("arn"), _opt("management_account_id"), _opt("feature_set")]
     ),
@@ -733,6 +746,80 @@ def _land_bucket_policy(ctx: _Ctx, doc: Any, bucket: str) -> None:
     ctx.land("raw_s3_bucket_policies", _bucket_policy_row, bucket, doc)
 
 
+@dataclass(frozen=True)
+class _ResourcePolicyKind:
+    """One kind of regional resource policy file: `<region>/<service>/<folder>/<name>.json`."""
+
+    service: str
+    folder: str
+    resource_type: str
+    arn_resource: str  # the ARN's resource part, `{name}` standing for the resource name
+
+
+# The collector's layout (pipelines/lib/collector.py, README "Live collection"). A secret's ARN
+# ends in a random `-XXXXXX` suffix that the name does not carry: without it (unless the file
+# is `get-resource-policy` output saved as is, which has the ARN) the ARN is the name's prefix.
+RESOURCE_POLICY_KINDS: tuple[_ResourcePolicyKind, ...] = (
+    _ResourcePolicyKind("kms", "key-policies", "kms_key", "key/{name}"),
+    _ResourcePolicyKind("lambda", "function-policies", "lambda_function", "function:{name}"),
+    _ResourcePolicyKind(
+        "secretsmanager", "secret-policies", "secretsmanager_secret", "secret:{name}"
+    ),
+    _ResourcePolicyKind("sns", "topic-policies", "sns_topic", "{name}"),
+    _ResourcePolicyKind("sqs", "queue-policies", "sqs_queue", "{name}"),
+)
+
+
+def _unwrap_policy(doc: Any) -> tuple[Any, str | None, str | None]:
+    """(policy, field it came from, ARN if the output names one) of a resource policy file.
+
+    The file is the policy text (`--query ... --output text`); the whole CLI output saved as is
+    is accepted too: `{"Policy": ...}` (lambda get-policy, kms get-key-policy),
+    `{"Attributes": {"Policy": ...}}` (sqs / sns get-*-attributes) and
+    `{"ARN": ..., "ResourcePolicy": ...}` (secretsmanager get-resource-policy).
+    """
+    if not isinstance(doc, dict) or "Statement" in doc:
+        return doc, None, None
+    if "Policy" in doc:
+        return doc["Policy"], "Policy", None
+    if isinstance(doc.get("Attributes"), dict) and "Policy" in doc["Attributes"]:
+        return doc["Attributes"]["Policy"], "Attributes.Policy", None
+    if "ResourcePolicy" in doc:
+        arn = doc.get("ARN") if isinstance(doc.get("ARN"), str) else None
+        return doc["ResourcePolicy"], "ResourcePolicy", arn
+    return doc, None, None
+
+
+def _resource_policy_row(
+    ctx: _Ctx, doc: Any, region: str, kind: _ResourcePolicyKind, name: str
+) -> Row | None:
+    policy, where, named_arn = _unwrap_policy(doc)
+    document = ctx.document(policy, where, required=True)
+    if document is None:
+        return None
+    if "Statement" not in json.loads(document):
+        ctx.reject("policy document has no Statement", where)
+        return None
+    resource = kind.arn_resource.format(name=name)
+    arn = f"arn:{_partition(region)}:{kind.service}:{region}:{ctx.account_id}:{resource}"
+    return {
+        "account_id": ctx.account_id,
+        "region": region,
+        "service": kind.service,
+        "resource_type": kind.resource_type,
+        "resource_name": name,
+        "resource_arn": named_arn or arn,
+        "document": document,
+        "source_file": ctx.file,
+    }
+
+
+def _land_resource_policy(
+    ctx: _Ctx, doc: Any, region: str, kind: _ResourcePolicyKind, name: str
+) -> None:
+    ctx.land("raw_resource_policies", _resource_policy_row, doc, region, kind, name)
+
+
 # ---------------------------------------------------------------------------------------------
 # Organizations
 
@@ -899,6 +986,13 @@ def _read_account(snap: _Snapshot, account_dir: Path) -> None:
         snap.read_json(instances, account_id, _land_instances, region)
         functions = region_dir / "lambda" / "list-functions.json"
         snap.read_json(functions, account_id, _land_functions, region)
+        for kind in RESOURCE_POLICY_KINDS:
+            for path in _json_files(region_dir / kind.service / kind.folder):
+                # File names are percent-encoded resource names (a secret `prod/db`: prod%2Fdb).
+                name = unquote(_stem(path))
+                snap.read_json(
+                    path, account_id, _land_resource_policy, region, kind, name, object_only=False
+                )
     for path in _json_files(account_dir / "s3" / "bucket-policies"):
         snap.read_json(path, account_id, _land_bucket_policy, _stem(path), object_only=False)
 

@@ -1,11 +1,25 @@
 -- int_resource_policy_grants
--- What resource-based policies (S3 bucket policies, role trust policies) allow or deny, to whom:
--- one row per statement, named principal and catalog action. `principal_scope` says how the
--- principal is named: `principal` (a user/role ARN: within its account the resource policy
--- grants on its own), `account` (an account root or id: the account's identity policies must
--- allow too), `anyone` (`"Principal": "*"`) or `service`. Across accounts both the resource
--- policy and the caller's identity policies must allow; `ciem explain` evaluates that per request.
+-- What resource-based policies (S3 bucket policies, KMS key, Lambda function, SQS queue, SNS
+-- topic and Secrets Manager secret policies, role trust policies) allow or deny, to whom: one row
+-- per statement, named principal and catalog action. `principal_scope` says how the principal is
+-- named: `principal` (a user/role ARN: within its account the resource policy grants on its
+-- own), `account` (an account root or id: the account's identity policies must allow too),
+-- `anyone` (`"Principal": "*"` or `{"AWS": "*"}`) or `service`. Across accounts both the
+-- resource policy and the caller's identity policies must allow; `ciem explain` evaluates that
+-- per request.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+-- `restricting_condition_keys`: the statement's condition keys that limit who can call, whatever
+-- the principal says — aws:SourceAccount, aws:SourceArn, aws:SourceOwner, aws:SourceOrgID,
+-- aws:SourceOrgPaths, aws:SourceVpc, aws:SourceVpce, aws:PrincipalAccount, aws:PrincipalArn,
+-- aws:PrincipalOrgID, aws:PrincipalOrgPaths, kms:CallerAccount — under an operator that requires
+-- the key (not `...IfExists`, not `Null`); their values are not judged.
+-- `is_public`: an Allow to anyone without such a condition (other conditions, e.g.
+-- aws:SecureTransport, do not make it private). `is_cross_account`: the principal's account
+-- (named account, or the account in a principal ARN) is not the resource's account;
+-- `principal_in_organization` says whether that account is in the organization (raw_org_accounts).
+-- `denied_unconditionally`: an Allow that a Deny of the same policy takes back without condition
+-- (same action, principal `*` or the same principal, Resource `*` or every resource the Allow
+-- names); Deny rows are false. NotPrincipal statements produce no rows.
 -- grain: policy_key, statement_index, principal, action
 
 with statements as (
@@ -19,6 +33,50 @@ documents as (
 
 expanded as (
     select * from int_statement_actions_expanded
+),
+
+catalog as (
+    select action, access_level from ref_iam_actions
+),
+
+org_accounts as (
+    select distinct account_id from raw_org_accounts
+),
+
+restricting_keys as (
+    select unnest([
+        'aws:sourceaccount', 'aws:sourcearn', 'aws:sourceowner', 'aws:sourceorgid',
+        'aws:sourceorgpaths', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:principalaccount',
+        'aws:principalarn', 'aws:principalorgid', 'aws:principalorgpaths', 'kms:calleraccount'
+    ]) as condition_key
+),
+
+required_condition_keys as (
+    -- Keys under an operator that fails when the key is absent (not ...IfExists, not Null).
+    select
+        policy_key,
+        statement_index,
+        unnest(flatten(list_transform(
+            list_filter(
+                json_keys(condition_json::json),
+                lambda op: not (lower(op) like '%ifexists' or lower(op) = 'null')
+            ),
+            lambda op: list_transform(
+                coalesce(json_keys(condition_json::json -> op), []), lambda k: lower(k)
+            )
+        ))) as condition_key
+    from statements
+    where has_condition and json_type(condition_json::json) = 'OBJECT'
+),
+
+restrictions as (
+    select
+        r.policy_key,
+        r.statement_index,
+        list_sort(list_distinct(list(r.condition_key))) as restricting_condition_keys
+    from required_condition_keys as r
+    inner join restricting_keys as k on k.condition_key = r.condition_key
+    group by r.policy_key, r.statement_index
 ),
 
 named as (
@@ -41,7 +99,7 @@ named as (
     where principal_services is not null
 ),
 
-final as (
+grants as (
     select
         s.resource_arn,
         s.policy_kind,
@@ -59,15 +117,22 @@ final as (
                 then 'account'
             else 'principal'
         end as principal_scope,
-        coalesce(
-            nullif(regexp_extract(n.principal, '^arn:aws[a-z-]*:iam::([0-9]{12}):', 1), ''),
-            case when regexp_full_match(n.principal, '[0-9]{12}') then n.principal end
-        ) as principal_account_id,
+        case
+            when n.principal_kind = 'service' then null
+            else coalesce(
+                nullif(
+                    regexp_extract(n.principal, '^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}):', 2),
+                    ''
+                ),
+                case when regexp_full_match(n.principal, '[0-9]{12}') then n.principal end
+            )
+        end as principal_account_id,
         e.action,
         s.resources,
         s.not_resources,
         s.has_condition as is_conditional,
-        s.condition_keys
+        s.condition_keys,
+        coalesce(r.restricting_condition_keys, []) as restricting_condition_keys
     from statements as s
     inner join named as n
         on n.policy_key = s.policy_key
@@ -76,6 +141,81 @@ final as (
         on e.policy_key = s.policy_key
         and e.statement_index = s.statement_index
     inner join documents as d on d.policy_key = s.policy_key
+    left join restrictions as r
+        on r.policy_key = s.policy_key
+        and r.statement_index = s.statement_index
+),
+
+unconditional_denies as (
+    select policy_key, principal, action, resources
+    from grants
+    where effect = 'Deny' and not is_conditional and principal_scope <> 'service'
+),
+
+cut as (
+    select distinct g.policy_key, g.statement_index, g.principal, g.action
+    from grants as g
+    inner join unconditional_denies as x
+        on x.policy_key = g.policy_key
+        and x.action = g.action
+        and (x.principal = '*' or x.principal = g.principal)
+    where g.effect = 'Allow'
+        and (
+            list_contains(x.resources, '*')
+            or (g.resources is not null and list_has_all(x.resources, g.resources))
+        )
+),
+
+final as (
+    select
+        g.resource_arn,
+        case
+            when g.policy_kind = 'trust' then 'iam_role'
+            when g.resource_arn like 'arn:%:s3:::%' then 's3_bucket'
+            when g.resource_arn like 'arn:%:kms:%:key/%' then 'kms_key'
+            when g.resource_arn like 'arn:%:lambda:%:function:%' then 'lambda_function'
+            when g.resource_arn like 'arn:%:secretsmanager:%:secret:%' then 'secretsmanager_secret'
+            when g.resource_arn like 'arn:%:sns:%' then 'sns_topic'
+            when g.resource_arn like 'arn:%:sqs:%' then 'sqs_queue'
+        end as resource_type,
+        regexp_replace(
+            regexp_extract(g.resource_arn, '^arn:[^:]*:[^:]*:[^:]*:[^:]*:(.*)$', 1),
+            '^(key/|function:|secret:|role/)',
+            ''
+        ) as resource_name,
+        nullif(split_part(g.resource_arn, ':', 4), '') as region,
+        g.policy_kind,
+        g.resource_account_id,
+        g.policy_key,
+        g.statement_index,
+        g.sid,
+        g.effect,
+        g.principal,
+        g.principal_scope,
+        g.principal_account_id,
+        g.action,
+        c.access_level,
+        g.resources,
+        g.not_resources,
+        g.is_conditional,
+        g.condition_keys,
+        g.restricting_condition_keys,
+        g.effect = 'Allow'
+            and g.principal_scope = 'anyone'
+            and len(g.restricting_condition_keys) = 0 as is_public,
+        coalesce(g.principal_account_id <> g.resource_account_id, false) as is_cross_account,
+        case
+            when g.principal_account_id is not null then o.account_id is not null
+        end as principal_in_organization,
+        x.action is not null as denied_unconditionally
+    from grants as g
+    left join catalog as c on c.action = g.action
+    left join org_accounts as o on o.account_id = g.principal_account_id
+    left join cut as x
+        on x.policy_key = g.policy_key
+        and x.statement_index = g.statement_index
+        and x.principal = g.principal
+        and x.action = g.action
 )
 
 select * from final

@@ -1,8 +1,9 @@
 -- stg_policy_documents
 -- Every policy document of the snapshot under one key: managed policies (their default
 -- version; permission boundaries are managed policies too), inline policies of users, groups
--- and roles, the organization's SCPs/RCPs, and resource-based policies: S3 bucket policies and
--- role trust policies (`resource_arn` names the resource they are attached to).
+-- and roles, the organization's SCPs/RCPs, and resource-based policies: S3 bucket policies, the
+-- regional resource policies (KMS keys, Lambda functions, SQS queues, SNS topics, Secrets Manager
+-- secrets) and role trust policies (`resource_arn` names the resource they are attached to).
 -- grain: policy_key
 
 with managed as (
@@ -19,6 +20,10 @@ org_policies as (
 
 bucket_policies as (
     select * from raw_s3_bucket_policies
+),
+
+resource_policies as (
+    select * from raw_resource_policies
 ),
 
 roles as (
@@ -82,6 +87,20 @@ final as (
         'arn:aws:s3:::' || bucket as resource_arn,
         document
     from bucket_policies
+    where document is not null
+
+    union all
+
+    select
+        'resource|' || resource_arn as policy_key,
+        'resource' as policy_kind,
+        resource_name as policy_name,
+        null::varchar as policy_arn,
+        account_id,
+        null::varchar as principal_arn,
+        resource_arn,
+        document
+    from resource_policies
     where document is not null
 
     union all

@@ -112,16 +112,19 @@ def _store(
         iam = root / _gaad_account(doc) / "iam"
         iam.mkdir(parents=True, exist_ok=True)
         (iam / "get-account-authorization-details.json").write_text(json.dumps(doc))
-    other_policies: list[tuple[str, str, dict]] = []
     for name in resources:
         for entry in json.loads((IAMSPY / name).read_text()):
             arn = entry["Resource"]
             if arn.startswith("arn:aws:s3:::"):
                 folder = root / entry["Account"] / "s3" / "bucket-policies"
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{arn.split(':::')[1]}.json").write_text(json.dumps(entry["Policy"]))
-            else:  # not part of the snapshot layout (e.g. Lambda): given to the evaluator
-                other_policies.append((arn, entry["Account"], entry["Policy"]))
+                file = f"{arn.split(':::')[1]}.json"
+            else:  # a Lambda function policy, where the collector writes it
+                _, _, service, region, _, resource = arn.split(":", 5)
+                assert (service, resource.split(":")[0]) == ("lambda", "function")
+                folder = root / entry["Account"] / region / "lambda" / "function-policies"
+                file = f"{resource.split(':')[1]}.json"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / file).write_text(json.dumps(entry["Policy"]))
     if scp:
         _write_org(root, json.loads((IAMSPY / scp).read_text()))
     quarantine = Quarantine("snapshot")
@@ -130,10 +133,7 @@ def _store(
     inputs = {name: table.to_pylist() for name, table in tables.items() if table.num_rows}
     inputs["ref_iam_actions"] = CATALOG
     con = build(inputs, ["effective_permissions", "stg_policy_documents"])
-    store = PolicyStore.from_connection(con)
-    for arn, account, policy in other_policies:
-        store.add_resource_policy(arn, account, policy)
-    return store, con
+    return PolicyStore.from_connection(con), con
 
 
 # (files, question, IAMSpy's expected can_i, our decision)
