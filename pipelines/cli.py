@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+import os
 import resource
 import sys
 import time
@@ -15,9 +16,16 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from pipelines.cli_args import add_debug_arg, add_lake_arg
+from pipelines.cli_args import (
+    add_debug_arg,
+    add_lake_arg,
+    add_suppressions_arg,
+    add_usage_args,
+)
 from pipelines.cli_collect import add_collect_parser
 from pipelines.cli_explain import add_explain_parser
+from pipelines.cli_explorer import add_explorer_parser
+from pipelines.cli_export import add_export_parser
 from pipelines.lib.collector import CollectError
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse import RunParams, connect
@@ -82,6 +90,9 @@ def run_pipeline(
     gap_threshold: float = 0.4,
     debug: bool = False,
     full_refresh: bool = False,
+    unused_days: int = 90,
+    key_rotation_days: int = 90,
+    suppressions: str | None = None,
 ) -> None:
     """Materialize every asset of the code location for one as-of date, in process: the
     snapshot and reference tables, then the window's CloudTrail days (one run over the
@@ -103,7 +114,10 @@ def run_pipeline(
         as_of=as_of.isoformat(),
         window_days=window_days,
         gap_threshold=gap_threshold,
+        unused_days=unused_days,
+        key_rotation_days=key_rotation_days,
         cloudtrail_full_refresh=full_refresh,
+        suppressions_file=suppressions or os.environ.get("CIEM_SUPPRESSIONS", ""),
     )
     params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
     assets = [*defs.assets, *(defs.asset_checks or [])]
@@ -138,7 +152,9 @@ def print_summary(lake: Lake, as_of: date) -> None:
     with connect(lake, read_only=True) as con:
         rows = con.execute(
             """
-            select rule_id, severity, count(*) filter (where status = 'open') as open,
+            select rule_id, severity,
+                   count(*) filter (where status = 'open') as open,
+                   count(*) filter (where status = 'suppressed') as suppressed,
                    count(*) filter (where status = 'resolved') as resolved
             from detections group by 1, 2
             order by list_position(['critical', 'high', 'medium', 'low', 'info'], severity), 1
@@ -146,11 +162,15 @@ def print_summary(lake: Lake, as_of: date) -> None:
         ).fetchall()
         quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
         principals = con.execute("select count(*) from principals").fetchall()[0][0]
+    width = max([len("rule_id"), *(len(r[0]) for r in rows)])
     out = [f"\nDetections as of {as_of} ({principals} identities analysed):"]
-    out.append(f"  {'rule_id':<28} {'severity':<9} {'open':>5} {'resolved':>9}")
-    for rule_id, severity, open_, resolved in rows:
-        out.append(f"  {rule_id:<28} {severity:<9} {open_:>5} {resolved:>9}")
-    out.append(f"  {'total':<28} {'':<9} {sum(r[2] for r in rows):>5} {sum(r[3] for r in rows):>9}")
+    out.append(
+        f"  {'rule_id':<{width}} {'severity':<9} {'open':>5} {'suppressed':>10} {'resolved':>9}"
+    )
+    for rule_id, severity, open_, suppressed, resolved in rows:
+        out.append(f"  {rule_id:<{width}} {severity:<9} {open_:>5} {suppressed:>10} {resolved:>9}")
+    totals = [sum(r[i] for r in rows) for i in (2, 3, 4)]
+    out.append(f"  {'total':<{width}} {'':<9} {totals[0]:>5} {totals[1]:>10} {totals[2]:>9}")
     if quarantined:
         out.append(
             f"\nQuarantined {quarantined} input item(s); see them with:\n"
@@ -177,6 +197,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         args.gap_threshold,
         args.debug,
         args.full_refresh,
+        unused_days=args.unused_days,
+        key_rotation_days=args.key_rotation_days,
+        suppressions=args.suppressions,
     )
     print_summary(Lake.at(lake_dir), args.as_of)
 
@@ -268,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.4,
         help="unused share above which large-permissions-gap fires (0.4)",
     )
+    add_usage_args(run)
+    add_suppressions_arg(run)
     lake_arg(run)
     run.set_defaults(func=cmd_run)
 
@@ -279,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_collect_parser(sub)
     add_explain_parser(sub)
+    add_explorer_parser(sub)
+    add_export_parser(sub)
     return parser
 
 
@@ -290,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.debug)
     if getattr(args, "window_days", 1) < 1:
         print("ciem: error: --window-days must be at least 1", file=sys.stderr)
+        return 2
+    if not 0 <= getattr(args, "gap_threshold", 0.4) < 1:
+        print("ciem: error: --gap-threshold must be a share from 0 to below 1", file=sys.stderr)
         return 2
     try:
         args.func(args)

@@ -15,3 +15,39 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
 
 def add_lake_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
+
+
+def _days(value: str) -> int:
+    """A whole number of days, at least 1."""
+    try:
+        days = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {value!r}") from exc
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 day: {value!r}")
+    return days
+
+
+def add_usage_args(parser: argparse.ArgumentParser) -> None:
+    """Thresholds of the credential and usage rules (defaults: 90 days, as AWS recommends)."""
+    parser.add_argument(
+        "--unused-days",
+        type=_days,
+        default=90,
+        help="days without use after which a role, password or access key is unused (90)",
+    )
+    parser.add_argument(
+        "--key-rotation-days",
+        type=_days,
+        default=90,
+        help="age in days above which an active access key is due for rotation (90)",
+    )
+
+
+def add_suppressions_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--suppressions",
+        metavar="FILE",
+        default=None,
+        help="suppressions YAML (default: $CIEM_SUPPRESSIONS, else ./suppressions.yaml if present)",
+    )

@@ -19,7 +19,10 @@ class CiemSettings(dg.ConfigurableResource):
     as_of: str = ""  # YYYY-MM-DD; empty = the run's partition day, else yesterday (UTC)
     window_days: int = 15
     gap_threshold: float = 0.4
+    unused_days: int = 90  # unused-role / unused-password / unused-access-key
+    key_rotation_days: int = 90  # access-key-not-rotated
     cloudtrail_full_refresh: bool = False  # rebuild each CloudTrail day instead of appending
+    suppressions_file: str = ""  # YAML; empty = suppressions.yaml in the working dir, if present
 
     @property
     def lake(self) -> Lake:
@@ -33,7 +36,11 @@ class CiemSettings(dg.ConfigurableResource):
         else:
             as_of = datetime.now(UTC).date() - timedelta(days=1)
         return RunParams(
-            as_of=as_of, window_days=self.window_days, gap_threshold=self.gap_threshold
+            as_of=as_of,
+            window_days=self.window_days,
+            gap_threshold=self.gap_threshold,
+            unused_days=self.unused_days,
+            key_rotation_days=self.key_rotation_days,
         )
 
 
@@ -45,7 +52,10 @@ def settings_from_env() -> CiemSettings:
         as_of=os.environ.get("CIEM_AS_OF", "2026-11-20"),
         window_days=int(os.environ.get("CIEM_WINDOW_DAYS", "15")),
         gap_threshold=float(os.environ.get("CIEM_GAP_THRESHOLD", "0.4")),
+        unused_days=int(os.environ.get("CIEM_UNUSED_DAYS", "90")),
+        key_rotation_days=int(os.environ.get("CIEM_KEY_ROTATION_DAYS", "90")),
         cloudtrail_full_refresh=os.environ.get("CIEM_CLOUDTRAIL_FULL_REFRESH") == "1",
+        suppressions_file=os.environ.get("CIEM_SUPPRESSIONS", ""),
     )
 
 

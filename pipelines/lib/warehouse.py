@@ -26,15 +26,24 @@ class LakeTable:
 
 @dataclass(frozen=True)
 class RunParams:
-    """What a run is about: the as-of date and the usage window ending on it (inclusive)."""
+    """What a run is about: the as-of date and the usage window ending on it (inclusive), and
+    the thresholds of the rules: `unused_days` (a credential or role not used for that many days
+    is unused) and `key_rotation_days` (an access key older than that is due for rotation)."""
 
     as_of: date
     window_days: int = 15
     gap_threshold: float = 0.4
+    unused_days: int = 90
+    key_rotation_days: int = 90
 
     @property
     def window_start(self) -> date:
         return self.as_of - timedelta(days=self.window_days - 1)
+
+    @property
+    def unused_since(self) -> date:
+        """First day of the `unused_days` UTC days ending on the as-of date (inclusive)."""
+        return self.as_of - timedelta(days=self.unused_days - 1)
 
     def window_dates(self) -> list[date]:
         return [self.window_start + timedelta(days=i) for i in range(self.window_days)]
@@ -106,7 +115,10 @@ def set_run_params(con: duckdb.DuckDBPyConnection, params: RunParams) -> None:
             ?::date as window_end,
             ?::timestamptz as window_start_at,
             ?::timestamptz as window_end_at,
-            ?::double as gap_threshold
+            ?::double as gap_threshold,
+            ?::integer as unused_days,
+            ?::timestamptz as unused_since_at,
+            ?::integer as key_rotation_days
         """,
         [
             params.as_of,
@@ -116,5 +128,8 @@ def set_run_params(con: duckdb.DuckDBPyConnection, params: RunParams) -> None:
             f"{params.window_start.isoformat()} 00:00:00+00",
             f"{(params.as_of + timedelta(days=1)).isoformat()} 00:00:00+00",
             params.gap_threshold,
+            params.unused_days,
+            f"{params.unused_since.isoformat()} 00:00:00+00",
+            params.key_rotation_days,
         ],
     )

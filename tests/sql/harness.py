@@ -69,6 +69,8 @@ def build(
     as_of: date = date(2026, 11, 20),
     window_days: int = 15,
     gap_threshold: float = 0.4,
+    unused_days: int = 90,
+    key_rotation_days: int = 90,
 ) -> duckdb.DuckDBPyConnection:
     """Load every lake table (given rows, else empty) and build the target models and their deps."""
     unknown = set(inputs) - set(LAKE_TABLES)
@@ -84,9 +86,14 @@ def build(
         con.register(f"_{name}", arrow)
         con.execute(f"create table {name} as select * from _{name}")
         con.unregister(f"_{name}")
-    set_run_params(
-        con, RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
+    params = RunParams(
+        as_of=as_of,
+        window_days=window_days,
+        gap_threshold=gap_threshold,
+        unused_days=unused_days,
+        key_rotation_days=key_rotation_days,
     )
+    set_run_params(con, params)
     for model in _models_needed(targets):
         run_model(con, model)
     return con

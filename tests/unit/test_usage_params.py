@@ -1,0 +1,72 @@
+"""The thresholds of the credential and usage rules: `--unused-days` / `--key-rotation-days`,
+`CIEM_UNUSED_DAYS` / `CIEM_KEY_ROTATION_DAYS`, and the `run_params` row the models read."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import duckdb
+import pytest
+
+from pipelines.cli import build_parser
+from pipelines.defs.resources import settings_from_env
+from pipelines.lib.warehouse import RunParams, set_run_params
+
+RUN = ["run", "--snapshot", "s", "--cloudtrail", "c", "--as-of", "2026-11-20"]
+
+
+def test_flags_default_to_90_days() -> None:
+    args = build_parser().parse_args(RUN)
+    assert (args.unused_days, args.key_rotation_days) == (90, 90)
+
+
+def test_flags_are_parsed() -> None:
+    args = build_parser().parse_args([*RUN, "--unused-days", "30", "--key-rotation-days", "180"])
+    assert (args.unused_days, args.key_rotation_days) == (30, 180)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "ninety"])
+def test_flags_reject_non_positive_or_non_numbers(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([*RUN, "--unused-days", value])
+    assert exit_.value.code == 2
+    assert "--unused-days" in capsys.readouterr().err
+
+
+def test_environment_sets_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIEM_UNUSED_DAYS", "45")
+    monkeypatch.setenv("CIEM_KEY_ROTATION_DAYS", "365")
+    params = settings_from_env().run_params()
+    assert (params.unused_days, params.key_rotation_days) == (45, 365)
+
+
+def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CIEM_UNUSED_DAYS", raising=False)
+    monkeypatch.delenv("CIEM_KEY_ROTATION_DAYS", raising=False)
+    params = settings_from_env().run_params()
+    assert (params.unused_days, params.key_rotation_days) == (90, 90)
+
+
+def test_run_params_row_holds_the_unused_period() -> None:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    set_run_params(con, RunParams(as_of=date(2026, 11, 20), unused_days=90, key_rotation_days=30))
+    got = con.execute(
+        "select unused_days, unused_since_at, key_rotation_days, window_days from run_params"
+    ).fetchall()
+    # 90 UTC days ending on the as-of date, inclusive: 2026-08-23 .. 2026-11-20.
+    assert got == [(90, datetime(2026, 8, 23, tzinfo=UTC), 30, 15)]
+
+
+@pytest.mark.parametrize("value", ["1", "1.5", "-0.1"])
+def test_gap_threshold_outside_zero_to_one_is_a_one_line_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    assert main([*RUN, "--gap-threshold", value]) == 2
+    assert capsys.readouterr().err == (
+        "ciem: error: --gap-threshold must be a share from 0 to below 1\n"
+    )
