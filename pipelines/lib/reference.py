@@ -29,6 +29,29 @@ REFERENCE_CSVS: dict[str, tuple[str, tuple[str, ...]]] = {
         "detection_rules.csv",
         ("rule_id", "title", "severity", "category", "description", "remediation", "references"),
     ),
+    # Common OIDC identity providers (CI systems, EKS, Google, Cognito...): tokens of any of their
+    # workloads are valid, so a trust policy must pin the claim naming the workload
+    # (`subject_claim`); `probe_subject` is a stranger's subject, used to test whether the
+    # conditions on that claim shut strangers out (oidc-trust-without-subject).
+    "ref_oidc_providers": (
+        "oidc_providers.csv",
+        ("provider_pattern", "name", "subject_claim", "probe_subject", "reference"),
+    ),
+    # Published one-step privilege-escalation methods (read by int_privesc_paths).
+    "ref_privesc_methods": (
+        "privesc_methods.csv",
+        (
+            "method_id",
+            "title",
+            "required_actions",
+            "principal_types",
+            "target_kind",
+            "target_type",
+            "target_actions",
+            "service_principal",
+            "reference",
+        ),
+    ),
 }
 
 

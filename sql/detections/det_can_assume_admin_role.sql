@@ -1,0 +1,196 @@
+-- det_can_assume_admin_role
+-- Rule can-assume-admin-role: a user or role of the snapshot, not an administrator itself, that
+-- can assume an administrator role (int_admin_identities) with sts:AssumeRole. Both sides are
+-- checked as AWS evaluates them: the admin role's trust policy must allow the principal — naming
+-- its ARN (for a role, or a session of it), its account root, or `*`, with any aws:PrincipalArn
+-- condition matching its ARN — and no unconditional Deny statement of the trust policy may name
+-- it. Within one account a trust policy naming the principal's ARN is enough on its own; a trust
+-- of the account root or `*`, or any trust across accounts, also needs the principal's effective
+-- identity permissions to allow sts:AssumeRole on the role's ARN (int_principal_actions_evaluated,
+-- with boundary, SCPs and Denies applied). Other trust conditions (MFA, ExternalId…) are kept as
+-- `trust_conditional` in the evidence; they do not stop the rule.
+-- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+-- grain: resource_arn
+
+with identities as (
+    select * from int_identities
+    where principal_type in ('user', 'role')
+),
+
+admins as (
+    select * from int_admin_identities
+),
+
+admin_roles as (
+    select * from admins
+    where principal_type = 'role'
+),
+
+trust as (
+    select * from int_role_trust_principals
+    where list_contains(assume_actions, 'sts:assumerole')
+        and role_arn in (select principal_arn from admin_roles)
+),
+
+assume_grants as (
+    select * from int_principal_actions_evaluated
+    where action = 'sts:assumerole'
+        and is_effective
+),
+
+trust_matches as (
+    select
+        i.principal_arn,
+        i.principal_type,
+        i.account_id,
+        t.role_arn,
+        t.effect,
+        t.statement_index,
+        t.sid,
+        t.has_condition,
+        t.condition_keys,
+        case t.principal_kind
+            when 'assumed_role' then 'role_session'
+            when 'iam_user' then 'principal'
+            when 'iam_role' then 'principal'
+            else t.principal_kind
+        end as trusted_as,
+        not (
+            t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
+            and t.role_account_id = i.account_id
+        ) as needs_identity_allow
+    from identities as i
+    inner join trust as t
+        on (t.principal_kind in ('iam_user', 'iam_role') and t.trusted_arn = i.principal_arn)
+        or (
+            t.principal_kind = 'assumed_role'
+            and i.principal_type = 'role'
+            and t.principal_account_id = i.account_id
+            and t.assumed_role_name = i.name
+        )
+        or (t.principal_kind = 'account_root' and t.principal_account_id = i.account_id)
+        or t.principal_kind = 'anyone'
+    where i.principal_arn <> t.role_arn
+        and coalesce(list_bool_and(list_transform(
+            t.principal_arn_conditions,
+            lambda vs: list_bool_or(list_transform(
+                vs,
+                lambda v: like_escape(
+                    i.principal_arn,
+                    replace(replace(replace(replace(replace(
+                        v, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
+                    '\'
+                )
+            ))
+        )), true)
+),
+
+identity_grants as (
+    -- The principal's identity permissions allow sts:AssumeRole on the admin role's ARN
+    -- (`!p` in granted_resources stands for "every resource but p", from a NotResource grant).
+    select
+        g.principal_arn,
+        r.principal_arn as role_arn,
+        g.is_conditional,
+        g.granted_by_json,
+        g.granted_resources
+    from assume_grants as g
+    cross join admin_roles as r
+    where list_bool_or(list_transform(
+        g.granted_resources,
+        lambda p: case
+            when starts_with(p, '!') then not like_escape(
+                r.principal_arn,
+                replace(replace(replace(replace(replace(
+                    substr(p, 2), '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
+                '\'
+            )
+            else like_escape(
+                r.principal_arn,
+                replace(replace(replace(replace(replace(
+                    p, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
+                '\'
+            )
+        end
+    ))
+),
+
+denied_pairs as (
+    select distinct principal_arn, role_arn
+    from trust_matches
+    where effect = 'Deny'
+        and not has_condition
+),
+
+allowed as (
+    select
+        m.*,
+        g.principal_arn is not null as identity_allows,
+        g.is_conditional as identity_conditional,
+        g.granted_by_json,
+        g.granted_resources
+    from trust_matches as m
+    left join identity_grants as g
+        on g.principal_arn = m.principal_arn
+        and g.role_arn = m.role_arn
+    where m.effect = 'Allow'
+        and (not m.needs_identity_allow or g.principal_arn is not null)
+        and not exists (
+            select 1 from denied_pairs as d
+            where d.principal_arn = m.principal_arn
+                and d.role_arn = m.role_arn
+        )
+        and m.principal_arn not in (select principal_arn from admins)
+),
+
+per_role as (
+    select
+        principal_arn,
+        principal_type,
+        account_id,
+        role_arn,
+        {
+            'role_arn': role_arn,
+            'trust_statements': list({
+                'statement': statement_index,
+                'sid': sid,
+                'trusted_as': trusted_as,
+                'identity_policy_required': needs_identity_allow,
+                'condition_keys': condition_keys
+            } order by statement_index, trusted_as),
+            'trust_conditional': bool_and(has_condition),
+            'identity_allows': bool_or(identity_allows),
+            'identity_conditional': bool_and(identity_conditional),
+            'identity_granted_by': any_value(granted_by_json)::json,
+            'identity_resources': any_value(granted_resources)
+        } as admin_role
+    from allowed
+    group by principal_arn, principal_type, account_id, role_arn
+),
+
+final as (
+    select
+        'can-assume-admin-role' as rule_id,
+        principal_arn as resource_arn,
+        'iam_' || principal_type as resource_type,
+        account_id,
+        principal_arn,
+        'IAM ' || principal_type || ' ' || split_part(principal_arn, '/', -1)
+            || ' can assume administrator role' || case when count(*) > 1 then 's ' else ' ' end
+            || string_agg(
+                split_part(role_arn, '/', -1) || case
+                    when split_part(role_arn, ':', 5) <> account_id
+                        then ' (' || split_part(role_arn, ':', 5) || ')'
+                    else ''
+                end,
+                ', ' order by role_arn
+            ) as title,
+        to_json({
+            'admin_role_count': count(*),
+            'admin_roles': list(admin_role order by role_arn)
+        })::varchar as evidence
+    from per_role
+    group by principal_arn, principal_type, account_id
+)
+
+select * from final

@@ -1,0 +1,40 @@
+-- det_trust_wildcard_principal
+-- Rule trust-wildcard-principal: a role whose trust policy lets any AWS principal (`"Principal":
+-- "*"` or `{"AWS": "*"}`) assume it, with no condition pinning who the caller is: a condition that
+-- requires aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:PrincipalArn,
+-- aws:userid, aws:SourceAccount, aws:SourceArn, aws:SourceOrgID or aws:SourceOrgPaths to equal or
+-- match a listed, non-wildcard value suppresses it. Other conditions (sts:ExternalId, MFA, source
+-- IP…) are met by strangers too; they are listed in the evidence.
+-- grain: resource_arn
+
+with trust as (
+    select * from int_role_trust_principals
+    where is_wildcard_trust
+),
+
+final as (
+    select
+        'trust-wildcard-principal' as rule_id,
+        role_arn as resource_arn,
+        'iam_role' as resource_type,
+        role_account_id as account_id,
+        role_arn as principal_arn,
+        'IAM role ' || any_value(role_name)
+            || ' can be assumed by any AWS principal (trust policy Principal "*")' as title,
+        to_json({
+            'statements': list({
+                'statement': statement_index,
+                'sid': sid,
+                'principal': principal,
+                'assume_actions': assume_actions,
+                'condition': condition_json::json,
+                'condition_keys': condition_keys,
+                'has_external_id': has_external_id
+            } order by statement_index),
+            'unconditional': not bool_or(has_condition)
+        })::varchar as evidence
+    from trust
+    group by role_arn, role_account_id
+)
+
+select * from final

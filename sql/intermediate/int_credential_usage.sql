@@ -1,0 +1,65 @@
+-- int_credential_usage
+-- Which long-term credential of an IAM user or a root user CloudTrail shows in use, over the
+-- `unused_days` days ending on the as-of date (or the window, if longer): console sign-ins
+-- (`password`: a ConsoleLogin whose response is not `Failure`; a failed sign-in carries no
+-- errorCode), calls signed with an access key (`access_key`: long-term key ids start with AKIA;
+-- console and role sessions use temporary ASIA ids) and every other successful call (`session`),
+-- with the calls of the whole period and of the run's window.
+-- The credential report does not name key ids, so the rules match them by count (see
+-- det_unused_access_key).
+-- grain: principal_arn, credential_type, access_key_id
+
+with events as (
+    select * from raw_cloudtrail_events
+    where principal_type in ('user', 'root') and principal_arn is not null
+),
+
+params as (
+    select
+        as_of,
+        window_start_at,
+        window_end_at,
+        least(unused_since_at, window_start_at) as since_at
+    from run_params
+),
+
+credentialed as (
+    select
+        e.principal_arn,
+        e.principal_type,
+        e.event_name,
+        e.event_time,
+        e.event_time >= p.window_start_at as in_window,
+        case
+            when e.event_source = 'signin.amazonaws.com' and e.event_name = 'ConsoleLogin'
+                then 'password'
+            when e.access_key_id like 'AKIA%' then 'access_key'
+            else 'session'
+        end as credential_type,
+        case when e.access_key_id like 'AKIA%' then e.access_key_id end as access_key_id
+    from events as e
+    cross join params as p
+    -- `day` is the delivery partition: an event of day D lands in D or later.
+    where e.day >= p.since_at::date
+        and e.event_time >= p.since_at
+        and e.event_time < p.window_end_at
+        and e.error_code is null
+        and coalesce(e.response_elements ->> '$.ConsoleLogin', 'Success') != 'Failure'
+),
+
+final as (
+    select
+        principal_arn,
+        any_value(principal_type) as principal_type,
+        credential_type,
+        access_key_id,
+        count(*) as successful_calls,
+        count(*) filter (where in_window) as successful_calls_in_window,
+        min(event_time) as first_used_at,
+        max(event_time) as last_used_at,
+        list_sort(list(distinct event_name))[1:10] as event_names
+    from credentialed
+    group by principal_arn, credential_type, access_key_id
+)
+
+select * from final

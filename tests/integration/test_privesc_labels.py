@@ -1,0 +1,141 @@
+"""privilege-escalation against the labels of the real iam-vulnerable account (BishopFox).
+
+Principals named `privesc*` have a known escalation path, `fn*` are escalations other tools miss
+(positives), `fp*` are look-alikes that must not fire (negatives). The models run on the real
+snapshot built around cloudsplaining's `iam-vulnerable-account-authz-details.json` (with its
+SCPs); the fired set is compared whole with a hand-reviewed expectation, and precision and
+recall against the labels are printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.catalog import load_catalog
+from pipelines.lib.quarantine import Quarantine
+from pipelines.lib.reference import REFERENCE_CSVS, load_reference
+from pipelines.lib.snapshot import read_snapshot
+from tests.sql.harness import build
+
+SNAPSHOT = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "real" / "snapshots" / "iam-vulnerable"
+)
+ACCOUNT = "200611803367"
+
+# Labeled positives the rule does not report, each with the reason (hand-reviewed).
+EXPECTED_MISSES = {
+    # Targets, not attackers: already administrators (never reported as escalating).
+    "role/privesc-AssumeRole-ending-role": "administrator already (Allow * on *)",
+    "role/privesc-high-priv-service-role": "administrator already (Allow * on *)",
+    # No permission of their own in the dump.
+    "user/privesc-AssumeRole-start-user": "holds no policy; no trust policy names it",
+    "role/privesc-permissive-role-trust": "holds no policy; it is a target (trusts the account)",
+    "group/privesc8-AttachGroupPolicy-group": "holds no policy; it is the target of privesc8",
+    "group/privesc11-PutGroupPolicy-group": "holds no policy; it is the target of privesc11",
+    # More than one step.
+    "role/privesc-AssumeRole-starting-role": "two hops: intermediate role, then the admin role",
+    # Plainly assuming an admin role is reported by can-assume-admin-role, not by this rule.
+    "role/privesc-AssumeRole-intermediate-role": "can-assume-admin-role reports it",
+    # The modification cannot reach the principal itself: a role is in no group and is not a
+    # user; a user is not a role. It makes another identity admin, which then needs a second
+    # step (credentials for that user, or sts:AssumeRole, which these principals lack).
+    "role/privesc7-AttachUserPolicy-role": "a role cannot attach a policy to itself as a user",
+    "role/privesc10-PutUserPolicy-role": "a role cannot put a user policy on itself",
+    "role/privesc8-AttachGroupPolicy-role": "a role belongs to no group",
+    "role/privesc11-PutGroupPolicy-role": "a role belongs to no group",
+    "role/privesc13-AddUserToGroup-role": "a role cannot add itself to a group",
+    "user/privesc9-AttachRolePolicy-user": "no role it can assume (no sts:AssumeRole)",
+    "user/privesc12-PutRolePolicy-user": "no role it can assume (no sts:AssumeRole)",
+    # Needs Condition values: aws:TokenIssueTime > 2020-01-01 always holds, but conditional
+    # Allows are not paths (fp5, the same statement with `<`, must not fire).
+    "user/fn3-exploitableConditionConstraint-user": "conditional Allow (Condition not evaluated)",
+    "role/fn3-exploitableConditionConstraint-role": "conditional Allow (Condition not evaluated)",
+}
+
+# Unlabeled principals the rule reports, each with the reason (hand-reviewed).
+EXPECTED_EXTRAS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    """The snapshot's tables, the real catalog and reference CSVs; the rule and its deps built."""
+    tables = read_snapshot(SNAPSHOT, Quarantine(source="snapshot", quiet=True))
+    inputs = {name: table.to_pylist() for name, table in tables.items()}
+    inputs["ref_iam_actions"] = load_catalog().to_pylist()
+    inputs |= {name: load_reference(name).to_pylist() for name in REFERENCE_CSVS}
+    return build(inputs, ["det_privilege_escalation"])
+
+
+def _short(arn: str) -> str:
+    """`arn:aws:iam::<acct>:role/path/name` -> `role/name`."""
+    kind, _, rest = arn.split(":", 5)[5].partition("/")
+    return f"{kind}/{rest.rsplit('/', 1)[-1]}"
+
+
+def _labels(con: duckdb.DuckDBPyConnection) -> tuple[set[str], set[str], set[str]]:
+    """(positives, negatives, every principal) by name prefix."""
+    names = {
+        _short(arn) for (arn,) in con.execute("select principal_arn from int_identities").fetchall()
+    }
+    label = {n: n.split("/", 1)[1] for n in names}
+    positives = {n for n, name in label.items() if name.startswith(("privesc", "fn"))}
+    negatives = {n for n, name in label.items() if name.startswith("fp")}
+    return positives, negatives, names
+
+
+def test_fired_principals_equal_the_hand_reviewed_set(con: duckdb.DuckDBPyConnection) -> None:
+    fired = {
+        _short(arn)
+        for (arn,) in con.execute("select resource_arn from det_privilege_escalation").fetchall()
+    }
+    positives, negatives, names = _labels(con)
+    assert set(EXPECTED_MISSES) <= positives
+    assert not set(EXPECTED_EXTRAS) & (positives | negatives)
+    assert set(EXPECTED_EXTRAS) <= names
+    assert fired == (positives - set(EXPECTED_MISSES)) | set(EXPECTED_EXTRAS)
+
+    true_positives = fired & positives
+    precision = len(true_positives) / len(fired & (positives | negatives))
+    recall = len(true_positives) / len(positives)
+    print(
+        f"\nprivilege-escalation on iam-vulnerable: {len(fired)} fired, "
+        f"{len(true_positives)}/{len(positives)} positives, "
+        f"{len(fired & negatives)}/{len(negatives)} false positives; "
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )
+    assert not fired & negatives
+
+
+def test_every_labeled_negative_is_silent_for_its_reason(con: duckdb.DuckDBPyConnection) -> None:
+    # fp1/fp2/fp3: Denies remove the grants; fp4: CreatePolicyVersion only on AWS-managed
+    # `arn:aws:iam::aws:policy/fp4-*` (none is in force for it); fp5: conditional Allow.
+    paths = con.execute(
+        "select principal_arn from int_privesc_paths where principal_arn like '%/fp%'"
+    ).fetchall()
+    assert paths == []
+
+
+def test_resource_scoped_grant_reaches_its_own_policy(con: duckdb.DuckDBPyConnection) -> None:
+    # fn2: iam:CreatePolicyVersion on arn:aws:iam::*:policy/fn2-* covers its own policy.
+    got = con.execute(
+        """
+        select principal_arn, method_id, target_arns from int_privesc_paths
+        where principal_arn like '%fn2-%'
+        order by 1"""
+    ).fetchall()
+    policy = f"arn:aws:iam::{ACCOUNT}:policy/fn2-exploitableResourceConstraint"
+    assert got == [
+        (
+            f"arn:aws:iam::{ACCOUNT}:role/fn2-exploitableResourceConstraint-role",
+            "create-policy-version",
+            [policy],
+        ),
+        (
+            f"arn:aws:iam::{ACCOUNT}:user/fn2-exploitableResourceConstraint-user",
+            "create-policy-version",
+            [policy],
+        ),
+    ]

@@ -1,0 +1,565 @@
+"""Model tests for resource-based policies beyond S3: int_resource_policy_grants and the rules
+public-resource-policy and cross-account-resource-policy (hand-written policies -> expected rows).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.sql.harness import build, catalog_rows, rows
+
+ACCT = "111111111111"  # owns every resource below
+MEMBER = "222222222222"  # another account of the organization
+OUTSIDER = "999999999999"  # not in the organization
+REGION = "us-east-1"
+
+CATALOG = catalog_rows(
+    [
+        ("s3:GetObject", "Read"),
+        ("s3:PutObject", "Write"),
+        ("kms:Decrypt", "Write"),
+        ("kms:DescribeKey", "Read"),
+        ("kms:PutKeyPolicy", "Permissions management"),
+        ("sqs:SendMessage", "Write"),
+        ("sqs:ReceiveMessage", "Read"),
+        ("sns:Publish", "Write"),
+        ("lambda:InvokeFunction", "Write"),
+        ("secretsmanager:GetSecretValue", "Read"),
+        ("sts:AssumeRole", "Write"),
+    ]
+)
+
+ORG_ACCOUNTS = [
+    {"account_id": a, "arn": f"arn:aws:organizations::{ACCT}:account/o-1/{a}", "name": a}
+    for a in (ACCT, MEMBER)
+]
+
+
+def _doc(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _policy(service: str, resource_type: str, name: str, arn: str, *statements: dict) -> dict:
+    return {
+        "account_id": ACCT,
+        "region": REGION,
+        "service": service,
+        "resource_type": resource_type,
+        "resource_name": name,
+        "resource_arn": arn,
+        "document": _doc(*statements),
+        "source_file": f"{ACCT}/{REGION}/{service}/x/{name}.json",
+    }
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCT}:{resource}"
+
+
+KEY_ARN = _arn("kms", "key/k-restricted")
+KEY_OPEN_ARN = _arn("kms", "key/k-open")
+QUEUE_SOURCE_ARN = _arn("sqs", "q-source")
+QUEUE_OPEN_ARN = _arn("sqs", "q-open")
+TOPIC_ARN = _arn("sns", "t-member")
+FUNCTION_ARN = _arn("lambda", "function:fn-partner")
+SECRET_DENIED_ARN = _arn("secretsmanager", "secret:prod/db")
+SECRET_SHARED_ARN = _arn("secretsmanager", "secret:shared")
+BUCKET_ARN = "arn:aws:s3:::public-read"
+ROLE_ARN = f"arn:aws:iam::{ACCT}:role/anyone"
+
+RESOURCE_POLICIES = [
+    # The usual AWS-managed key pattern: anyone, but only callers of this account.
+    _policy(
+        "kms",
+        "kms_key",
+        "k-restricted",
+        KEY_ARN,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": ACCT, "kms:ViaService": "s3.x"}},
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+    ),
+    # Anyone may read the key and change its policy: permissions management -> critical.
+    _policy(
+        "kms",
+        "kms_key",
+        "k-open",
+        KEY_OPEN_ARN,
+        {
+            "Sid": "Everyone",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["kms:DescribeKey", "kms:PutKeyPolicy"],
+            "Resource": "*",
+        },
+    ),
+    # Restricted by aws:SourceArn: not public.
+    _policy(
+        "sqs",
+        "sqs_queue",
+        "q-source",
+        QUEUE_SOURCE_ARN,
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "sqs:SendMessage",
+            "Resource": QUEUE_SOURCE_ARN,
+            "Condition": {"ArnEquals": {"aws:SourceArn": TOPIC_ARN}},
+        },
+    ),
+    # ...IfExists does not restrict (a caller without the key passes): public, with write.
+    _policy(
+        "sqs",
+        "sqs_queue",
+        "q-open",
+        QUEUE_OPEN_ARN,
+        {
+            "Sid": "Open",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["*"]},
+            "Action": "sqs:*",
+            "Resource": QUEUE_OPEN_ARN,
+            "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": ACCT}},
+        },
+    ),
+    # Cross-account, inside the organization.
+    _policy(
+        "sns",
+        "sns_topic",
+        "t-member",
+        TOPIC_ARN,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{MEMBER}:root"},
+            "Action": "sns:Publish",
+            "Resource": TOPIC_ARN,
+        },
+    ),
+    # Cross-account outside the organization (conditional), and a service principal.
+    _policy(
+        "lambda",
+        "lambda_function",
+        "fn-partner",
+        FUNCTION_ARN,
+        {
+            "Sid": "partner",
+            "Effect": "Allow",
+            "Principal": {"AWS": OUTSIDER},
+            "Action": "lambda:InvokeFunction",
+            "Resource": FUNCTION_ARN,
+            "Condition": {"StringEquals": {"aws:PrincipalTag/team": "x"}},
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": FUNCTION_ARN,
+            "Condition": {"StringEquals": {"AWS:SourceAccount": ACCT}},
+        },
+    ),
+    # Public and cross-account grants both taken back by an unconditional Deny to everyone.
+    _policy(
+        "secretsmanager",
+        "secretsmanager_secret",
+        "prod/db",
+        SECRET_DENIED_ARN,
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{OUTSIDER}:role/reader"},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "secretsmanager:*",
+            "Resource": "*",
+        },
+    ),
+    # Cross-account to a role of an outsider and to a member's account; one Deny names a
+    # different principal and cuts nothing.
+    _policy(
+        "secretsmanager",
+        "secretsmanager_secret",
+        "shared",
+        SECRET_SHARED_ARN,
+        {
+            "Effect": "Allow",
+            "Principal": {
+                "AWS": [f"arn:aws:iam::{OUTSIDER}:role/reader", MEMBER, f"arn:aws:iam::{ACCT}:root"]
+            },
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Deny",
+            "Principal": {"AWS": f"arn:aws:iam::{OUTSIDER}:role/other"},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        },
+    ),
+]
+
+BUCKET_POLICY = _doc(
+    {
+        "Sid": "PublicRead",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"{BUCKET_ARN}/*",
+    },
+    {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    },
+)
+
+# A role anyone may assume is the trust rules' business, not the resource rules'.
+ROLE = {
+    "account_id": ACCT,
+    "role_name": "anyone",
+    "role_id": "AROAANYONE",
+    "arn": ROLE_ARN,
+    "path": "/",
+    "assume_role_policy_document": _doc(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    ),
+    "is_service_linked": False,
+}
+
+INPUTS = {
+    "raw_resource_policies": RESOURCE_POLICIES,
+    "raw_s3_bucket_policies": [
+        {"account_id": ACCT, "bucket": "public-read", "document": BUCKET_POLICY}
+    ],
+    "raw_iam_roles": [ROLE],
+    "raw_org_accounts": ORG_ACCOUNTS,
+    "ref_iam_actions": CATALOG,
+}
+
+
+def _build(targets: list[str]):
+    return build(INPUTS, targets)
+
+
+def test_grants_cover_every_resource_type_with_scope_flags():
+    con = _build(["int_resource_policy_grants"])
+    got = rows(
+        con,
+        """select resource_type, resource_name, region, statement_index, effect, principal,
+                  principal_scope, principal_account_id, action, access_level,
+                  restricting_condition_keys, is_public, is_cross_account,
+                  principal_in_organization, denied_unconditionally
+           from int_resource_policy_grants""",
+    )
+    fn_partner = ("lambda_function", "fn-partner", REGION)
+    secret = ("secretsmanager_secret", "prod/db", REGION)
+    shared = ("secretsmanager_secret", "shared", REGION)
+    key = ("kms_key", "k-restricted", REGION)
+    key_open = ("kms_key", "k-open", REGION)
+    outsider_reader = f"arn:aws:iam::{OUTSIDER}:role/reader"
+    root = f"arn:aws:iam::{ACCT}:root"
+    read_value = "secretsmanager:getsecretvalue"
+    restricted = ("kms:calleraccount",)
+    expected = {
+        (*key, 0, "Allow", "*", "anyone", None, "kms:decrypt", "Write", restricted,
+         False, False, None, False),
+        (*key, 0, "Allow", "*", "anyone", None, "kms:describekey", "Read", restricted,
+         False, False, None, False),
+        *{
+            (*key, 1, "Allow", root, "account", ACCT, a, level, (), False, False, True, False)
+            for a, level in (
+                ("kms:decrypt", "Write"),
+                ("kms:describekey", "Read"),
+                ("kms:putkeypolicy", "Permissions management"),
+            )
+        },
+        (*key_open, 0, "Allow", "*", "anyone", None, "kms:describekey", "Read", (),
+         True, False, None, False),
+        (*key_open, 0, "Allow", "*", "anyone", None, "kms:putkeypolicy",
+         "Permissions management", (), True, False, None, False),
+        ("sqs_queue", "q-source", REGION, 0, "Allow", "*", "anyone", None, "sqs:sendmessage",
+         "Write", ("aws:sourcearn",), False, False, None, False),
+        ("sqs_queue", "q-open", REGION, 0, "Allow", "*", "anyone", None, "sqs:receivemessage",
+         "Read", (), True, False, None, False),
+        ("sqs_queue", "q-open", REGION, 0, "Allow", "*", "anyone", None, "sqs:sendmessage",
+         "Write", (), True, False, None, False),
+        ("sns_topic", "t-member", REGION, 0, "Allow", f"arn:aws:iam::{MEMBER}:root", "account",
+         MEMBER, "sns:publish", "Write", (), False, True, True, False),
+        (*fn_partner, 0, "Allow", OUTSIDER, "account", OUTSIDER, "lambda:invokefunction",
+         "Write", (), False, True, False, False),
+        (*fn_partner, 1, "Allow", "s3.amazonaws.com", "service", None, "lambda:invokefunction",
+         "Write", ("aws:sourceaccount",), False, False, None, False),
+        (*secret, 0, "Allow", "*", "anyone", None, read_value, "Read", (), True, False, None,
+         True),
+        (*secret, 1, "Allow", outsider_reader, "principal", OUTSIDER, read_value, "Read", (),
+         False, True, False, True),
+        (*secret, 2, "Deny", "*", "anyone", None, read_value, "Read", (), False, False, None,
+         False),
+        (*shared, 0, "Allow", outsider_reader, "principal", OUTSIDER, read_value, "Read", (),
+         False, True, False, False),
+        (*shared, 0, "Allow", MEMBER, "account", MEMBER, read_value, "Read", (), False, True,
+         True, False),
+        (*shared, 0, "Allow", root, "account", ACCT, read_value, "Read", (), False, False, True,
+         False),
+        (*shared, 1, "Deny", f"arn:aws:iam::{OUTSIDER}:role/other", "principal", OUTSIDER,
+         read_value, "Read", (), False, True, False, False),
+        ("s3_bucket", "public-read", None, 0, "Allow", "*", "anyone", None, "s3:getobject",
+         "Read", (), True, False, None, False),
+        *{
+            ("s3_bucket", "public-read", None, 1, "Deny", "*", "anyone", None, a, level, (),
+             False, False, None, False)
+            for a, level in (("s3:getobject", "Read"), ("s3:putobject", "Write"))
+        },
+        ("iam_role", "anyone", None, 0, "Allow", "*", "anyone", None, "sts:assumerole",
+         "Write", (), True, False, None, False),
+    }  # fmt: skip
+    assert {(*r[:10], tuple(r[10]), *r[11:]) for r in got} == expected
+    assert len(got) == len(expected)
+
+
+def _detections(con, rule_id: str) -> dict[str, tuple]:
+    got = rows(
+        con,
+        f"""select resource_arn, resource_type, account_id, principal_arn, title, evidence
+            from det_{rule_id.replace("-", "_")}""",
+    )
+    assert len({r[0] for r in got}) == len(got)  # one row per resource
+    return {r[0]: (*r[1:5], json.loads(r[5])) for r in got}
+
+
+def test_public_resource_policy_fires_on_unrestricted_allows_to_anyone():
+    con = _build(["det_public_resource_policy"])
+    assert _detections(con, "public-resource-policy") == {
+        BUCKET_ARN: (
+            "s3_bucket",
+            ACCT,
+            None,
+            "S3 bucket public-read is public: its resource policy lets anyone call 1 action(s)",
+            {
+                "resource_name": "public-read",
+                "region": None,
+                "assessed_severity": "high",
+                "access_levels": ["Read"],
+                "public_actions": ["s3:getobject"],
+                "public_action_count": 1,
+                "statements": [
+                    {
+                        "statement": 0,
+                        "sid": "PublicRead",
+                        "action": ["s3:getobject"],
+                        "not_action": None,
+                        "resource": [f"{BUCKET_ARN}/*"],
+                        "not_resource": None,
+                        "condition_keys": [],
+                    }
+                ],
+            },
+        ),
+        KEY_OPEN_ARN: (
+            "kms_key",
+            ACCT,
+            None,
+            "KMS key k-open is public: its resource policy lets anyone call 2 action(s), "
+            "including write actions",
+            {
+                "resource_name": "k-open",
+                "region": REGION,
+                "assessed_severity": "critical",
+                "access_levels": ["Permissions management", "Read"],
+                "public_actions": ["kms:describekey", "kms:putkeypolicy"],
+                "public_action_count": 2,
+                "statements": [
+                    {
+                        "statement": 0,
+                        "sid": "Everyone",
+                        "action": ["kms:describekey", "kms:putkeypolicy"],
+                        "not_action": None,
+                        "resource": ["*"],
+                        "not_resource": None,
+                        "condition_keys": [],
+                    }
+                ],
+            },
+        ),
+        QUEUE_OPEN_ARN: (
+            "sqs_queue",
+            ACCT,
+            None,
+            "SQS queue q-open is public: its resource policy lets anyone call 2 action(s), "
+            "including write actions",
+            {
+                "resource_name": "q-open",
+                "region": REGION,
+                "assessed_severity": "critical",
+                "access_levels": ["Read", "Write"],
+                "public_actions": ["sqs:receivemessage", "sqs:sendmessage"],
+                "public_action_count": 2,
+                "statements": [
+                    {
+                        "statement": 0,
+                        "sid": "Open",
+                        "action": ["sqs:*"],
+                        "not_action": None,
+                        "resource": [QUEUE_OPEN_ARN],
+                        "not_resource": None,
+                        "condition_keys": ["aws:sourceaccount"],
+                    }
+                ],
+            },
+        ),
+    }
+
+
+def test_cross_account_resource_policy_names_accounts_and_organization_membership():
+    con = _build(["det_cross_account_resource_policy"])
+    reader = f"arn:aws:iam::{OUTSIDER}:role/reader"
+    read_value = "secretsmanager:getsecretvalue"
+    assert _detections(con, "cross-account-resource-policy") == {
+        TOPIC_ARN: (
+            "sns_topic",
+            ACCT,
+            None,
+            "SNS topic t-member grants access to 1 other account(s)",
+            {
+                "resource_name": "t-member",
+                "region": REGION,
+                "assessed_severity": "medium",
+                "outside_organization_accounts": [],
+                "external_accounts": [
+                    {
+                        "account_id": MEMBER,
+                        "in_organization": True,
+                        "principals": [f"arn:aws:iam::{MEMBER}:root"],
+                        "statements": [0],
+                        "actions": ["sns:publish"],
+                        "action_count": 1,
+                        "conditional": False,
+                        "condition_keys": [],
+                    }
+                ],
+            },
+        ),
+        FUNCTION_ARN: (
+            "lambda_function",
+            ACCT,
+            None,
+            "Lambda function fn-partner grants access to 1 other account(s), "
+            "1 outside the organization",
+            {
+                "resource_name": "fn-partner",
+                "region": REGION,
+                "assessed_severity": "high",
+                "outside_organization_accounts": [OUTSIDER],
+                "external_accounts": [
+                    {
+                        "account_id": OUTSIDER,
+                        "in_organization": False,
+                        "principals": [OUTSIDER],
+                        "statements": [0],
+                        "actions": ["lambda:invokefunction"],
+                        "action_count": 1,
+                        "conditional": True,
+                        "condition_keys": ["aws:principaltag/team"],
+                    }
+                ],
+            },
+        ),
+        SECRET_SHARED_ARN: (
+            "secretsmanager_secret",
+            ACCT,
+            None,
+            "Secrets Manager secret shared grants access to 2 other account(s), "
+            "1 outside the organization",
+            {
+                "resource_name": "shared",
+                "region": REGION,
+                "assessed_severity": "high",
+                "outside_organization_accounts": [OUTSIDER],
+                "external_accounts": [
+                    {
+                        "account_id": MEMBER,
+                        "in_organization": True,
+                        "principals": [MEMBER],
+                        "statements": [0],
+                        "actions": [read_value],
+                        "action_count": 1,
+                        "conditional": False,
+                        "condition_keys": [],
+                    },
+                    {
+                        "account_id": OUTSIDER,
+                        "in_organization": False,
+                        "principals": [reader],
+                        "statements": [0],
+                        "actions": [read_value],
+                        "action_count": 1,
+                        "conditional": False,
+                        "condition_keys": [],
+                    },
+                ],
+            },
+        ),
+    }
+
+
+def test_rules_return_nothing_without_resource_policies():
+    con = build(
+        {"raw_iam_roles": [ROLE], "ref_iam_actions": CATALOG},
+        ["det_public_resource_policy", "det_cross_account_resource_policy"],
+    )
+    assert rows(con, "select * from det_public_resource_policy") == []
+    assert rows(con, "select * from det_cross_account_resource_policy") == []
+
+
+def test_detections_take_each_resource_rules_own_severity_over_the_registry_default():
+    con = build(
+        {**INPUTS, "ref_detection_rules": _registry()},
+        ["int_detections_current"],
+    )
+    got = rows(
+        con,
+        """select rule_id, resource_arn, severity from int_detections_current
+           where rule_id in ('public-resource-policy', 'cross-account-resource-policy')""",
+    )
+    for rule_id in ("public-resource-policy", "cross-account-resource-policy"):
+        assessed = rows(
+            con,
+            f"""select resource_arn, json_extract_string(evidence, '$.assessed_severity')
+                from det_{rule_id.replace("-", "_")}""",
+        )
+        assert {(r[1], r[2]) for r in got if r[0] == rule_id} == set(assessed)
+    # Both severities of each rule occur among the inputs, so the registry's one is overridden.
+    assert {(r[0], r[2]) for r in got} == {
+        ("public-resource-policy", "critical"),
+        ("public-resource-policy", "high"),
+        ("cross-account-resource-policy", "high"),
+        ("cross-account-resource-policy", "medium"),
+    }
+    assert (BUCKET_ARN, "high") in {(r[1], r[2]) for r in got}
+
+
+def _registry() -> list[dict[str, Any]]:
+    from pipelines.lib.reference import load_reference
+
+    return load_reference("ref_detection_rules").to_pylist()
