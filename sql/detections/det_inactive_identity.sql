@@ -1,7 +1,9 @@
 -- det_inactive_identity
 -- Rule inactive-identity: a user or role (not service-linked) that existed for the whole window
 -- and shows no sign of use in it: no successful CloudTrail call credited to it, and no console
--- sign-in, access-key use or RoleLastUsed inside the window either.
+-- sign-in, access-key use or RoleLastUsed inside the window either. Identities younger than the
+-- window (`usage_history` insufficient_history) are not judged. AWSReservedSSO_* roles are
+-- managed by IAM Identity Center: the evidence says to fix the permission set instead.
 -- grain: resource_arn
 
 with identities as (
@@ -26,20 +28,31 @@ final as (
         i.principal_arn,
         'IAM ' || i.principal_type || ' ' || i.name || ' has not been used in '
             || p.window_days || ' days' as title,
-        to_json({
-            'window_start': p.window_start,
-            'window_end': p.as_of,
-            'created_at': i.created_at,
-            'last_activity_at': a.last_activity_at,
-            'last_event_at': a.last_event_at,
-            'password_last_used': a.password_last_used,
-            'access_key_last_used': a.access_key_last_used,
-            'role_last_used_at': a.role_last_used_at
-        })::varchar as evidence
+        json_merge_patch(
+            to_json({
+                'window_days': p.window_days,
+                'window_start': p.window_start,
+                'window_end': p.as_of,
+                'created_at': i.created_at,
+                'usage_history': a.usage_history,
+                'last_activity_at': a.last_activity_at,
+                'last_event_at': a.last_event_at,
+                'password_last_used': a.password_last_used,
+                'access_key_last_used': a.access_key_last_used,
+                'role_last_used_at': a.role_last_used_at
+            }),
+            case
+                when i.is_sso_reserved then to_json({
+                    'managed_by': 'iam-identity-center',
+                    'remediation': 'fix it in the IAM Identity Center permission set'
+                })
+                else '{}'::json
+            end
+        )::varchar as evidence
     from identities as i
     cross join params as p
     inner join activity as a on a.principal_arn = i.principal_arn
-    where i.created_at <= p.window_start_at
+    where a.usage_history = 'complete'
         and a.successful_events_in_window = 0
         and (a.password_last_used is null or a.password_last_used < p.window_start_at)
         and (a.access_key_last_used is null or a.access_key_last_used < p.window_start_at)

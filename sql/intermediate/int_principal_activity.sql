@@ -1,7 +1,9 @@
 -- int_principal_activity
 -- Every sign that an identity was used: successful CloudTrail calls (any event, sign-ins
 -- included, from the daily aggregates), the credential report (password and access keys) and
--- RoleLastUsed.
+-- RoleLastUsed. `usage_history` is `complete` when the identity existed for the whole window
+-- (created at or before its first instant), else `insufficient_history` (younger, or of unknown
+-- age): too young to call anything it did not do "unused".
 -- grain: principal_arn
 
 with identities as (
@@ -39,6 +41,11 @@ final as (
     select
         i.principal_arn,
         i.principal_type,
+        i.created_at,
+        case
+            when i.created_at <= p.window_start_at then 'complete'
+            else 'insufficient_history'
+        end as usage_history,
         coalesce(a.successful_events_in_window, 0) as successful_events_in_window,
         a.last_event_at,
         c.password_last_used,
@@ -50,6 +57,7 @@ final as (
             c.access_key_2_last_used_date, r.role_last_used_at
         ) as last_activity_at
     from identities as i
+    cross join params as p
     left join event_activity as a on a.principal_arn = i.principal_arn
     left join credentials as c on c.arn = i.principal_arn
     left join roles as r on r.arn = i.principal_arn

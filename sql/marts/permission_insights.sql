@@ -2,6 +2,9 @@
 -- Granted versus used, per principal and effective action, for the run's window: `used` (a
 -- successful call in the window), `unobservable` (CloudTrail cannot show it: iam:PassRole, or a
 -- data-event action in an account whose trail recorded no data events) or `unused`.
+-- `usage_history` says whether the identity existed for the whole window (`complete`); for an
+-- `insufficient_history` identity, `unused` only means "not used since it was created" and no
+-- usage rule reports it.
 -- grain: principal_arn, action
 
 with effective as (
@@ -18,6 +21,10 @@ unobservable as (
 
 data_event_accounts as (
     select account_id from int_account_observability where has_data_events
+),
+
+activity as (
+    select * from int_principal_activity
 ),
 
 params as (
@@ -60,11 +67,13 @@ final as (
         u.last_used_at,
         coalesce(u.successful_calls, 0) as calls_in_window,
         coalesce(u.denied_attempts, 0) as denied_attempts_in_window,
+        a.usage_history,
         p.window_start,
         p.as_of as window_end,
         e.catalog_version
     from effective as e
     cross join params as p
+    left join activity as a on a.principal_arn = e.principal_arn
     left join usage as u
         on u.principal_arn = e.principal_arn
         and u.action = e.action

@@ -1,6 +1,8 @@
 -- principals
 -- Every IAM user, role and group of the snapshot, with its attributes, activity and
--- granted/used figures for the run's window.
+-- granted/used figures for the run's window. `usage_history` (users and roles) is `complete`
+-- when the identity existed for the whole window, else `insufficient_history`: its gap ratio is
+-- then null (too young to judge what it did not use).
 -- grain: principal_arn
 
 with identities as (
@@ -38,11 +40,12 @@ final as (
             as has_active_access_key,
         a.last_activity_at,
         a.successful_events_in_window,
+        a.usage_history,
         coalesce(s.granted_actions, 0) as granted_actions,
         coalesce(s.used_actions, 0) as used_actions,
         coalesce(s.unused_actions, 0) as unused_actions,
         coalesce(s.unobservable_actions, 0) as unobservable_actions,
-        s.gap_ratio,
+        case when a.usage_history = 'complete' then s.gap_ratio end as gap_ratio,
         i.tags_json
     from identities as i
     left join activity as a on a.principal_arn = i.principal_arn
