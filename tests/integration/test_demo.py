@@ -52,24 +52,45 @@ def test_detections_and_timeline_reflect_the_change_between_runs(demo_lake: Path
     )
     assert set(
         _query(
-            demo_lake, "select event_at, event_type, rule_id, resource_arn from detection_timeline"
+            demo_lake,
+            "select event_at, event_type, rule_id, resource_arn from detection_timeline "
+            "where event_type <> 'resource_changed'",
         )
     ) == (
         {(RUN1, "opened", r, a) for r, a in run1}
         | {(RUN2, "opened", r, a) for r, a in run2 - run1}
         | {(RUN2, "resolved", r, a) for r, a in run1 - run2}
     )
-    # The demo's planned change: contractor-temp lost AdministratorAccess on 2026-11-20.
-    assert (
-        RUN2,
-        "resolved",
-        "admin-iam-user",
-        "arn:aws:iam::222222222222:user/contractor-temp",
-    ) in set(
+    # The demo's planned changes, and the resource changes that explain them: contractor-temp
+    # lost AdministratorAccess on 2026-11-20 (both its detections resolve), and the Lambda
+    # function hotfix-admin-fn was created with the admin execution role.
+    contractor = "arn:aws:iam::222222222222:user/contractor-temp"
+    hotfix = "arn:aws:lambda:us-east-1:222222222222:function:hotfix-admin-fn"
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    assert set(
         _query(
-            demo_lake, "select event_at, event_type, rule_id, resource_arn from detection_timeline"
+            demo_lake,
+            f"""
+            select event_at, event_type, change_type, rule_id, changed_resource_arn, config_key
+            from detection_timeline
+            where resource_arn in ('{contractor}', '{hotfix}')""",
         )
-    )
+    ) == {
+        (RUN1, "opened", None, "admin-iam-user", None, None),
+        (RUN1, "opened", None, "large-permissions-gap", None, None),
+        (RUN2, "resolved", None, "admin-iam-user", None, None),
+        (RUN2, "resolved", None, "large-permissions-gap", None, None),
+        (RUN2, "resource_changed", "policy_detached", "admin-iam-user", contractor, admin),
+        (RUN2, "resource_changed", "policy_detached", "large-permissions-gap", contractor, admin),
+        (RUN2, "opened", None, "admin-lambda-function", None, None),
+        (RUN2, "resource_changed", "resource_created", "admin-lambda-function", hotfix, ""),
+    }
+    # The first run has no earlier snapshot to compare with.
+    assert _query(
+        demo_lake,
+        "select count(*) from detection_timeline "
+        "where event_type = 'resource_changed' and event_at = date '2026-11-19'",
+    ) == [(0,)]
 
 
 def test_group_by_views_agree_with_detections(demo_lake: Path) -> None:

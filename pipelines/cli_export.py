@@ -1,0 +1,77 @@
+"""`ciem export`: the detections of the last run as OCSF Detection Finding JSON lines (see
+pipelines/lib/ocsf.py for the mapping), to a file or stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.cli_args import add_debug_arg, add_lake_arg
+from pipelines.lib.lake import Lake
+from pipelines.lib.ocsf import detection_findings
+from pipelines.lib.warehouse import connect
+
+STATUSES = ("open", "suppressed", "resolved")
+
+
+def add_export_parser(subparsers: Any) -> None:
+    """Register `ciem export --format ocsf [--out FILE|-] [--status S] [--lake DIR]`."""
+    p = subparsers.add_parser(
+        "export",
+        help="export detections as OCSF Detection Finding JSON lines",
+        description="Writes one OCSF 1.3 Detection Finding (class_uid 2004) per detection.",
+    )
+    p.add_argument("--format", choices=("ocsf",), default="ocsf", help="output format (ocsf)")
+    p.add_argument("--out", default="-", help="output file ('-' = stdout, the default)")
+    p.add_argument(
+        "--status",
+        choices=STATUSES,
+        action="append",
+        help="only detections with this status (repeatable; default: all)",
+    )
+    add_lake_arg(p)
+    add_debug_arg(p)
+    p.set_defaults(func=cmd_export)
+
+
+def _product_version() -> str:
+    try:
+        return version("ciem")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def read_detections(lake_dir: str | Path, statuses: list[str] | None) -> list[dict[str, Any]]:
+    try:
+        with connect(Lake.at(Path(lake_dir)), read_only=True) as con:
+            cursor = con.execute(
+                "select * from detections where $all or list_contains($statuses, status) "
+                "order by detection_id",
+                {"all": not statuses, "statuses": statuses or []},
+            )
+            columns = [d[0] for d in cursor.description or []]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    except FileNotFoundError as exc:
+        raise RuntimeError(str(exc)) from None
+
+
+def write_findings(detections: list[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    for finding in detection_findings(detections, _product_version()):
+        out.write(json.dumps(finding, sort_keys=True) + "\n")
+        count += 1
+    return count
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    detections = read_detections(args.lake, args.status)
+    target = nullcontext(sys.stdout) if args.out == "-" else Path(args.out).open("w")  # noqa: SIM115
+    with target as out:
+        count = write_findings(detections, out)
+    if args.out != "-":
+        print(f"ciem export: {count} detection(s) written to {args.out}", file=sys.stderr)
