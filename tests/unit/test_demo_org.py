@@ -182,21 +182,30 @@ def test_every_role_kind_is_present(authz: dict[str, dict[str, Any]]) -> None:
             if kind == "Service" and value in ("ec2.amazonaws.com", "lambda.amazonaws.com"):
                 kinds.setdefault(value, set()).add(role["RoleName"])
             if kind == "AWS" and value == "arn:aws:iam::999999999999:root":
-                assert "sts:ExternalId" not in json.dumps(condition)
-                kinds.setdefault("cross-account", set()).add(role["RoleName"])
+                external_id = "sts:ExternalId" in json.dumps(condition)
+                kinds.setdefault(f"cross-account-external-id-{external_id}", set()).add(
+                    role["RoleName"]
+                )
+            if kind == "AWS" and value == "*":
+                assert not condition
+                kinds.setdefault("wildcard", set()).add(role["RoleName"])
             if kind == "Federated" and value.endswith(
                 "oidc-provider/token.actions.githubusercontent.com"
             ):
-                assert "token.actions.githubusercontent.com:sub" in json.dumps(condition)
-                kinds.setdefault("github-oidc", set()).add(role["RoleName"])
+                sub = "token.actions.githubusercontent.com:sub" in json.dumps(condition)
+                assert "token.actions.githubusercontent.com:aud" in json.dumps(condition)
+                kinds.setdefault(f"github-oidc-sub-{sub}", set()).add(role["RoleName"])
             if kind == "Federated" and ":saml-provider/AWSSSO_" in value:
                 assert role["Path"] == "/aws-reserved/sso.amazonaws.com/"
                 kinds.setdefault("sso", set()).add(role["RoleName"].rsplit("_", 1)[0])
         if role["Path"].startswith("/aws-service-role/"):
             assert role["RoleName"].startswith("AWSServiceRoleFor")
             kinds.setdefault("service-linked", set()).add(role["RoleName"])
-    assert kinds["cross-account"] == {"vendor-audit-role"}
-    assert kinds["github-oidc"] == {"github-actions-deploy"}
+    assert kinds["cross-account-external-id-False"] == {"vendor-audit-role"}
+    assert kinds["cross-account-external-id-True"] == {"partner-billing-role"}
+    assert kinds["wildcard"] == {"shared-debug-role"}
+    assert kinds["github-oidc-sub-True"] == {"github-actions-deploy"}
+    assert kinds["github-oidc-sub-False"] == {"github-images-push"}
     assert kinds["sso"] == {"AWSReservedSSO_AdministratorAccess", "AWSReservedSSO_ReadOnly"}
     assert kinds["service-linked"] == {
         "AWSServiceRoleForOrganizations", "AWSServiceRoleForSSO",
@@ -369,6 +378,7 @@ def test_identity_types_and_event_kinds(events: list[dict]) -> None:
         "AWSAccount",
         "WebIdentityUser",
         "SAMLUser",
+        "Root",
         None,
     }
     typeless = [e for e in events if "type" not in e["userIdentity"]]
@@ -414,8 +424,15 @@ def test_session_shapes(events: list[dict]) -> None:
     )
     oidc = [e for e in events if e["eventName"] == "AssumeRoleWithWebIdentity"]
     assert {e["userIdentity"]["type"] for e in oidc} == {"WebIdentityUser"}
-    assert {e["requestParameters"]["roleArn"] for e in oidc} == {
-        f"arn:aws:iam::{PROD}:role/github-actions-deploy"
+    assert {
+        (e["requestParameters"]["roleArn"], e["responseElements"]["subjectFromWebIdentityToken"])
+        for e in oidc
+    } == {
+        (f"arn:aws:iam::{PROD}:role/github-actions-deploy", demo_org.GITHUB_SUB),
+        (
+            f"arn:aws:iam::{PROD}:role/github-images-push",
+            "repo:ciem-demo/web-images:ref:refs/heads/main",
+        ),
     }
     external = [
         e
@@ -463,3 +480,115 @@ def test_expected_detections_file() -> None:
         for run in by_run.values()
         for _, arn in run
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios of the credential, trust, escalation and resource rules
+
+
+def _report(snapshot: str, account: str) -> dict[str, dict[str, str]]:
+    with (SNAPSHOTS / snapshot / account / "iam" / "credential-report.csv").open(
+        newline=""
+    ) as handle:
+        return {row["user"]: row for row in csv.DictReader(handle)}
+
+
+def test_credential_report_keys_and_root_users(events: list[dict]) -> None:
+    prod, dev, mgmt = (_report("2026-11-20", a) for a in (PROD, DEV, MGMT))
+    ci = prod["ci-deployer"]
+    assert (ci["access_key_1_active"], ci["access_key_1_last_rotated"]) == (
+        "true", "2026-10-05T09:00:00+00:00",
+    )  # fmt: skip
+    assert (ci["access_key_2_active"], ci["access_key_2_last_rotated"]) == (
+        "false", "2026-02-10T11:05:00+00:00",
+    )  # fmt: skip
+    metrics = dev["metrics-reader"]
+    assert (metrics["access_key_2_active"], metrics["access_key_2_last_used_date"]) == (
+        "true", "N/A",
+    )  # fmt: skip
+    assert dev["intern-2026"]["access_key_1_active"] == "true"
+    assert dev["intern-2026"]["access_key_1_last_used_date"] == "N/A"
+    assert (dev["legacy-backup"]["password_enabled"], dev["legacy-backup"]["mfa_active"]) == (
+        "true", "false",
+    )  # fmt: skip
+    assert mgmt["<root_account>"]["password_last_used"] == "2026-08-14T09:12:37+00:00"  # noqa: S105
+    assert prod["<root_account>"]["access_key_1_active"] == "false"
+    root = dev["<root_account>"]
+    root_events = [e for e in events if e["userIdentity"].get("type") == "Root"]
+    assert {e["recipientAccountId"] for e in root_events} == {DEV}
+    login = next(e for e in root_events if e["eventName"] == "ConsoleLogin")
+    created = next(e for e in root_events if e["eventName"] == "CreateAccessKey")
+    assert root["password_last_used"] == login["eventTime"].replace("Z", "+00:00")
+    assert root["access_key_1_active"] == "true"
+    assert root["access_key_1_last_rotated"] == created["eventTime"].replace("Z", "+00:00")
+    assert root["access_key_1_last_used_date"] == "N/A"
+    assert login["additionalEventData"]["MFAUsed"] == "No"
+
+
+def test_bucket_policies_public_and_restricted() -> None:
+    snapshot = SNAPSHOTS / "2026-11-20"
+    public = _json(snapshot / PROD / "s3" / "bucket-policies" / "ciem-demo-prod-public-assets.json")
+    assert public["Statement"] == [
+        {
+            "Sid": "PublicReadGetObject",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::ciem-demo-prod-public-assets/*",
+        }
+    ]
+    artifacts = _json(snapshot / DEV / "s3" / "bucket-policies" / "ciem-demo-dev-artifacts.json")
+    anyone = [s for s in artifacts["Statement"] if s["Principal"] == "*"]
+    assert {s["Effect"]: s["Condition"] for s in anyone} == {
+        "Allow": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
+        "Deny": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def test_expected_detections_of_the_new_rules() -> None:
+    """Hand-written from the scenarios in data/demo/README.md (run 2026-11-20)."""
+    with (DEMO / "expected_detections.csv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["as_of"] == "2026-11-20"]
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["rule_id"], set()).add(row["resource_arn"])
+    user = "arn:aws:iam::{}:user/{}".format
+    role = "arn:aws:iam::{}:role/{}".format
+    assert found["inactive-admin"] == {
+        user(MGMT, "break-glass"), role(DEV, "OrganizationAccountAccessRole"),
+    }  # fmt: skip
+    assert found["unused-role"] == {
+        role(PROD, "aws-reserved/sso.amazonaws.com/AWSReservedSSO_ReadOnly_1d41a913c2029e46"),
+        role(PROD, "legacy-etl-role"), role(PROD, "release-automation-role"),
+        role(DEV, "OrganizationAccountAccessRole"),
+    }  # fmt: skip
+    assert found["unused-password"] == {user(MGMT, "break-glass"), user(DEV, "legacy-backup")}
+    assert found["unused-access-key"] == {
+        user(MGMT, "carol.audit"), user(DEV, "legacy-backup"), user(DEV, "metrics-reader"),
+    }  # fmt: skip
+    assert user(PROD, "ci-deployer") not in found["access-key-not-rotated"]
+    assert user(DEV, "intern-2026") not in found["access-key-not-rotated"]
+    assert len(found["access-key-not-rotated"]) == 9
+    assert found["console-user-without-mfa"] == {
+        user(PROD, "ops-oncall"), user(DEV, "intern-2026"), user(DEV, "legacy-backup"),
+    }  # fmt: skip
+    assert found["root-account-used"] == {f"arn:aws:iam::{DEV}:root"}
+    assert found["root-access-key-present"] == {f"arn:aws:iam::{DEV}:root"}
+    assert found["trust-wildcard-principal"] == {role(DEV, "shared-debug-role")}
+    assert found["cross-account-trust-without-external-id"] == {role(PROD, "vendor-audit-role")}
+    assert found["trust-outside-organization"] == {
+        role(PROD, "vendor-audit-role"), role(PROD, "partner-billing-role"),
+    }  # fmt: skip
+    assert found["oidc-trust-without-subject"] == {role(PROD, "github-images-push")}
+    assert found["privilege-escalation"] == {
+        user(PROD, "ci-deployer"), user(DEV, "platform-lead"), user(DEV, "policy-bot"),
+        role(PROD, "release-automation-role"),
+    }  # fmt: skip
+    assert found["can-assume-admin-role"] == {user(MGMT, "support-engineer")}
+    assert found["large-blast-radius"] == {
+        user(PROD, "ops-oncall"), user(DEV, "dana.dev"), user(DEV, "intern-2026"),
+        user(DEV, "platform-lead"), role(DEV, "report-gen-lambda-role"),
+        role(DEV, "data-migration-role"),
+    }  # fmt: skip
+    assert found["public-resource-policy"] == {"arn:aws:s3:::ciem-demo-prod-public-assets"}
+    assert found["cross-account-resource-policy"] == {"arn:aws:s3:::ciem-demo-prod-orders-data"}
