@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup demo test dev bench bench-cloudtrail bench-evaluation lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-explorer lint format lock demo-data clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
 
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,20 @@ $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
+# Debian's Chromium for the explorer's browser tests (tests/browser/): Playwright drives this
+# system browser and never downloads one. Needs root (or sudo) for apt-get; if it cannot be
+# installed the browser tests fail saying so (they are never skipped).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x $(CHROMIUM) || { export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "make: could not install chromium with apt-get: the browser tests will fail" >&2
+
 demo: $(STAMP)
 	$(BIN)/ciem demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
 dev: $(STAMP)
@@ -44,6 +54,10 @@ bench-evaluation: $(STAMP)
 bench-cloudtrail: $(STAMP)
 	$(BIN)/python bench/bench_cloudtrail.py --events 2000000 --repeat 3
 	$(BIN)/python bench/bench_cloudtrail.py --events 2000000 --copies 4 --no-trailscraper
+
+# The explorer with 10,000 generated detections: group-by switches and panel openings in Chromium.
+bench-explorer: $(STAMP) chromium
+	$(BIN)/python bench/bench_explorer.py --detections 10000
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

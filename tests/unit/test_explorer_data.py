@@ -1,0 +1,100 @@
+"""The explorer's queries and page on the hand-built warehouse (tests/browser/warehouse.py):
+whole payloads against figures written by hand, the safe JSON embedding, the Dagster asset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.defs.explorer import explorer_report
+from pipelines.defs.resources import CiemSettings
+from pipelines.lib.explorer.data import detail_payload, list_payload, snapshot_payload
+from pipelines.lib.explorer.page import embed_json, render_page, snapshot_path
+from pipelines.lib.lake import Lake
+from pipelines.lib.warehouse import connect
+from tests.browser import warehouse as w
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+    return w.build_small(tmp_path_factory.mktemp("explorer-unit"))
+
+
+def test_embedded_json_cannot_end_the_script_element() -> None:
+    payload = {"name": "</script><script>alert(1)</script><!--", "amp": "&lt;", "ls": "\u2028"}
+    text = embed_json(payload)
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == payload
+    page = render_page(payload, nonce="n0nce")
+    assert page.count("</script>") == 2  # the data block's and the page script's own
+    assert page.count('nonce="n0nce"') == 1 and "'nonce-n0nce'" in page
+
+
+def test_list_header_figures(lake: Lake) -> None:
+    with connect(lake, read_only=True) as con:
+        listing = list_payload(con)
+    assert listing["open_by_severity"] == {
+        "critical": 1,
+        "high": 2,
+        "medium": 8,
+        "low": 0,
+        "info": 0,
+    }
+    assert listing["runs"] == [
+        {"as_of": "2026-11-18", "open_detections": 4},
+        {"as_of": "2026-11-19", "open_detections": 4},
+        {"as_of": "2026-11-20", "open_detections": 11},
+    ]
+    assert listing["as_of"] == "2026-11-20"
+    assert len(listing["detections"]) == len(w.DETECTIONS)
+
+
+def test_insights_of_a_gap_detection(lake: Lake) -> None:
+    with connect(lake, read_only=True) as con:
+        detail = detail_payload(con, "d-gap")
+    insights = detail["insights"]
+    assert insights["totals"] == {
+        "granted": 10,
+        "used": 3,
+        "unused": 6,
+        "unobservable": 1,
+        "observable": 9,
+        "gap_pct": 66.67,
+    }
+    assert [
+        (s["service"], s["used"], s["unused"], s["unobservable"], s["calls"])
+        for s in insights["services"]
+    ] == [
+        ("s3", 2, 3, 0, 14),
+        ("ec2", 1, 1, 0, 7),
+        ("iam", 0, 2, 1, 0),
+    ]
+    assert [(a["action"], a["calls"]) for a in insights["used_actions"]] == [
+        ("s3:GetObject", 10),
+        ("ec2:DescribeInstances", 7),
+        ("s3:ListBucket", 4),
+    ]
+    assert json.loads(detail["detection"]["suggested_policy"]) == w.SUGGESTED_POLICY
+    assert detail["detection"]["suggested_policy_verification"] == w.VERIFICATION
+
+
+def test_unknown_detection(lake: Lake) -> None:
+    with connect(lake, read_only=True) as con:
+        assert detail_payload(con, "no-such-id") is None
+
+
+def test_the_asset_writes_the_static_snapshot(lake: Lake, tmp_path: Path) -> None:
+    settings = CiemSettings(
+        snapshot_dir=str(tmp_path), cloudtrail_dir=str(tmp_path), lake_dir=str(lake.root)
+    )
+    result = dg.materialize([explorer_report], resources={"ciem": settings})
+    assert result.success
+    html = snapshot_path(lake).read_text(encoding="utf-8")
+    marker = '<script type="application/json" id="ciem-data">'
+    start = html.index(marker) + len(marker)
+    embedded = json.loads(html[start : html.index("</script>", start)])
+    with connect(lake, read_only=True) as con:
+        assert embedded == json.loads(json.dumps(snapshot_payload(con), default=str))
