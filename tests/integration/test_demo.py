@@ -151,3 +151,48 @@ def test_query_command_is_read_only(demo_lake: Path, capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert err.startswith("ciem: error: ") and "read-only" in err
     assert _query(demo_lake, "select count(*) > 0 from detections") == [(True,)]
+
+
+def test_every_gap_detection_carries_a_suggested_policy_that_passes_its_replay(
+    demo_lake: Path,
+) -> None:
+    import json
+
+    rows = _query(
+        demo_lake,
+        """select rule_id, resource_arn, suggested_policy, suggested_policy_verification
+           from detections where status = 'open'""",
+    )
+    gaps = [r for r in rows if r[0] == "large-permissions-gap"]
+    assert len(gaps) == sum(1 for d, r, _ in _expected() if d == RUN2 and r == gaps[0][0])
+    for _, arn, policy, verification in gaps:
+        document = json.loads(policy)
+        assert document["Version"] == "2012-10-17" and document["Statement"], arn
+        result = json.loads(verification)
+        assert result["verified"] is True and result["denied_event_count"] == 0, arn
+        assert result["events_replayed"] > 0, arn
+    assert [r for r in rows if r[0] != "large-permissions-gap" and r[2] is not None] == []
+
+
+def test_every_detection_links_to_its_resource_in_the_console(demo_lake: Path) -> None:
+    rows = _query(demo_lake, "select resource_arn, resource_type, console_url from detections")
+    for arn, kind, url in rows:
+        assert url.startswith("https://"), (arn, url)
+        if kind in ("iam_user", "iam_role", "iam_group"):
+            assert url.endswith("/" + arn.rsplit("/", 1)[-1]), (arn, url)
+
+
+def test_ocsf_export_has_one_finding_per_detection(
+    demo_lake: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    out = tmp_path / "findings.jsonl"
+    assert main(["export", "--format", "ocsf", "--out", str(out), "--lake", str(demo_lake)]) == 0
+    findings = [json.loads(line) for line in out.read_text().splitlines()]
+    detections = dict(_query(demo_lake, "select detection_id, status from detections"))
+    assert {f["finding_info"]["uid"] for f in findings} == set(detections)
+    assert len(findings) == len(detections)
+    assert {(f["class_uid"], f["category_uid"]) for f in findings} == {(2004, 2)}
+    statuses = {"open": 1, "suppressed": 3, "resolved": 4}
+    assert all(f["status_id"] == statuses[detections[f["finding_info"]["uid"]]] for f in findings)
