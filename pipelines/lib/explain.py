@@ -11,6 +11,12 @@ account, not for service-linked roles); across accounts the resource policy must
 Resource policies are those of the snapshot: S3 bucket, KMS key, Lambda function, SQS queue, SNS
 topic and Secrets Manager secret policies, and role trust policies. A KMS key policy (like a trust
 policy) is always needed: naming the account root delegates to the identity policies.
+Resource control policies (RCPs), where the snapshot has them attached, restrict a request on a
+named resource of a member account (not the management account) for the services RCPs support,
+whoever the caller is (another account included), except calls by service-linked roles: every RCP
+level root -> OUs -> resource account must allow, and an RCP Deny wins like any other
+(https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
+Without a resource (action-level answers) RCPs do not apply.
 Conditions are not evaluated (there is no request context): a matching statement with a
 Condition makes the answer `conditionally_allowed`, with its condition keys.
 """
@@ -40,6 +46,77 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # A secret's ARN ends in `-` and six random characters that a snapshot landed from the secret's
 # name does not know (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html#iam-resources).
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}")
+# Service prefixes whose actions RCPs apply to, as listed by AWS Organizations ("List of AWS
+# services that support RCPs",
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html#rcp-supported-services).
+RCP_SERVICES = frozenset(
+    {
+        "aoss",
+        "appconfig",
+        "appstream",
+        "autoscaling",
+        "autoscaling-plans",
+        "budgets",
+        "clouddirectory",
+        "cloudfront",
+        "cloudsearch",
+        "cloudtrail-data",
+        "codeartifact",
+        "codebuild",
+        "codecommit",
+        "codepipeline",
+        "cognito-identity",
+        "cognito-idp",
+        "comprehend",
+        "comprehendmedical",
+        "compute-optimizer",
+        "cost-optimization-hub",
+        "dax",
+        "dsql",
+        "dynamodb",
+        "ecr",
+        "ecr-public",
+        "events",
+        "firehose",
+        "fis",
+        "fms",
+        "gamelift",
+        "health",
+        "inspector-scan",
+        "kendra",
+        "kinesisvideo",
+        "kms",
+        "logs",
+        "memorydb",
+        "networkmonitor",
+        "notifications",
+        "opensearch",
+        "pca-connector-ad",
+        "personalize",
+        "polly",
+        "pricing",
+        "resource-groups",
+        "rolesanywhere",
+        "s3",
+        "secretsmanager",
+        "servicediscovery",
+        "signin",
+        "sqs",
+        "sts",
+        "support",
+        "swf",
+        "textract",
+        "timestream-influxdb",
+        "transcribe",
+        "transfer",
+        "translate",
+        "wafv2",
+        "workspaces",
+        "xray",
+    }
+)
+# Permissions RCPs do not impact ("Resources and entities not restricted by RCPs", same page).
+RCP_EXEMPT_ACTIONS = frozenset({"kms:retiregrant"})
 
 
 def _wildcard_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
@@ -157,6 +234,7 @@ class Identity:
     name: str
     boundary_policy_key: str | None
     scp_applies: bool
+    is_service_linked: bool = False
 
 
 @dataclass
@@ -195,7 +273,10 @@ class PolicyStore:
     ]  # arn -> (policy_key, attachment, via)
     scp_levels: dict[str, list[tuple[str, list[str]]]]  # account -> [(node_id, [policy_key])]
     resource_policies: list[tuple[str, str | None, str, str]]  # resource_arn, account, key, kind
+    # member account -> [(node_id, [policy_key])] root first; empty when no RCP is attached
+    rcp_levels: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     _contexts: dict[str, _PrincipalContext] = field(default_factory=dict)
+    _rcp_statements: dict[str, list[tuple[str, list[Statement]]]] = field(default_factory=dict)
 
     @classmethod
     def from_connection(cls, con: duckdb.DuckDBPyConnection) -> PolicyStore:
@@ -232,10 +313,10 @@ class PolicyStore:
                 )
             )
         identities = {
-            row[0]: Identity(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+            row[0]: Identity(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]))
             for row in con.execute(
                 """select principal_arn, principal_type, account_id, name, boundary_policy_key,
-                          scp_applies from int_identities"""
+                          scp_applies, is_service_linked from int_identities"""
             ).fetchall()
         }
         principal_policies: dict[str, list[tuple[str, str, str]]] = {}
@@ -251,13 +332,33 @@ class PolicyStore:
             entry = levels.setdefault(account, {}).setdefault(node, (depth, []))
             if key is not None:
                 entry[1].append(key)
-        scp_levels = {
-            account: [
-                (node, sorted(keys))
-                for node, (_, keys) in sorted(nodes.items(), key=lambda kv: -kv[1][0])
-            ]
-            for account, nodes in levels.items()
-        }
+        scp_levels = _levels_root_first(levels)
+        # RCP levels: the same path root -> OUs -> member account (int_account_scp_levels has
+        # it, without the management account), with the RCPs attached at each level. Only when
+        # the snapshot has RCPs attached somewhere (RCPs enabled in the organization).
+        rcp_levels: dict[str, dict[str, tuple[int, list[str]]]] = {}
+        for account, node, depth, key in con.execute(
+            """
+            with chain as (
+                select distinct account_id, node_id, depth from int_account_scp_levels
+            ),
+            rcp_targets as (
+                select t.target_id, 'org|' || t.policy_id as policy_key
+                from raw_org_policy_targets as t
+                where t.policy_id in (
+                    select policy_id from raw_org_policies
+                    where type = 'RESOURCE_CONTROL_POLICY'
+                )
+            )
+            select c.account_id, c.node_id, c.depth, r.policy_key
+            from chain as c
+            left join rcp_targets as r on r.target_id = c.node_id
+            where exists (select 1 from rcp_targets)
+            """
+        ).fetchall():
+            entry = rcp_levels.setdefault(account, {}).setdefault(node, (depth, []))
+            if key is not None and key not in entry[1]:
+                entry[1].append(key)
         resource_policies = [
             (row[0], row[1], row[2], row[3])
             for row in con.execute(
@@ -265,7 +366,33 @@ class PolicyStore:
                    from stg_policy_documents where resource_arn is not null"""
             ).fetchall()
         ]
-        return cls(statements, identities, principal_policies, scp_levels, resource_policies)
+        return cls(
+            statements,
+            identities,
+            principal_policies,
+            scp_levels,
+            resource_policies,
+            _levels_root_first(rcp_levels),
+        )
+
+    def _rcp_levels_for(
+        self, action: str, resource: str | None, account: str | None, identity: Identity
+    ) -> list[tuple[str, list[Statement]]]:
+        """The RCP levels that apply to a request on `resource` owned by `account`: none without
+        a resource, for a resource whose owner is unknown, not a member account or the
+        management account, for a service RCPs do not support, for an exempt permission, or for
+        a call by a service-linked role."""
+        if resource is None or not account or identity.is_service_linked:
+            return []
+        if action.split(":", 1)[0] not in RCP_SERVICES or action in RCP_EXEMPT_ACTIONS:
+            return []
+        levels = self._rcp_statements.get(account)
+        if levels is None:
+            levels = self._rcp_statements[account] = [
+                (node, [s for key in keys for s in self.statements.get(key, [])])
+                for node, keys in self.rcp_levels.get(account, [])
+            ]
+        return levels
 
     def _context(self, principal_arn: str) -> _PrincipalContext:
         ctx = self._contexts.get(principal_arn)
@@ -410,6 +537,13 @@ class PolicyStore:
                     rp_principal.append(entry)
                 else:
                     rp_account.append(entry)
+        # RCPs of the resource's account (they restrict every caller, other accounts too).
+        rcp_matches = [
+            (node, matching(stmts))
+            for node, stmts in self._rcp_levels_for(action_lc, resource, resource_account, identity)
+        ]
+        for node, stmts in rcp_matches:
+            consider_denies(f"rcp:{node}", stmts)
 
         result: dict[str, Any] = {
             "principal": principal_arn,
@@ -482,6 +616,13 @@ class PolicyStore:
                 conditional |= all(e["conditional"] for e in allows)
             else:
                 missing.append(f"scp:{node}")
+        for node, stmts in rcp_matches:
+            allows = [_entry(f"rcp:{node}", s) for s in stmts if s.effect == "Allow"]
+            if allows:
+                allowed_by += allows
+                conditional |= all(e["conditional"] for e in allows)
+            else:
+                missing.append(f"rcp:{node}")
 
         if missing:
             decision = "implicitly_denied"
@@ -502,6 +643,19 @@ class PolicyStore:
             "condition_keys": keys if decision == "conditionally_allowed" else [],
             "partial_denies": partial_denies,
         }
+
+
+def _levels_root_first(
+    levels: dict[str, dict[str, tuple[int, list[str]]]],
+) -> dict[str, list[tuple[str, list[str]]]]:
+    """account -> [(node_id, sorted policy keys)], the root (greatest depth) first."""
+    return {
+        account: [
+            (node, sorted(keys))
+            for node, (_, keys) in sorted(nodes.items(), key=lambda kv: -kv[1][0])
+        ]
+        for account, nodes in levels.items()
+    }
 
 
 def pattern_covers(deny_pattern: str, grant_pattern: str) -> bool:
