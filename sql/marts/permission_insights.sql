@@ -31,19 +31,24 @@ params as (
     select * from run_params
 ),
 
+effective_actions as (
+    select distinct account_id, action from effective
+),
+
+-- Per (account, action), not per principal: the glob join runs over the distinct actions only.
 unobservable_reasons as (
     select
-        e.principal_arn,
+        e.account_id,
         e.action,
         min(u.reason) as reason
-    from effective as e
+    from effective_actions as e
     inner join unobservable as u on e.action glob u.action_pattern
     where u.observable_when = 'never'
         or (
             u.observable_when = 'data_events'
             and e.account_id not in (select account_id from data_event_accounts)
         )
-    group by e.principal_arn, e.action
+    group by e.account_id, e.action
 ),
 
 final as (
@@ -78,7 +83,7 @@ final as (
         on u.principal_arn = e.principal_arn
         and u.action = e.action
     left join unobservable_reasons as r
-        on r.principal_arn = e.principal_arn
+        on r.account_id = e.account_id
         and r.action = e.action
 )
 

@@ -10,6 +10,7 @@ embeds every one, through the same functions. Tables and columns other steps add
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -83,8 +84,10 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in cursor.fetchall()]
 
 
+@functools.lru_cache(maxsize=65536)
 def _pretty_json(text: str | None) -> str | None:
-    """A JSON document indented for reading (the text as it is when it is not JSON)."""
+    """A JSON document indented for reading (the text as it is when it is not JSON). Cached:
+    the same managed policies are attached to many principals."""
     if text is None:
         return None
     try:
