@@ -6,7 +6,10 @@ group-by or open a panel with 10,000 detections).
 Builds the warehouse (tests/browser/warehouse.py `build_large`), then in headless Chromium,
 for both the live page (`ciem explorer`) and the static snapshot (file://): the time from a
 click on a group-by button to the list rendered, and from a click on a detection to its panel
-shown (median and max of --repeat). Also the snapshot's size and build time.
+shown (median and max of --repeat). Also the snapshot's size and build time. The same
+measurements on a small warehouse (--baseline detections, 100 by default) in the same run give
+the baseline: each figure is also printed as a ratio to it, so a noisy machine shows as noise in
+both.
 """
 
 from __future__ import annotations
@@ -59,15 +62,13 @@ def measure(page: Page, url: str, repeat: int) -> dict[str, list[float]]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--detections", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+def run_size(detections: int, repeat: int) -> dict[str, dict[str, list[float]]]:
+    """Timings per page (live, static) for a generated warehouse of `detections`."""
+    results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="ciem-bench-explorer-") as tmp:
         t = time.perf_counter()
-        lake = build_large(Path(tmp), args.detections)
-        print(f"warehouse: {args.detections:,} detections built in {time.perf_counter() - t:.1f} s")
+        lake = build_large(Path(tmp), detections)
+        print(f"warehouse: {detections:,} detections built in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         path, count = write_snapshot(lake)
         size, took = path.stat().st_size / 2**20, time.perf_counter() - t
@@ -78,16 +79,31 @@ def main() -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 for label, target in (("live", url), ("static", path.as_uri())):
                     page = browser.new_page(viewport={"width": 1400, "height": 900})
-                    print(f"\n{label} ({target})")
-                    for name, values in measure(page, target, args.repeat).items():
-                        print(
-                            f"  {name:<20} median {1000 * statistics.median(values):7.0f} ms"
-                            f"   max {1000 * max(values):7.0f} ms"
-                        )
+                    results[label] = measure(page, target, repeat)
                     page.close()
                 browser.close()
         finally:
             stop(proc)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detections", type=int, default=10_000)
+    parser.add_argument("--baseline", type=int, default=100, help="detections of the baseline")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    baseline = run_size(args.baseline, args.repeat)
+    large = run_size(args.detections, args.repeat)
+    for label, timings in large.items():
+        print(f"\n{label}: {args.detections:,} detections (ratio to {args.baseline:,})")
+        for name, values in timings.items():
+            median = statistics.median(values)
+            ratio = median / statistics.median(baseline[label][name])
+            print(
+                f"  {name:<20} median {1000 * median:7.0f} ms   max {1000 * max(values):7.0f} ms"
+                f"   {ratio:5.1f}x the baseline"
+            )
 
 
 if __name__ == "__main__":
