@@ -39,6 +39,7 @@ per_resource as (
     select
         g.resource_arn,
         any_value(g.resource_type) as resource_type,
+        any_value(g.resource_label) as resource_label,
         any_value(g.resource_name) as resource_name,
         any_value(g.resource_account_id) as account_id,
         any_value(g.region) as region
@@ -76,14 +77,7 @@ final as (
         case
             when len(coalesce(a.outside_organization, [])) > 0 then 'high' else 'medium'
         end as severity,
-        case r.resource_type
-            when 's3_bucket' then 'S3 bucket '
-            when 'kms_key' then 'KMS key '
-            when 'sqs_queue' then 'SQS queue '
-            when 'sns_topic' then 'SNS topic '
-            when 'lambda_function' then 'Lambda function '
-            when 'secretsmanager_secret' then 'Secrets Manager secret '
-        end || r.resource_name || ' grants access to ' || a.account_count
+        r.resource_label || ' ' || r.resource_name || ' grants access to ' || a.account_count
         || ' other account(s)'
         || case
             when len(coalesce(a.outside_organization, [])) > 0

@@ -46,6 +46,7 @@ per_resource as (
     select
         resource_arn,
         any_value(resource_type) as resource_type,
+        any_value(resource_label) as resource_label,
         any_value(resource_name) as resource_name,
         any_value(resource_account_id) as account_id,
         any_value(region) as region,
@@ -65,15 +66,8 @@ final as (
         r.account_id,
         null::varchar as principal_arn,
         case when r.grants_write then 'critical' else 'high' end as severity,
-        case r.resource_type
-            when 's3_bucket' then 'S3 bucket '
-            when 'kms_key' then 'KMS key '
-            when 'sqs_queue' then 'SQS queue '
-            when 'sns_topic' then 'SNS topic '
-            when 'lambda_function' then 'Lambda function '
-            when 'secretsmanager_secret' then 'Secrets Manager secret '
-        end || r.resource_name || ' is public: its resource policy lets anyone call '
-        || len(r.actions) || ' action(s)'
+        r.resource_label || ' ' || r.resource_name
+        || ' is public: its resource policy lets anyone call ' || len(r.actions) || ' action(s)'
         || case when r.grants_write then ', including write actions' else '' end
             as title,
         to_json({

@@ -19,7 +19,8 @@
 -- `principal_in_organization` says whether that account is in the organization (raw_org_accounts).
 -- `denied_unconditionally`: an Allow that a Deny of the same policy takes back without condition
 -- (same action, principal `*` or the same principal, Resource `*` or every resource the Allow
--- names); Deny rows are false. NotPrincipal statements produce no rows.
+-- names); Deny rows are false. NotPrincipal statements produce no rows. `resource_label` is how
+-- titles name the kind of resource (`S3 bucket`, `KMS key`, ...).
 -- grain: policy_key, statement_index, principal, action
 
 with statements as (
@@ -178,6 +179,17 @@ final as (
             when g.resource_arn like 'arn:%:sns:%' then 'sns_topic'
             when g.resource_arn like 'arn:%:sqs:%' then 'sqs_queue'
         end as resource_type,
+        -- How titles name the kind of resource ("S3 bucket <name>").
+        case
+            when g.policy_kind = 'trust' then 'IAM role'
+            when g.resource_arn like 'arn:%:s3:::%' then 'S3 bucket'
+            when g.resource_arn like 'arn:%:kms:%:key/%' then 'KMS key'
+            when g.resource_arn like 'arn:%:lambda:%:function:%' then 'Lambda function'
+            when g.resource_arn like 'arn:%:secretsmanager:%:secret:%'
+                then 'Secrets Manager secret'
+            when g.resource_arn like 'arn:%:sns:%' then 'SNS topic'
+            when g.resource_arn like 'arn:%:sqs:%' then 'SQS queue'
+        end as resource_label,
         regexp_replace(
             regexp_extract(g.resource_arn, '^arn:[^:]*:[^:]*:[^:]*:[^:]*:(.*)$', 1),
             '^(key/|function:|secret:|role/)',
