@@ -722,6 +722,11 @@ ROLES: tuple[Role, ...] = (
     Role(PROD, "lambda-admin-exec", "2025-07-14 10:00",
          "Lambda execution role with AdministratorAccess (ops-automation; hotfix-admin-fn 11-20).",
          trust_service("lambda.amazonaws.com"), managed=("AdministratorAccess",)),
+    Role(PROD, "incident-admin-role", "2025-06-02 08:00",
+         "Admin role whose trust names user ops-oncall directly (same account): ops-oncall can "
+         "assume it without any sts:AssumeRole in its own policies; last used 2026-10-30.",
+         trust_aws(f"arn:aws:iam::{PROD}:user/ops-oncall"), managed=("AdministratorAccess",),
+         used_before=("2026-10-30 03:12", "us-east-1")),
     Role(PROD, "vendor-audit-role", "2025-10-20 15:00",
          "Cross-account: trusts 999999999999:root with no sts:ExternalId; SecurityAudit.",
          trust_aws(f"arn:aws:iam::{EXTERNAL}:root"), managed=("SecurityAudit",)),
@@ -3104,6 +3109,17 @@ def _trusts(role: Role, principal: User | Role) -> bool:
     return False
 
 
+def _names_directly(role: Role, principal: User | Role) -> bool:
+    """The role's trust policy allows sts:AssumeRole to the principal's own ARN."""
+    for statement in _as_list_of_dicts(role.trust["Statement"]):
+        actions = {a.lower() for a in _as_list(statement.get("Action", []))}
+        if statement["Effect"] != "Allow" or not actions & {"sts:assumerole", "sts:*", "*"}:
+            continue
+        if principal.arn in _statement_principals(statement).get("AWS", []):
+            return True
+    return False
+
+
 def _reach_detections(ctx: RunContext) -> list[Detection]:
     """privilege-escalation (declared), can-assume-admin-role, large-blast-radius."""
     found = []
@@ -3128,8 +3144,12 @@ def _reach_detections(ctx: RunContext) -> list[Detection]:
             r.arn
             for r in admin_roles
             if r.arn != principal.arn
-            and any(_matches(p, r.arn) for p in patterns)
-            and _trusts(r, principal)
+            and (
+                (any(_matches(p, r.arn) for p in patterns) and _trusts(r, principal))
+                # Within one account a trust policy naming the principal's own ARN grants on
+                # its own: no identity policy needs to allow sts:AssumeRole.
+                or (r.account == principal.account and _names_directly(r, principal))
+            )
         ]
         if reachable:
             found.append(
@@ -3877,7 +3897,8 @@ GROUND_TRUTH_NOTES = (
     "    `<provider>:sub` condition. Principal `*` names no account: only the wildcard rule.",
     "  - `can-assume-admin-role`: a non-admin principal whose identity policies allow",
     "    sts:AssumeRole on an admin role (after Denies, boundary, SCPs) whose trust names it,",
-    "    its account root or `*`.",
+    "    its account root or `*`; or, in the same account, an admin role whose trust names the",
+    "    principal's own ARN (that trust grants on its own).",
     "  - `large-blast-radius`: non-admin principal granted Write or Permissions management",
     f"    actions on Resource `*` (unconditional Allow) in at least {BLAST_SERVICES} services; the",
     "    verdict must not change when conditional grants or 'Tagging, Write' actions are counted",
