@@ -45,6 +45,40 @@ class SuppressionError(ValueError):
     """The suppressions file is not valid; the message names the file, entry and field."""
 
 
+class _Mapping(dict):
+    """A YAML mapping that remembers the keys it was given more than once (PyYAML keeps the
+    last value silently: a second `reason:` or `expires:` would quietly replace the first)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
+    loader.flatten_mapping(node)
+    mapping = _Mapping()
+    duplicates: list[str] = []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping and str(key) not in duplicates:
+            duplicates.append(str(key))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    mapping.duplicates = tuple(duplicates)
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def known_rule_ids() -> frozenset[str]:
+    """The rule ids of the registry (data/reference/detection_rules.csv)."""
+    from pipelines.lib.reference import load_reference
+
+    return frozenset(load_reference("ref_detection_rules").column("rule_id").to_pylist())
+
+
 def resolve_path(setting: str | None, cwd: Path | None = None) -> Path | None:
     """The file to read: the setting if given (it must exist), else `suppressions.yaml` in the
     working directory if present, else none."""
@@ -84,7 +118,10 @@ def _expires(path: Path, index: int, value: object) -> date | None:
     raise _entry_error(path, index, f"field 'expires' must be a YYYY-MM-DD date, got {value!r}")
 
 
-def parse_entry(path: Path, index: int, entry: object) -> dict[str, Any]:
+def parse_entry(
+    path: Path, index: int, entry: object, rule_ids: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """One entry as a row; `rule_ids` None accepts any rule id."""
     if not isinstance(entry, dict):
         raise _entry_error(path, index, "must be a mapping with rule, resource and reason")
     unknown = sorted(str(k) for k in entry if k not in FIELDS)
@@ -92,9 +129,15 @@ def parse_entry(path: Path, index: int, entry: object) -> dict[str, Any]:
         raise _entry_error(
             path, index, f"unknown field(s) {', '.join(unknown)} (allowed: {', '.join(FIELDS)})"
         )
+    for name in getattr(entry, "duplicates", ()):
+        raise _entry_error(path, index, f"field '{name}' is given more than once")
+    rule_id = _text(path, index, entry, "rule")
+    if rule_ids is not None and rule_id != "*" and rule_id not in rule_ids:
+        # A misspelt rule would never match: the risk someone accepted would stay open.
+        raise _entry_error(path, index, f"field 'rule': unknown rule id {rule_id!r}")
     return {
         "entry_index": index,
-        "rule_id": _text(path, index, entry, "rule"),
+        "rule_id": rule_id,
         "resource_pattern": _text(path, index, entry, "resource"),
         "reason": _text(path, index, entry, "reason"),
         "expires_at": _expires(path, index, entry.get("expires")),
@@ -102,18 +145,23 @@ def parse_entry(path: Path, index: int, entry: object) -> dict[str, Any]:
     }
 
 
-def load_suppressions(path: Path | None) -> pa.Table:
-    """Every entry of the file as a row of SUPPRESSIONS_SCHEMA (no file: no rows)."""
+def load_suppressions(path: Path | None, rule_ids: frozenset[str] | None = None) -> pa.Table:
+    """Every entry of the file as a row of SUPPRESSIONS_SCHEMA (no file: no rows). Each rule is
+    `*` or one of `rule_ids` (default: the ids of the rule registry)."""
     if path is None:
         return SUPPRESSIONS_SCHEMA.empty_table()
+    if rule_ids is None:
+        rule_ids = known_rule_ids()
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SuppressionError(f"{path}: invalid YAML{where}: {problem}") from None
     if isinstance(document, dict) and set(document) == {"suppressions"}:
+        if getattr(document, "duplicates", ()):
+            raise SuppressionError(f"{path}: 'suppressions' is given more than once")
         document = document["suppressions"]
     if document is None:
         document = []
@@ -121,7 +169,18 @@ def load_suppressions(path: Path | None) -> pa.Table:
         raise SuppressionError(
             f"{path}: expected a list of suppressions (or a mapping with a 'suppressions' list)"
         )
-    rows = [parse_entry(path, i, entry) for i, entry in enumerate(document)]
+    rows = [parse_entry(path, i, entry, rule_ids) for i, entry in enumerate(document)]
+    first_of: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row["rule_id"], row["resource_pattern"])
+        if key in first_of:
+            # Only the first would ever apply: the second's reason and expiry would be ignored.
+            raise _entry_error(
+                path,
+                row["entry_index"],
+                f"same rule and resource as entry {first_of[key]} (edit that entry instead)",
+            )
+        first_of[key] = row["entry_index"]
     return pa.Table.from_pylist(rows, schema=SUPPRESSIONS_SCHEMA)
 
 

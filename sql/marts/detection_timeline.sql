@@ -1,7 +1,8 @@
 -- detection_timeline
 -- The history of each detection across runs, one row per event dated by the run's as-of date:
 -- `opened` the first time a run finds it, `resolved` when a run no longer finds what the previous
--- run found, `reopened` when it comes back, `severity_changed` (details: from, to), `suppressed`
+-- run found (a run that found nothing at all counts), `reopened` when it comes back,
+-- `severity_changed` (details: from, to; against the last run that found it), `suppressed`
 -- when a run finds it under a suppression the previous run did not apply (details: reason,
 -- expires_at) and `unsuppressed` when that suppression no longer applies (expired or removed).
 -- `resource_changed` rows explain them: what changed on the detection's resource or principal
@@ -28,8 +29,24 @@ config_history as (
 ),
 
 runs as (
+    -- Every run up to this one: a run that found no detection leaves no row in the detection
+    -- history, but its configuration snapshot (and this run's date) say it happened, and what
+    -- the run before it found is resolved by it.
     select as_of, lag(as_of) over (order by as_of) as previous_as_of
-    from (select distinct as_of from history)
+    from (
+        select as_of from history
+        union
+        select as_of from config_history
+        union
+        select as_of from run_params
+    )
+),
+
+history_ranked as (
+    -- Each run's row with the severity of the last earlier run that found the detection (the
+    -- run just before, or the one before a gap when it reopens).
+    select *, lag(severity) over (partition by detection_id order by as_of) as last_severity
+    from history
 ),
 
 latest_detections as (
@@ -55,13 +72,14 @@ presence as (
             where h.detection_id = d.detection_id and h.as_of < r.as_of
         ) as seen_before,
         now_.severity,
-        before.severity as severity_before,
+        now_.last_severity,
         now_.suppression_reason,
         now_.suppression_expires_at,
         before.suppression_reason as suppression_reason_before
     from latest_detections as d
     cross join runs as r
-    left join history as now_ on now_.detection_id = d.detection_id and now_.as_of = r.as_of
+    left join history_ranked as now_
+        on now_.detection_id = d.detection_id and now_.as_of = r.as_of
     left join history as before
         on before.detection_id = d.detection_id and before.as_of = r.previous_as_of
 ),
@@ -79,9 +97,9 @@ lifecycle as (
     union all
     select
         detection_id, as_of, 'severity_changed',
-        to_json({'from': severity_before, 'to': severity})::varchar
+        to_json({'from': last_severity, 'to': severity})::varchar
     from presence
-    where present and present_before and severity <> severity_before
+    where present and severity <> last_severity
     union all
     select
         detection_id, as_of, 'suppressed',

@@ -334,8 +334,20 @@ def build_small(lake_root: Path) -> Lake:
         )  # fmt: skip
         history = [("2026-11-18", d) for d in ("d-hostile", "d-gap", "d-alice-admin", "d-old")]
         history += [("2026-11-19", d) for d in ("d-hostile", "d-gap", "d-alice-admin", "d-old")]
-        history += [("2026-11-20", d["detection_id"]) for d in DETECTIONS if d["status"] == "open"]
-        _create(con, "detection_history", "as_of date, detection_id varchar", history)
+        history = [(day, d, None) for day, d in history]
+        # This run's history holds what it found: open detections and suppressed ones (with the
+        # suppression that applied), which the chart of open detections per run leaves out.
+        history += [
+            ("2026-11-20", d["detection_id"], d["suppression_reason"])
+            for d in DETECTIONS
+            if d["status"] in ("open", "suppressed")
+        ]
+        _create(
+            con,
+            "detection_history",
+            "as_of date, detection_id varchar, suppression_reason varchar",
+            history,
+        )
         by_id = {d["detection_id"]: d for d in DETECTIONS}
         _create(
             con,

@@ -92,6 +92,47 @@ def test_timeline_has_lifecycle_severity_and_suppression_events() -> None:
     }
 
 
+def test_timeline_counts_runs_that_found_nothing_and_severity_across_a_gap() -> None:
+    """A run that found no detection at all still resolves what the run before found (its
+    detection history is empty, its configuration snapshot is not), and a detection reopening
+    with another severity than when it was last found says so."""
+    D4 = date(2026, 11, 21)
+    history = [
+        _history(D1, "a"),
+        _history(D3, "a", severity="critical"),  # D2 found nothing at all
+        _history(D1, "b"),  # D4, this run, finds nothing either
+    ]
+    config = [_config(day, USER, "exists", fp="exists") for day in (D1, D2, D3, D4)]
+    con = build(
+        {"detection_history": history, "resource_config_history": config, **_reference_inputs()},
+        ["detection_timeline"],
+        as_of=D4,
+    )
+    got = rows(
+        con,
+        "select detection_id, event_at, event_type, details from detection_timeline "
+        "order by detection_id, event_at, event_type",
+    )
+    assert got == [
+        ("a", D1, "opened", None),
+        ("a", D2, "resolved", None),
+        ("a", D3, "reopened", None),
+        ("a", D3, "severity_changed", '{"from":"high","to":"critical"}'),
+        ("a", D4, "resolved", None),
+        ("b", D1, "opened", None),
+        ("b", D2, "resolved", None),
+    ]
+    # Without any configuration snapshot, this run's own date still counts.
+    con = build(
+        {"detection_history": [_history(D1, "a")], **_reference_inputs()},
+        ["detection_timeline"],
+        as_of=D2,
+    )
+    assert rows(
+        con, "select detection_id, event_at, event_type from detection_timeline order by event_at"
+    ) == [("a", D1, "opened"), ("a", D2, "resolved")]
+
+
 def test_timeline_explains_detections_with_resource_changes() -> None:
     history = [
         _history(D1, "u", resource_arn=USER, principal_arn=USER),

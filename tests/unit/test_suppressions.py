@@ -68,8 +68,8 @@ def test_valid_file_becomes_rows(tmp_path: Path) -> None:
 
 
 def test_mapping_form_empty_file_and_no_file(tmp_path: Path) -> None:
-    path = _write(tmp_path, "suppressions:\n  - {rule: r, resource: 'a*', reason: why}\n")
-    assert [r["rule_id"] for r in load_suppressions(path).to_pylist()] == ["r"]
+    path = _write(tmp_path, "suppressions:\n  - {rule: unused-role, resource: 'a*', reason: why}\n")
+    assert [r["rule_id"] for r in load_suppressions(path).to_pylist()] == ["unused-role"]
     assert load_suppressions(_write(tmp_path, "# nothing yet\n")).num_rows == 0
     assert load_suppressions(None).num_rows == 0
 
@@ -82,15 +82,15 @@ def test_shipped_example_is_valid() -> None:
     ("text", "message"),
     [
         (
-            "- rule: r\n  resource: x\n",
+            "- rule: unused-role\n  resource: x\n",
             "entry 0: field 'reason' is required",
         ),
         (
-            "- {rule: r, resource: x, reason: ok}\n- {rule: r, reason: ok}\n",
+            "- {rule: unused-role, resource: x, reason: ok}\n- {rule: unused-role, reason: ok}\n",
             "entry 1: field 'resource' is required",
         ),
         (
-            "- {rule: r, resource: x, reason: '  '}\n",
+            "- {rule: unused-role, resource: x, reason: '  '}\n",
             "entry 0: field 'reason' must be a non-empty string",
         ),
         (
@@ -98,28 +98,48 @@ def test_shipped_example_is_valid() -> None:
             "entry 0: field 'rule' must be a non-empty string",
         ),
         (
-            "- {rule: r, resource: x, reason: ok, expires: 31/12/2026}\n",
+            "- {rule: unused-role, resource: x, reason: ok, expires: 31/12/2026}\n",
             "entry 0: field 'expires' must be a YYYY-MM-DD date, got '31/12/2026'",
         ),
         (
-            "- {rule: r, resource: x, reason: ok, expires: 2026-12-31 10:00:00}\n",
+            "- {rule: unused-role, resource: x, reason: ok, expires: 2026-12-31 10:00:00}\n",
             "entry 0: field 'expires' must be a YYYY-MM-DD date, "
             "got datetime.datetime(2026, 12, 31, 10, 0)",
         ),
         (
-            "- {rule: r, resource: x, reason: ok, until: 2026-12-31}\n",
+            "- {rule: unused-role, resource: x, reason: ok, until: 2026-12-31}\n",
             "entry 0: unknown field(s) until (allowed: rule, resource, reason, expires)",
+        ),
+        (
+            "- rule: unused-role\n  resource: x\n  reason: ok\n  reason: second thoughts\n",
+            "entry 0: field 'reason' is given more than once",
+        ),
+        (
+            "- {rule: unused-role, resource: x, reason: ok}\n"
+            "- {rule: admin-iam-rol, resource: x, reason: ok}\n",
+            "entry 1: field 'rule': unknown rule id 'admin-iam-rol'",
+        ),
+        (
+            "- {rule: '*', resource: 'arn:aws:iam::*:role/x', reason: ok}\n"
+            "- {rule: unused-role, resource: y, reason: ok}\n"
+            "- {rule: '*', resource: 'arn:aws:iam::*:role/x', reason: renewed, "
+            "expires: 2027-01-01}\n",
+            "entry 2: same rule and resource as entry 0 (edit that entry instead)",
+        ),
+        (
+            "suppressions: []\nsuppressions: [{rule: unused-role, resource: y, reason: ok}]\n",
+            "'suppressions' is given more than once",
         ),
         (
             "- just a string\n",
             "entry 0: must be a mapping with rule, resource and reason",
         ),
         (
-            "rule: r\nresource: x\nreason: ok\n",
+            "rule: unused-role\nresource: x\nreason: ok\n",
             "expected a list of suppressions (or a mapping with a 'suppressions' list)",
         ),
         (
-            "- rule: r\n  resource: [unclosed\n",
+            "- rule: unused-role\n  resource: [unclosed\n",
             "invalid YAML at line 3 column 1: expected ',' or ']', but got '<stream end>'",
         ),
     ],

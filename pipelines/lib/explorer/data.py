@@ -159,14 +159,20 @@ def list_payload(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def _runs(con: duckdb.DuckDBPyConnection, cat: Catalog) -> list[dict[str, Any]] | None:
-    """Open detections per run (as-of date) over time, from the detection history."""
+    """Open detections per run (as-of date) over time, from the detection history: a detection
+    a suppression covered in that run is not open (a run where all were suppressed counts 0)."""
     if "detection_history" not in cat:
         return None
-    where = "where status = 'open'" if "status" in cat["detection_history"] else ""
+    suppressed = (
+        "suppression_reason is not null"
+        if "suppression_reason" in cat["detection_history"]
+        else "false"
+    )
     return _dicts(
         con.execute(
-            "select as_of, count(distinct detection_id) as open_detections "
-            f"from detection_history {where} group by as_of order by as_of"
+            "select as_of, count(distinct detection_id) filter (where not "
+            f"({suppressed})) as open_detections "
+            "from detection_history group by as_of order by as_of"
         )
     )
 
