@@ -25,15 +25,10 @@ final as (
             || ' without requiring an sts:ExternalId' as title,
         to_json({
             'trusted_accounts': list(distinct principal_account_id order by principal_account_id),
-            'statements': list({
-                'statement': statement_index,
-                'sid': sid,
-                'principal': principal,
-                'principal_kind': principal_kind,
-                'assume_actions': assume_actions,
-                'condition': condition_json::json,
-                'condition_keys': condition_keys
-            } order by statement_index, principal)
+            'statements': list(
+                struct_insert(statement_evidence, principal_kind := principal_kind)
+                order by statement_index, principal
+            )
         })::varchar as evidence
     from trust
     group by role_arn, role_account_id

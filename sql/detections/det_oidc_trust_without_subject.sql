@@ -27,15 +27,14 @@ final as (
             ) || ' does not restrict it)' as title,
         to_json({
             'providers': list(distinct oidc_provider order by oidc_provider),
-            'statements': list({
-                'statement': statement_index,
-                'sid': sid,
-                'principal': principal,
-                'provider': oidc_provider_name,
-                'required_condition_key': subject_condition_key,
-                'condition': condition_json::json,
-                'condition_keys': condition_keys
-            } order by statement_index, principal)
+            'statements': list(
+                struct_insert(
+                    statement_evidence,
+                    provider := oidc_provider_name,
+                    required_condition_key := subject_condition_key
+                )
+                order by statement_index, principal
+            )
         })::varchar as evidence
     from trust
     group by role_arn, role_account_id

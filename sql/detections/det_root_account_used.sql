@@ -1,6 +1,7 @@
 -- det_root_account_used
 -- Rule root-account-used: the account's root user was used in the run's window: a successful
--- CloudTrail call by userIdentity type Root (console sign-in, session or access key), or the
+-- CloudTrail call by userIdentity type Root (console sign-in, session or access key; not an AWS
+-- service acting as root: `invokedBy`, AwsServiceEvent), or the
 -- credential report's `<root_account>` row shows its password or an access key used inside the
 -- window.
 -- grain: resource_arn
@@ -26,8 +27,13 @@ report_use as (
         c.arn,
         c.account_id,
         c.password_last_used,
-        max(k.last_used_at) as access_key_last_used
+        max(k.last_used_at) as access_key_last_used,
+        -- Each key on its own: one may be used in the window and another after it.
+        coalesce(bool_or(
+            k.last_used_at >= p.window_start_at and k.last_used_at < p.window_end_at
+        ), false) as access_key_used_in_window
     from credentials as c
+    cross join params as p
     left join root_keys as k on k.arn = c.arn
     group by c.arn, c.account_id, c.password_last_used
 ),
@@ -50,6 +56,7 @@ roots as (
         coalesce(r.account_id, c.account_id) as account_id,
         r.password_last_used,
         r.access_key_last_used,
+        coalesce(r.access_key_used_in_window, false) as access_key_used_in_window,
         coalesce(c.successful_calls_in_window, 0) as successful_calls_in_window,
         c.last_event_at,
         c.event_names,
@@ -81,10 +88,7 @@ final as (
     cross join params as p
     where r.successful_calls_in_window > 0
         or (r.password_last_used >= p.window_start_at and r.password_last_used < p.window_end_at)
-        or (
-            r.access_key_last_used >= p.window_start_at
-            and r.access_key_last_used < p.window_end_at
-        )
+        or r.access_key_used_in_window
 )
 
 select * from final

@@ -3,7 +3,8 @@
 -- "*"` or `{"AWS": "*"}`) assume it, with no condition pinning who the caller is: a condition that
 -- requires aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:PrincipalArn,
 -- aws:userid, aws:SourceAccount, aws:SourceArn, aws:SourceOrgID or aws:SourceOrgPaths to equal or
--- match a listed, non-wildcard value suppresses it. Other conditions (sts:ExternalId, MFA, source
+-- match a listed value naming particular callers suppresses it (`arn:aws:iam::*:role/x` or `o-*`
+-- under ArnLike/StringLike do not: any account can have such a role). Other conditions (sts:ExternalId, MFA, source
 -- IP…) are met by strangers too; they are listed in the evidence.
 -- grain: resource_arn
 
@@ -22,15 +23,10 @@ final as (
         'IAM role ' || any_value(role_name)
             || ' can be assumed by any AWS principal (trust policy Principal "*")' as title,
         to_json({
-            'statements': list({
-                'statement': statement_index,
-                'sid': sid,
-                'principal': principal,
-                'assume_actions': assume_actions,
-                'condition': condition_json::json,
-                'condition_keys': condition_keys,
-                'has_external_id': has_external_id
-            } order by statement_index),
+            'statements': list(
+                struct_insert(statement_evidence, has_external_id := has_external_id)
+                order by statement_index
+            ),
             'unconditional': not bool_or(has_condition)
         })::varchar as evidence
     from trust

@@ -4,7 +4,10 @@
 -- (`password`: a ConsoleLogin whose response is not `Failure`; a failed sign-in carries no
 -- errorCode), calls signed with an access key (`access_key`: long-term key ids start with AKIA;
 -- console and role sessions use temporary ASIA ids) and every other successful call (`session`),
--- with the calls of the whole period and of the run's window.
+-- with the calls of the whole period and of the run's window. A Root identity with `invokedBy`
+-- (or an AwsServiceEvent) is an AWS service acting with the account's root identity (Elastic
+-- Load Balancing, Auto Scaling…), not the root user: it is left out, as in the CIS root-usage
+-- filter. https://repost.aws/knowledge-center/cloudtrail-root-action-logs
 -- The credential report does not name key ids, so the rules match them by count (see
 -- det_unused_access_key).
 -- grain: principal_arn, credential_type, access_key_id
@@ -45,6 +48,10 @@ credentialed as (
         and e.event_time < p.window_end_at
         and e.error_code is null
         and coalesce(e.response_elements ->> '$.ConsoleLogin', 'Success') != 'Failure'
+        and not (
+            e.principal_type = 'root'
+            and (e.invoked_by is not null or e.event_type is not distinct from 'AwsServiceEvent')
+        )
 ),
 
 final as (

@@ -11,8 +11,12 @@
 -- `restricting_condition_keys`: the statement's condition keys that limit who can call, whatever
 -- the principal says — aws:SourceAccount, aws:SourceArn, aws:SourceOwner, aws:SourceOrgID,
 -- aws:SourceOrgPaths, aws:SourceVpc, aws:SourceVpce, aws:PrincipalAccount, aws:PrincipalArn,
--- aws:PrincipalOrgID, aws:PrincipalOrgPaths, kms:CallerAccount — under an operator that requires
--- the key (not `...IfExists`, not `Null`); their values are not judged.
+-- aws:PrincipalOrgID, aws:PrincipalOrgPaths, kms:CallerAccount — that must be present and equal
+-- or match a listed value: a positive string/ARN operator (`StringEquals`, `StringLike`,
+-- `ArnEquals`, `ArnLike`…; not `StringNotEquals`, which admits everyone else, not `...IfExists`
+-- or `ForAllValues:`, which an anonymous caller without the key passes, not `Null`), and every
+-- value pins an identity (see int_role_trust_principals: `*`, `o-*` or
+-- `arn:aws:iam::*:role/x` under a Like operator admit strangers).
 -- `is_public`: an Allow to anyone without such a condition (other conditions, e.g.
 -- aws:SecureTransport, do not make it private). `is_cross_account`: the principal's account
 -- (named account, or the account in a principal ARN) is not the resource's account;
@@ -52,22 +56,47 @@ restricting_keys as (
     ]) as condition_key
 ),
 
+condition_entries as (
+    select
+        s.policy_key,
+        s.statement_index,
+        lower(o.operator) as operator,
+        lower(k.condition_key) as condition_key,
+        case json_type(s.condition_json::json -> o.operator -> k.condition_key)
+            when 'ARRAY'
+                then from_json(s.condition_json::json -> o.operator -> k.condition_key, '["varchar"]')
+            else [(s.condition_json::json -> o.operator -> k.condition_key) ->> '$']
+        end as condition_values
+    from statements as s,
+        unnest(json_keys(s.condition_json::json)) as o(operator),
+        unnest(json_keys(s.condition_json::json -> o.operator)) as k(condition_key)
+    where s.has_condition and json_type(s.condition_json::json) = 'OBJECT'
+),
+
 required_condition_keys as (
-    -- Keys under an operator that fails when the key is absent (not ...IfExists, not Null).
+    -- Entries that fail for a caller without the key or with a value not listed.
     select
         policy_key,
         statement_index,
-        unnest(flatten(list_transform(
-            list_filter(
-                json_keys(condition_json::json),
-                lambda op: not (lower(op) like '%ifexists' or lower(op) = 'null')
-            ),
-            lambda op: list_transform(
-                coalesce(json_keys(condition_json::json -> op), []), lambda k: lower(k)
-            )
-        ))) as condition_key
-    from statements
-    where has_condition and json_type(condition_json::json) = 'OBJECT'
+        condition_key
+    from condition_entries
+    where regexp_replace(operator, '^foranyvalue:', '') in (
+            'stringequals', 'stringequalsignorecase', 'stringlike', 'arnequals', 'arnlike'
+        )
+        and list_bool_and(list_transform(
+            condition_values,
+            lambda v: regexp_replace(operator, '^foranyvalue:', '')
+                not in ('stringlike', 'arnlike', 'arnequals')
+                or case
+                    when condition_key in ('aws:principalarn', 'aws:sourcearn')
+                        then not regexp_matches(split_part(v, ':', 5), '[*?]')
+                            and (split_part(v, ':', 5) <> '' or not regexp_matches(v, '[*?]'))
+                            and len(string_split(v, ':')) >= 6
+                    when condition_key in ('aws:principalorgpaths', 'aws:sourceorgpaths')
+                        then not regexp_matches(split_part(v, '/', 1), '[*?]')
+                    else not regexp_matches(v, '^[^:]*[*?]')
+                end
+        ))
 ),
 
 restrictions as (

@@ -10,12 +10,14 @@
 -- actions the statement's Action/NotAction covers. From the statement's Condition:
 -- `has_external_id` (an `sts:ExternalId` that must equal / match a listed, non-wildcard value),
 -- `caller_restriction_keys` (caller-identity keys such as aws:PrincipalOrgID that must match a
--- listed non-wildcard value), `principal_arn_conditions` (the value lists of such
+-- listed value naming particular callers: not `*`, `o-*` or `arn:aws:iam::*:role/x`),
+-- `principal_arn_conditions` (the value lists of such
 -- aws:PrincipalArn entries). For OIDC principals of a provider in ref_oidc_providers:
 -- `subject_condition_key` (`<provider>:<claim>`, e.g. `token.actions.githubusercontent.com:sub`)
 -- and `subject_excludes_strangers` (some condition entry on that key is not satisfied by the
 -- provider's `probe_subject`, a stranger's workload). The four trust-rule flags are computed here
 -- so the rules and `relationships` agree; organization accounts come from raw_org_accounts.
+-- `statement_evidence` is the statement as the trust rules' evidence lists it.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
 -- grain: role_arn, statement_index, principal_type_key, principal
 
@@ -196,7 +198,24 @@ condition_entries as (
             condition_values,
             lambda v: base_operator in ('stringlike', 'arnlike', 'arnequals')
                 and regexp_full_match(v, '[*?]*') and contains(v, '*')
-        )) as requires_listed_value
+        )) as requires_listed_value,
+        -- Each value names particular callers: under a Like operator (ArnEquals too takes
+        -- wildcards) a wildcard in the account of an ARN (`arn:aws:iam::*:role/deployer`), in an
+        -- account or organization id (`o-*`) or before the session of aws:userid admits callers
+        -- of any account.
+        list_bool_and(list_transform(
+            condition_values,
+            lambda v: base_operator not in ('stringlike', 'arnlike', 'arnequals')
+                or case
+                    when condition_key in ('aws:principalarn', 'aws:sourcearn')
+                        then not regexp_matches(split_part(v, ':', 5), '[*?]')
+                            and (split_part(v, ':', 5) <> '' or not regexp_matches(v, '[*?]'))
+                            and len(string_split(v, ':')) >= 6
+                    when condition_key in ('aws:principalorgpaths', 'aws:sourceorgpaths')
+                        then not regexp_matches(split_part(v, '/', 1), '[*?]')
+                    else not regexp_matches(v, '^[^:]*[*?]')
+                end
+        )) as pins_caller
     from conditions
 ),
 
@@ -206,7 +225,7 @@ statement_conditions as (
         c.statement_index,
         bool_or(c.condition_key = 'sts:externalid' and c.requires_listed_value) as has_external_id,
         list_sort(list_distinct(list(c.condition_key) filter (
-            where c.requires_listed_value and k.condition_key is not null
+            where c.requires_listed_value and c.pins_caller and k.condition_key is not null
         ))) as caller_restriction_keys,
         list(c.condition_values) filter (
             where c.condition_key = 'aws:principalarn' and c.requires_listed_value
@@ -341,6 +360,15 @@ joined as (
 final as (
     select
         *,
+        -- What the trust rules' evidence says of each statement (each rule adds its own fields).
+        {
+            'statement': statement_index,
+            'sid': sid,
+            'principal': principal,
+            'assume_actions': assume_actions,
+            'condition': condition_json::json,
+            'condition_keys': condition_keys
+        } as statement_evidence,
         effect = 'Allow'
             and list_has_any(
                 assume_actions,

@@ -634,3 +634,38 @@ def test_inactive_admin() -> None:
         "remediation": "fix it in the IAM Identity Center permission set",
     }
     assert "managed_by" not in _evidence(con, "det_inactive_admin", idle_role)
+
+
+def test_root_account_used_counts_the_root_user_not_services_acting_as_root(
+    tmp_path: Path,
+) -> None:
+    a4 = "444444444444"
+    lines = [
+        # Key 1 used in the window, key 2 after the as-of date (a report fetched later).
+        _line(
+            "<root_account>",
+            A1,
+            **_key(1, "2024-01-01T00:00:00+00:00", "2026-11-10T08:00:00+00:00"),
+            **_key(2, "2024-01-01T00:00:00+00:00", "2026-11-23T08:00:00+00:00"),
+        ),
+        _line("<root_account>", A2),
+        _line("<root_account>", A3),
+        _line("<root_account>", a4),
+    ]
+    events = [
+        # Elastic Load Balancing acting with the root identity (invokedBy), and a service
+        # event under it: not the root user.
+        _event(_root(A2), _at(11, 12), "DeleteNetworkInterface", "ec2.amazonaws.com", i=1)
+        | {"invoked_by": "elasticloadbalancing.amazonaws.com"},
+        _event(_root(A3), _at(11, 12), "SharedSnapshotVolumeCreated", "ec2.amazonaws.com", i=2)
+        | {"event_type": "AwsServiceEvent"},
+        _event(_root(a4), _at(11, 12), i=3) | {"event_type": "AwsApiCall"},
+    ]
+    con = build(
+        {"raw_credential_report": _landed_report(tmp_path, lines), "raw_cloudtrail_events": events},
+        ["det_root_account_used"],
+    )
+    assert {r[0] for r in rows(con, "select resource_arn from det_root_account_used")} == {
+        _root(A1),
+        _root(a4),
+    }

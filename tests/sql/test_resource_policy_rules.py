@@ -563,3 +563,67 @@ def _registry() -> list[dict[str, Any]]:
     from pipelines.lib.reference import load_reference
 
     return load_reference("ref_detection_rules").to_pylist()
+
+
+# Allow-to-anyone statements whose Condition names a caller key: only an entry a stranger (an
+# anonymous caller, or a principal of another account) cannot satisfy makes them private.
+CALLER_CONDITIONS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "equals-account": ({"StringEquals": {"aws:SourceAccount": ACCT}}, ("aws:sourceaccount",)),
+    "any-value-org": (
+        {"ForAnyValue:StringEquals": {"aws:PrincipalOrgID": "o-1"}},
+        ("aws:principalorgid",),
+    ),
+    "like-arn": (
+        {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:{REGION}:{ACCT}:*"}},
+        ("aws:sourcearn",),
+    ),
+    "like-bucket": ({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::my-bucket"}}, ("aws:sourcearn",)),
+    "caller-account": ({"StringEquals": {"kms:CallerAccount": ACCT}}, ("kms:calleraccount",)),
+    # Public: everyone except one account, or an anonymous caller without the key passes.
+    "not-equals": ({"StringNotEquals": {"aws:PrincipalAccount": OUTSIDER}}, ()),
+    "arn-not-like": ({"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{OUTSIDER}:*"}}, ()),
+    "all-values": ({"ForAllValues:StringEquals": {"aws:PrincipalOrgID": "o-1"}}, ()),
+    "if-exists": ({"StringEqualsIfExists": {"aws:SourceAccount": ACCT}}, ()),
+    "null": ({"Null": {"aws:PrincipalOrgID": "false"}}, ()),
+    # Public: the values admit any account.
+    "like-any-account": ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/deployer"}}, ()),
+    "like-star": ({"StringLike": {"aws:PrincipalAccount": "*"}}, ()),
+    "like-any-org": ({"StringLike": {"aws:PrincipalOrgID": "o-*"}}, ()),
+    "like-any-bucket": ({"ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}}, ()),
+    "tls-only": ({"Bool": {"aws:SecureTransport": "true"}}, ()),
+}
+
+
+def test_only_conditions_that_shut_strangers_out_make_a_grant_to_anyone_private():
+    policies = [
+        _policy(
+            "sqs",
+            "sqs_queue",
+            name,
+            _arn("sqs", name),
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "sqs:SendMessage",
+                "Resource": "*",
+                "Condition": condition,
+            },
+        )
+        for name, (condition, _) in CALLER_CONDITIONS.items()
+    ]
+    con = build(
+        {"raw_resource_policies": policies, "ref_iam_actions": CATALOG},
+        ["det_public_resource_policy"],
+    )
+    got = rows(
+        con,
+        "select resource_name, restricting_condition_keys, is_public "
+        "from int_resource_policy_grants",
+    )
+    assert {(r[0], tuple(r[1]), r[2]) for r in got} == {
+        (name, keys, not keys) for name, (_, keys) in CALLER_CONDITIONS.items()
+    }
+    public = rows(con, "select resource_arn from det_public_resource_policy")
+    assert {r[0] for r in public} == {
+        _arn("sqs", name) for name, (_, keys) in CALLER_CONDITIONS.items() if not keys
+    }

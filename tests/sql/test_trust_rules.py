@@ -435,10 +435,36 @@ def test_trust_rule_evidence_names_statements_and_accounts() -> None:
         "IAM role gh-any-repo can be assumed from any GitHub Actions workload "
         "(token.actions.githubusercontent.com:sub does not restrict it)"
     )
-    assert evidence["providers"] == ["token.actions.githubusercontent.com"]
-    assert evidence["statements"][0]["required_condition_key"] == (
-        "token.actions.githubusercontent.com:sub"
-    )
+    # The shared statement_evidence of int_role_trust_principals, plus the rule's own fields.
+    assert evidence == {
+        "providers": ["token.actions.githubusercontent.com"],
+        "statements": [
+            {
+                "statement": 0,
+                "sid": None,
+                "principal": GITHUB,
+                "assume_actions": ["sts:assumerolewithwebidentity"],
+                "condition": {"StringLike": {"token.actions.githubusercontent.com:sub": "repo:*"}},
+                "condition_keys": ["token.actions.githubusercontent.com:sub"],
+                "provider": "GitHub Actions",
+                "required_condition_key": "token.actions.githubusercontent.com:sub",
+            }
+        ],
+    }
+    vendor_statement = {
+        "statement": 0,
+        "sid": None,
+        "principal": f"arn:aws:iam::{VENDOR}:root",
+        "assume_actions": ["sts:assumerole"],
+        "condition": None,
+        "condition_keys": [],
+        "principal_kind": "account_root",
+    }
+    assert got["cross-account-trust-without-external-id"][1]["statements"][1] == vendor_statement
+    assert got["trust-outside-organization"][1]["statements"][1] == {
+        **vendor_statement,
+        "has_external_id": False,
+    }
 
 
 # --- can-assume-admin-role ------------------------------------------------------------------
@@ -608,4 +634,27 @@ def test_can_assume_admin_role_evidence() -> None:
                 "identity_resources": None,
             }
         ],
+    }
+
+
+def test_wildcard_trust_is_pinned_only_by_values_naming_particular_callers() -> None:
+    def wild(name: str, condition: dict) -> dict:
+        return _role(name, [_allow({"AWS": "*"}, condition=condition)])
+
+    roles = [
+        # Any account can create a role named deployer, or join an organization "o-…".
+        wild("any-account-role", {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/deployer"}}),
+        wild("any-org", {"StringLike": {"aws:PrincipalOrgID": "o-*"}}),
+        wild("any-account", {"StringLike": {"aws:PrincipalAccount": "1111*"}}),
+        wild("one-pinned-one-open", {"ArnLike": {"aws:PrincipalArn": [
+            f"arn:aws:iam::{ACCT}:role/*", "arn:aws:iam::*:role/ci"]}}),
+        # Pinned: a named account (any role of it), an organization path, a literal value.
+        wild("account-roles", {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:role/*"}}),
+        wild("org-path", {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-abc/r-1/*"}}),
+        wild("equals-literal", {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}),
+    ]  # fmt: skip
+    con = build(_inputs(roles, _org_accounts(ACCT)), TRUST_RULES)
+    assert _fired(con) == {
+        ("trust-wildcard-principal", _role_arn(name))
+        for name in ("any-account-role", "any-org", "any-account", "one-pinned-one-open")
     }
