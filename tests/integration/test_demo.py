@@ -196,3 +196,16 @@ def test_ocsf_export_has_one_finding_per_detection(
     assert {(f["class_uid"], f["category_uid"]) for f in findings} == {(2004, 2)}
     statuses = {"open": 1, "suppressed": 3, "resolved": 4}
     assert all(f["status_id"] == statuses[detections[f["finding_info"]["uid"]]] for f in findings)
+
+
+def test_each_risk_group_takes_the_most_severe_of_its_open_detections(demo_lake: Path) -> None:
+    rank = ["critical", "high", "medium", "low"]
+    worst: dict[str, str] = {}
+    for rule_id, severity in _query(
+        demo_lake, "select rule_id, severity from detections where status = 'open'"
+    ):
+        if rule_id not in worst or rank.index(severity) < rank.index(worst[rule_id]):
+            worst[rule_id] = severity
+    assert dict(_query(demo_lake, "select rule_id, severity from identity_risks_by_risk")) == worst
+    # The demo's one public bucket is public for reading only: high, not the registry's critical.
+    assert worst["public-resource-policy"] == "high"
