@@ -5,8 +5,11 @@
 -- grants to anyone are the public rule's). Conditional grants count (the evidence keeps their
 -- condition keys); grants an unconditional Deny of the same policy takes back do not. The
 -- evidence lists each external account, whether it is in the organization (raw_org_accounts),
--- and its severity (column and `assessed_severity`): `high` when an account outside the
--- organization is granted, else `medium`.
+-- the perimeter Deny statements of the policy that also restrict its grants
+-- (`perimeter_deny_statements`, `restricted_by_deny` of int_resource_policy_grants: the account's
+-- callers get through only if those Denies' conditions name them), and its severity (column and
+-- `assessed_severity`): `high` when an account outside the organization is granted, else
+-- `medium`.
 -- grain: resource_arn
 
 with grants as (
@@ -30,7 +33,10 @@ per_account as (
         list(distinct statement_index order by statement_index) as statements,
         list(distinct action order by action) as actions,
         bool_and(is_conditional) as conditional,
-        list_sort(list_distinct(flatten(list(condition_keys)))) as condition_keys
+        list_sort(list_distinct(flatten(list(condition_keys)))) as condition_keys,
+        list_sort(list_distinct(flatten(list(
+            list_transform(restricted_by_deny, lambda d: d.statement)
+        )))) as perimeter_deny_statements
     from grants
     group by resource_arn, principal_account_id
 ),
@@ -58,7 +64,8 @@ accounts as (
             'actions': actions,
             'action_count': len(actions),
             'conditional': conditional,
-            'condition_keys': condition_keys
+            'condition_keys': condition_keys,
+            'perimeter_deny_statements': perimeter_deny_statements
         } order by principal_account_id) as external_accounts,
         list(principal_account_id order by principal_account_id)
             filter (where not in_organization) as outside_organization,

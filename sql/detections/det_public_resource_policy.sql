@@ -2,10 +2,13 @@
 -- Rule public-resource-policy: an S3 bucket, KMS key, SQS queue, SNS topic, Lambda function or
 -- Secrets Manager secret whose resource policy allows anyone (`"Principal": "*"` or
 -- `{"AWS": "*"}`) without a condition that restricts the caller (see int_resource_policy_grants
--- for the keys), and no unconditional Deny of the same policy takes the grant back. The evidence
--- names the statements and the actions. Severity (column and `assessed_severity`): `critical` when
--- anyone may write or manage permissions (access level Write or Permissions management), else
--- `high`.
+-- for the keys), no perimeter Deny of the same policy restricts the grant to named callers
+-- (`restricted_by_deny`: a Deny to anyone with e.g. `StringNotEqualsIfExists
+-- aws:PrincipalOrgID`, per action) and no unconditional Deny takes it back. The evidence names
+-- the statements and the public actions; `perimeter_denies` lists the perimeter Deny statements
+-- that restrict others of the resource's grants to anyone, with those actions (empty when none).
+-- Severity (column and `assessed_severity`): `critical` when anyone may write or manage
+-- permissions (access level Write or Permissions management), else `high`.
 -- grain: resource_arn
 
 with grants as (
@@ -21,6 +24,42 @@ with grants as (
 
 statements as (
     select * from stg_policy_statements
+),
+
+perimeter_grants as (
+    -- Grants to anyone that only a perimeter Deny restricts.
+    select g.resource_arn, g.action, u.d
+    from int_resource_policy_grants as g,
+        unnest(g.restricted_by_deny) as u(d)
+    where g.policy_kind = 'resource'
+        and g.effect = 'Allow'
+        and g.principal_scope = 'anyone'
+        and len(g.restricting_condition_keys) = 0
+        and not g.denied_unconditionally
+),
+
+perimeter as (
+    select
+        resource_arn,
+        list({
+            'statement': statement,
+            'sid': sid,
+            'condition_keys': condition_keys,
+            'exempts_aws_services': exempts_aws_services,
+            'restricted_actions': actions
+        } order by statement) as perimeter_denies
+    from (
+        select
+            resource_arn,
+            d.statement as statement,
+            d.sid as sid,
+            d.condition_keys as condition_keys,
+            d.exempts_aws_services as exempts_aws_services,
+            list(distinct action order by action) as actions
+        from perimeter_grants
+        group by all
+    )
+    group by resource_arn
 ),
 
 granting_statements as (
@@ -77,10 +116,12 @@ final as (
             'access_levels': r.access_levels,
             'public_actions': r.actions,
             'public_action_count': len(r.actions),
-            'statements': s.statements
+            'statements': s.statements,
+            'perimeter_denies': coalesce(p.perimeter_denies, [])
         })::varchar as evidence
     from per_resource as r
     inner join granting_statements as s on s.resource_arn = r.resource_arn
+    left join perimeter as p on p.resource_arn = r.resource_arn
 )
 
 select * from final

@@ -17,8 +17,26 @@
 -- or `ForAllValues:`, which an anonymous caller without the key passes, not `Null`), and every
 -- value pins an identity (see int_role_trust_principals: `*`, `o-*` or
 -- `arn:aws:iam::*:role/x` under a Like operator admit strangers).
+-- `restricted_by_deny`: the perimeter Deny statements of the same policy that restrict an Allow
+-- to an AWS principal (anyone, an account or a principal) to the callers they name — list of
+-- {statement, sid, condition_keys, exempts_aws_services}, empty when none. A perimeter Deny
+-- names anyone as principal, covers the Allow's action and every resource it names (Resource
+-- `*`, none as in trust policies, or a `*` pattern matching each Allow resource; `?` patterns
+-- are not trusted), and every entry of its Condition is either a negated operator
+-- (`StringNotEquals`, `StringNotEqualsIgnoreCase`, `StringNotLike`, `ArnNotEquals`,
+-- `ArnNotLike`, with or without `IfExists`, not `ForAnyValue:`) on one of the keys above whose
+-- values all name particular callers, or `BoolIfExists aws:PrincipalIsAWSService false`
+-- (`exempts_aws_services`: AWS service principals calling with their own identity escape the
+-- Deny; AWS's data perimeter examples use it). A negated operator is true when the key is
+-- absent, so an anonymous caller, or one outside the named organization or accounts, is
+-- denied; only the named callers can use the Allow. Any other entry (a principal tag, a source
+-- IP, plain `Bool` — false for an unsigned, anonymous request — a positive operator) could let
+-- a stranger past the Deny, which then restricts nothing.
+-- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+-- https://github.com/aws-samples/data-perimeter-policy-examples
 -- `is_public`: an Allow to anyone without such a condition (other conditions, e.g.
--- aws:SecureTransport, do not make it private). `is_cross_account`: the principal's account
+-- aws:SecureTransport, do not make it private) and not restricted by a perimeter Deny for that
+-- action. `is_cross_account`: the principal's account
 -- (named account, or the account in a principal ARN) is not the resource's account;
 -- `principal_in_organization` says whether that account is in the organization (raw_org_accounts).
 -- `denied_unconditionally`: an Allow that a Deny of the same policy takes back without condition
@@ -61,6 +79,12 @@ condition_entries as (
         s.policy_key,
         s.statement_index,
         lower(o.operator) as operator,
+        lower(regexp_replace(
+            regexp_replace(o.operator, '^(ForAnyValue|ForAllValues):', '', 'i'),
+            'IfExists$', '', 'i'
+        )) as base_operator,
+        lower(regexp_extract(o.operator, '^(ForAnyValue|ForAllValues):', 1, 'i')) as set_qualifier,
+        regexp_matches(o.operator, 'IfExists$', 'i') as if_exists,
         lower(k.condition_key) as condition_key,
         case json_type(s.condition_json::json -> o.operator -> k.condition_key)
             when 'ARRAY'
@@ -73,20 +97,19 @@ condition_entries as (
     where s.has_condition and json_type(s.condition_json::json) = 'OBJECT'
 ),
 
-required_condition_keys as (
-    -- Entries that fail for a caller without the key or with a value not listed.
+pinned_entries as (
     select
-        policy_key,
-        statement_index,
-        condition_key
-    from condition_entries
-    where regexp_replace(operator, '^foranyvalue:', '') in (
-            'stringequals', 'stringequalsignorecase', 'stringlike', 'arnequals', 'arnlike'
-        )
-        and list_bool_and(list_transform(
+        *,
+        -- Each value names particular callers: under a Like operator (ArnEquals too takes
+        -- wildcards, and so do their negations) a wildcard in the account of an ARN, in an
+        -- account or organization id (`o-*`) or in the organization of a path admits callers of
+        -- any account.
+        list_bool_and(list_transform(
             condition_values,
-            lambda v: regexp_replace(operator, '^foranyvalue:', '')
-                not in ('stringlike', 'arnlike', 'arnequals')
+            lambda v: base_operator not in (
+                    'stringlike', 'arnlike', 'arnequals', 'stringnotlike', 'arnnotlike',
+                    'arnnotequals'
+                )
                 or case
                     when condition_key in ('aws:principalarn', 'aws:sourcearn')
                         then not regexp_matches(split_part(v, ':', 5), '[*?]')
@@ -96,7 +119,23 @@ required_condition_keys as (
                         then not regexp_matches(split_part(v, '/', 1), '[*?]')
                     else not regexp_matches(v, '^[^:]*[*?]')
                 end
-        ))
+        )) as pins_caller
+    from condition_entries
+),
+
+required_condition_keys as (
+    -- Entries that fail for a caller without the key or with a value not listed.
+    select
+        policy_key,
+        statement_index,
+        condition_key
+    from pinned_entries
+    where base_operator in (
+            'stringequals', 'stringequalsignorecase', 'stringlike', 'arnequals', 'arnlike'
+        )
+        and not if_exists
+        and set_qualifier is distinct from 'forallvalues'
+        and pins_caller
 ),
 
 restrictions as (
@@ -107,6 +146,60 @@ restrictions as (
     from required_condition_keys as r
     inner join restricting_keys as k on k.condition_key = r.condition_key
     group by r.policy_key, r.statement_index
+),
+
+perimeter_entries as (
+    -- Entries of a Deny statement: a negated caller entry makes the Deny apply to every caller
+    -- outside the values it lists (a caller without the key too: "...IfExists" passes an absent
+    -- key and a plain negated operator is true for it; `ForAnyValue:` is false for it, so not
+    -- that); `BoolIfExists aws:PrincipalIsAWSService false` leaves AWS service principals out
+    -- of the Deny (plain `Bool` would leave out unsigned, anonymous requests, which carry no key).
+    select
+        e.policy_key,
+        e.statement_index,
+        e.condition_key,
+        e.base_operator in (
+            'stringnotequals', 'stringnotequalsignorecase', 'stringnotlike', 'arnnotequals',
+            'arnnotlike'
+        )
+        and e.set_qualifier is distinct from 'foranyvalue'
+        and e.pins_caller
+        and len(e.condition_values) > 0
+        and k.condition_key is not null as is_caller_entry,
+        e.condition_key = 'aws:principalisawsservice'
+        and e.base_operator = 'bool'
+        and e.if_exists
+        and e.set_qualifier = ''
+        and list_transform(e.condition_values, lambda v: lower(v)) = ['false']
+            as is_service_exemption
+    from pinned_entries as e
+    inner join statements as s
+        on s.policy_key = e.policy_key
+        and s.statement_index = e.statement_index
+    left join restricting_keys as k on k.condition_key = e.condition_key
+    where s.effect = 'Deny'
+),
+
+perimeter_denies as (
+    -- Deny statements to anyone whose every condition entry is one of those, at least one
+    -- naming callers: only callers the values name escape them.
+    select
+        s.policy_key,
+        s.statement_index,
+        s.sid,
+        s.resources,
+        list_sort(list_distinct(list(p.condition_key) filter (where p.is_caller_entry)))
+            as condition_keys,
+        bool_or(p.is_service_exemption) as exempts_aws_services
+    from statements as s
+    inner join perimeter_entries as p
+        on p.policy_key = s.policy_key
+        and p.statement_index = s.statement_index
+    where s.effect = 'Deny'
+        and list_contains(s.principal_aws, '*')
+        and s.not_resources is null
+    group by s.policy_key, s.statement_index, s.sid, s.resources
+    having bool_and(p.is_caller_entry or p.is_service_exemption) and bool_or(p.is_caller_entry)
 ),
 
 named as (
@@ -176,6 +269,52 @@ grants as (
         and r.statement_index = s.statement_index
 ),
 
+perimeter_cover as (
+    -- AWS-principal Allows (to anyone, an account or a principal) whose action a perimeter Deny
+    -- covers, on every resource the Allow names: Deny Resource `*`, no Resource (a trust
+    -- policy), or a pattern (`*` wildcards; `?` is not trusted) matching each Allow resource.
+    select
+        g.policy_key,
+        g.statement_index,
+        g.principal,
+        g.action,
+        list({
+            'statement': p.statement_index,
+            'sid': p.sid,
+            'condition_keys': p.condition_keys,
+            'exempts_aws_services': p.exempts_aws_services
+        } order by p.statement_index) as restricted_by_deny
+    from grants as g
+    inner join perimeter_denies as p on p.policy_key = g.policy_key
+    inner join expanded as e
+        on e.policy_key = p.policy_key
+        and e.statement_index = p.statement_index
+        and e.action = g.action
+    where g.effect = 'Allow'
+        and g.principal_scope in ('anyone', 'account', 'principal')
+        and (
+            p.resources is null
+            or list_contains(p.resources, '*')
+            or (
+                g.resources is not null
+                and g.not_resources is null
+                and list_bool_and(list_transform(
+                    g.resources,
+                    lambda a: list_bool_or(list_transform(
+                        list_filter(p.resources, lambda r: not contains(r, '?')),
+                        lambda r: like_escape(
+                            a,
+                            replace(replace(replace(replace(
+                                r, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'),
+                            '\'
+                        )
+                    ))
+                ))
+            )
+        )
+    group by g.policy_key, g.statement_index, g.principal, g.action
+),
+
 unconditional_denies as (
     select policy_key, principal, action, resources
     from grants
@@ -241,9 +380,11 @@ final as (
         g.is_conditional,
         g.condition_keys,
         g.restricting_condition_keys,
+        coalesce(pc.restricted_by_deny, []) as restricted_by_deny,
         g.effect = 'Allow'
             and g.principal_scope = 'anyone'
-            and len(g.restricting_condition_keys) = 0 as is_public,
+            and len(g.restricting_condition_keys) = 0
+            and pc.restricted_by_deny is null as is_public,
         coalesce(g.principal_account_id <> g.resource_account_id, false) as is_cross_account,
         case
             when g.principal_account_id is not null then o.account_id is not null
@@ -252,6 +393,11 @@ final as (
     from grants as g
     left join catalog as c on c.action = g.action
     left join org_accounts as o on o.account_id = g.principal_account_id
+    left join perimeter_cover as pc
+        on pc.policy_key = g.policy_key
+        and pc.statement_index = g.statement_index
+        and pc.principal = g.principal
+        and pc.action = g.action
     left join cut as x
         on x.policy_key = g.policy_key
         and x.statement_index = g.statement_index

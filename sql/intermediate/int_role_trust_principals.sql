@@ -11,13 +11,22 @@
 -- `has_external_id` (an `sts:ExternalId` that must equal / match a listed, non-wildcard value),
 -- `caller_restriction_keys` (caller-identity keys such as aws:PrincipalOrgID that must match a
 -- listed value naming particular callers: not `*`, `o-*` or `arn:aws:iam::*:role/x`),
--- `principal_arn_conditions` (the value lists of such
--- aws:PrincipalArn entries). For OIDC principals of a provider in ref_oidc_providers:
--- `subject_condition_key` (`<provider>:<claim>`, e.g. `token.actions.githubusercontent.com:sub`)
--- and `subject_excludes_strangers` (some condition entry on that key is not satisfied by the
--- provider's `probe_subject`, a stranger's workload). The four trust-rule flags are computed here
--- so the rules and `relationships` agree; organization accounts come from raw_org_accounts.
--- `statement_evidence` is the statement as the trust rules' evidence lists it.
+-- `principal_arn_conditions` (the value lists of such aws:PrincipalArn entries).
+-- `restricted_by_deny` (AWS principals of Allow statements; empty otherwise): the perimeter Deny
+-- statements of the trust policy covering some of the statement's STS actions — {statement, sid,
+-- condition_keys, exempts_aws_services, assume_actions (those it covers)}. A perimeter Deny names
+-- anyone (`"*"` or `{"AWS": "*"}`) and every entry of its Condition is either a negated operator
+-- (`StringNotEquals`, `StringNotEqualsIgnoreCase`, `StringNotLike`, `ArnNotEquals`, `ArnNotLike`,
+-- with or without `IfExists`, not `ForAnyValue:`) on a caller key whose values all name particular
+-- callers, or `BoolIfExists aws:PrincipalIsAWSService false` (AWS services escape it); a negated
+-- operator is true when the key is absent, so only the named callers escape the Deny (as in the
+-- aws-samples/data-perimeter-policy-examples role trust policy). For OIDC principals of a provider
+-- in ref_oidc_providers: `subject_condition_key` (`<provider>:<claim>`, e.g.
+-- `token.actions.githubusercontent.com:sub`) and `subject_excludes_strangers` (some condition entry
+-- on that key is not satisfied by the provider's `probe_subject`, a stranger's workload).
+-- `is_wildcard_trust` needs an assume action that no perimeter Deny covers. The four trust-rule
+-- flags are computed here so the rules and `relationships` agree; organization accounts come from
+-- raw_org_accounts. `statement_evidence` is the statement as the trust rules' evidence lists it.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
 -- grain: role_arn, statement_index, principal_type_key, principal
 
@@ -200,12 +209,15 @@ condition_entries as (
                 and regexp_full_match(v, '[*?]*') and contains(v, '*')
         )) as requires_listed_value,
         -- Each value names particular callers: under a Like operator (ArnEquals too takes
-        -- wildcards) a wildcard in the account of an ARN (`arn:aws:iam::*:role/deployer`), in an
-        -- account or organization id (`o-*`) or before the session of aws:userid admits callers
-        -- of any account.
+        -- wildcards, and so do their negations) a wildcard in the account of an ARN
+        -- (`arn:aws:iam::*:role/deployer`), in an account or organization id (`o-*`) or before
+        -- the session of aws:userid admits callers of any account.
         list_bool_and(list_transform(
             condition_values,
-            lambda v: base_operator not in ('stringlike', 'arnlike', 'arnequals')
+            lambda v: base_operator not in (
+                    'stringlike', 'arnlike', 'arnequals', 'stringnotlike', 'arnnotlike',
+                    'arnnotequals'
+                )
                 or case
                     when condition_key in ('aws:principalarn', 'aws:sourcearn')
                         then not regexp_matches(split_part(v, ':', 5), '[*?]')
@@ -233,6 +245,88 @@ statement_conditions as (
     from condition_entries as c
     left join caller_keys as k on k.condition_key = c.condition_key
     group by c.policy_key, c.statement_index
+),
+
+perimeter_entries as (
+    -- Entries of a Deny statement: a negated caller entry makes the Deny apply to every caller
+    -- outside the values it lists (a caller without the key too: "...IfExists" passes an absent
+    -- key and a plain negated operator is true for it; `ForAnyValue:` is false for it, so not
+    -- that); `BoolIfExists aws:PrincipalIsAWSService false` leaves AWS service principals out
+    -- of the Deny (plain `Bool` would leave out unsigned calls, AssumeRoleWithWebIdentity and
+    -- AssumeRoleWithSAML, which carry no such key).
+    select
+        c.policy_key,
+        c.statement_index,
+        c.condition_key,
+        c.base_operator in (
+            'stringnotequals', 'stringnotequalsignorecase', 'stringnotlike', 'arnnotequals',
+            'arnnotlike'
+        )
+        and c.set_qualifier is distinct from 'ForAnyValue'
+        and c.pins_caller
+        and len(c.condition_values) > 0
+        and k.condition_key is not null as is_caller_entry,
+        c.condition_key = 'aws:principalisawsservice'
+        and c.base_operator = 'bool'
+        and c.if_exists
+        and c.set_qualifier is null
+        and list_transform(c.condition_values, lambda v: lower(v)) = ['false']
+            as is_service_exemption
+    from condition_entries as c
+    inner join statements as s
+        on s.policy_key = c.policy_key
+        and s.statement_index = c.statement_index
+    left join caller_keys as k on k.condition_key = c.condition_key
+    where s.effect = 'Deny'
+),
+
+perimeter_denies as (
+    -- Deny statements to anyone whose every condition entry is one of those, at least one
+    -- naming callers: only callers the values name escape them, for the STS actions it covers.
+    select
+        s.policy_key,
+        s.statement_index,
+        s.sid,
+        a.assume_actions,
+        list_sort(list_distinct(list(p.condition_key) filter (where p.is_caller_entry)))
+            as condition_keys,
+        bool_or(p.is_service_exemption) as exempts_aws_services
+    from statements as s
+    inner join perimeter_entries as p
+        on p.policy_key = s.policy_key
+        and p.statement_index = s.statement_index
+    inner join statement_assume_actions as a
+        on a.policy_key = s.policy_key
+        and a.statement_index = s.statement_index
+    where s.effect = 'Deny'
+        and list_contains(s.principal_aws, '*')
+        and s.not_resources is null
+    group by s.policy_key, s.statement_index, s.sid, a.assume_actions
+    having bool_and(p.is_caller_entry or p.is_service_exemption) and bool_or(p.is_caller_entry)
+),
+
+perimeter_cover as (
+    -- Allow statements to AWS principals and the perimeter Denies covering some of their STS
+    -- actions.
+    select
+        s.policy_key,
+        s.statement_index,
+        list({
+            'statement': d.statement_index,
+            'sid': d.sid,
+            'condition_keys': d.condition_keys,
+            'exempts_aws_services': d.exempts_aws_services,
+            'assume_actions': list_sort(list_intersect(d.assume_actions, a.assume_actions))
+        } order by d.statement_index) as restricted_by_deny
+    from statements as s
+    inner join statement_assume_actions as a
+        on a.policy_key = s.policy_key
+        and a.statement_index = s.statement_index
+    inner join perimeter_denies as d
+        on d.policy_key = s.policy_key
+        and list_has_any(d.assume_actions, a.assume_actions)
+    where s.effect = 'Allow'
+    group by s.policy_key, s.statement_index
 ),
 
 oidc_principals as (
@@ -325,6 +419,13 @@ joined as (
         s.has_condition,
         coalesce(c.has_external_id, false) as has_external_id,
         coalesce(c.caller_restriction_keys, []) as caller_restriction_keys,
+        case
+            when n.principal_kind in (
+                    'anyone', 'account_root', 'iam_user', 'iam_role', 'assumed_role',
+                    'aws_principal', 'deleted_principal'
+                ) then coalesce(pc.restricted_by_deny, [])
+            else []
+        end as restricted_by_deny,
         c.principal_arn_conditions,
         o.oidc_provider_name,
         o.subject_condition_key,
@@ -350,6 +451,9 @@ joined as (
     left join statement_conditions as c
         on c.policy_key = s.policy_key
         and c.statement_index = s.statement_index
+    left join perimeter_cover as pc
+        on pc.policy_key = s.policy_key
+        and pc.statement_index = s.statement_index
     left join oidc_subjects as o
         on o.policy_key = n.policy_key
         and o.statement_index = n.statement_index
@@ -374,11 +478,17 @@ final as (
                 assume_actions,
                 ['sts:assumerole', 'sts:assumerolewithwebidentity', 'sts:assumerolewithsaml']
             ) as grants_assume,
-        -- trust-wildcard-principal: anyone, with no condition pinning the caller's identity.
+        -- trust-wildcard-principal: anyone, with no condition pinning the caller's identity,
+        -- for an assume action no perimeter Deny covers.
         effect = 'Allow'
             and principal_kind = 'anyone'
             and list_has_any(
-                assume_actions,
+                list_filter(
+                    assume_actions,
+                    lambda x: not list_contains(
+                        flatten(list_transform(restricted_by_deny, lambda d: d.assume_actions)), x
+                    )
+                ),
                 ['sts:assumerole', 'sts:assumerolewithwebidentity', 'sts:assumerolewithsaml']
             )
             and len(caller_restriction_keys) = 0 as is_wildcard_trust,

@@ -12,7 +12,8 @@
 -- `cross-account-trust-without-external-id`, `trust-outside-organization`,
 -- `oidc-trust-without-subject` (same semantics as those rules), `assumes-admin-role` (can_assume
 -- into an administrator role), `runs-as-admin-role`, `public-resource-policy` (an Allow to `*`
--- without a condition restricting the caller: `is_public` of int_resource_policy_grants).
+-- without a condition restricting the caller, nor a perimeter Deny of the same policy:
+-- `is_public` of int_resource_policy_grants).
 -- Resource-policy Allows that a Deny of the same policy takes back unconditionally are left out.
 -- `details` is a JSON object: the statements, actions and conditions behind the edge.
 -- Neighbourhood of a resource: `where source_arn = $arn or target_arn = $arn`.

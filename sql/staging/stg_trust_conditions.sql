@@ -3,7 +3,8 @@
 -- is split into its set qualifier (`ForAnyValue` / `ForAllValues`), its base operator
 -- (lower-cased, e.g. `stringlike`) and its `IfExists` suffix; condition keys are lower-cased (IAM
 -- matches them case-insensitively) and values always become a list of text (a single value, a
--- boolean or a number is a one-element list).
+-- boolean or a number is a one-element list). Deny statements' entries are here too:
+-- int_role_trust_principals reads perimeter Denies from them.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 -- grain: policy_key, statement_index, operator, condition_key
 

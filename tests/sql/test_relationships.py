@@ -426,3 +426,56 @@ def test_relationship_details_and_neighbourhood_query() -> None:
         "oidc_provider": "token.actions.githubusercontent.com",
         "subject_condition_key": "token.actions.githubusercontent.com:sub",
     }
+
+
+def test_a_perimeter_deny_makes_edges_from_anyone_not_risky() -> None:
+    perimeter = {
+        "Sid": "Perimeter",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Condition": {
+            "StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"},
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+        },
+    }
+    open_trust = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    public_read = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+    }
+
+    def bucket(name: str, *extra: dict) -> dict:
+        statements = [{**public_read, "Resource": f"arn:aws:s3:::{name}/*"}, *extra]
+        return {"account_id": ACCT, "bucket": name, "document": _doc(statements)}
+
+    con = build(
+        {
+            "raw_iam_roles": [
+                _role("fenced", [open_trust, {**perimeter, "Action": "sts:AssumeRole"}]),
+                _role("open", [open_trust]),
+            ],
+            "raw_s3_bucket_policies": [
+                bucket(
+                    "fenced",
+                    {**perimeter, "Action": "s3:*", "Resource": "arn:aws:s3:::fenced/*"},
+                ),
+                bucket("open"),
+            ],
+            "ref_iam_actions": catalog_rows([*SMALL_CATALOG, ("sts:AssumeRole", "Write")]),
+            "ref_oidc_providers": load_reference("ref_oidc_providers").to_pylist(),
+        },
+        ["relationships"],
+    )
+    assert set(
+        rows(
+            con,
+            "select relationship, target_arn, is_risky, risk_reason from relationships "
+            "where source_arn = '*'",
+        )
+    ) == {
+        ("can_assume", _arn("role", "fenced"), False, None),
+        ("can_assume", _arn("role", "open"), True, "trust-wildcard-principal"),
+        ("resource_policy_grant", "arn:aws:s3:::fenced", False, None),
+        ("resource_policy_grant", "arn:aws:s3:::open", True, "public-resource-policy"),
+    }

@@ -374,6 +374,7 @@ def test_public_resource_policy_fires_on_unrestricted_allows_to_anyone():
                         "condition_keys": [],
                     }
                 ],
+                "perimeter_denies": [],
             },
         ),
         KEY_OPEN_ARN: (
@@ -400,6 +401,7 @@ def test_public_resource_policy_fires_on_unrestricted_allows_to_anyone():
                         "condition_keys": [],
                     }
                 ],
+                "perimeter_denies": [],
             },
         ),
         QUEUE_OPEN_ARN: (
@@ -426,6 +428,7 @@ def test_public_resource_policy_fires_on_unrestricted_allows_to_anyone():
                         "condition_keys": ["aws:sourceaccount"],
                     }
                 ],
+                "perimeter_denies": [],
             },
         ),
     }
@@ -456,6 +459,7 @@ def test_cross_account_resource_policy_names_accounts_and_organization_membershi
                         "action_count": 1,
                         "conditional": False,
                         "condition_keys": [],
+                        "perimeter_deny_statements": [],
                     }
                 ],
             },
@@ -481,6 +485,7 @@ def test_cross_account_resource_policy_names_accounts_and_organization_membershi
                         "action_count": 1,
                         "conditional": True,
                         "condition_keys": ["aws:principaltag/team"],
+                        "perimeter_deny_statements": [],
                     }
                 ],
             },
@@ -506,6 +511,7 @@ def test_cross_account_resource_policy_names_accounts_and_organization_membershi
                         "action_count": 1,
                         "conditional": False,
                         "condition_keys": [],
+                        "perimeter_deny_statements": [],
                     },
                     {
                         "account_id": OUTSIDER,
@@ -516,6 +522,7 @@ def test_cross_account_resource_policy_names_accounts_and_organization_membershi
                         "action_count": 1,
                         "conditional": False,
                         "condition_keys": [],
+                        "perimeter_deny_statements": [],
                     },
                 ],
             },
@@ -627,3 +634,288 @@ def test_only_conditions_that_shut_strangers_out_make_a_grant_to_anyone_private(
     assert {r[0] for r in public} == {
         _arn("sqs", name) for name, (_, keys) in CALLER_CONDITIONS.items() if not keys
     }
+
+
+# The data-perimeter pattern: an Allow to anyone, restricted by a Deny to anyone whose condition
+# admits only named callers. name -> (Deny condition, Deny action, Deny resources, expected
+# restricted_by_deny condition keys or None when the Deny does not restrict the Allow).
+ORG = "o-abc123"
+ORG_ONLY = {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": ORG}}
+PERIMETERS: dict[str, tuple[dict[str, Any], Any, Any, tuple[str, ...] | None]] = {
+    # AWS's own example: the organization and two named accounts; AWS services exempted.
+    "aws-example": (
+        {
+            "StringNotEqualsIfExists": {
+                "aws:PrincipalOrgID": ORG,
+                "aws:PrincipalAccount": [MEMBER, OUTSIDER],
+            },
+            "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+        },
+        "s3:*",
+        "both",
+        ("aws:principalaccount", "aws:principalorgid"),
+    ),
+    # A plain negated operator is true for a caller without the key (anonymous) too.
+    "not-equals": (
+        {"StringNotEquals": {"aws:PrincipalOrgID": ORG}},
+        "s3:GetObject",
+        "*",
+        ("aws:principalorgid",),
+    ),
+    "arn-not-like": (
+        {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:role/*"}},
+        "*",
+        "both",
+        ("aws:principalarn",),
+    ),
+    "accounts": (
+        {"StringNotEquals": {"aws:PrincipalAccount": [ACCT, MEMBER]}},
+        "s3:*",
+        "objects",
+        ("aws:principalaccount",),
+    ),
+    "vpce": (
+        {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}},
+        "s3:*",
+        "both",
+        ("aws:sourcevpce",),
+    ),
+    "org-paths": (
+        {"ForAllValues:StringNotLike": {"aws:PrincipalOrgPaths": f"{ORG}/r-ab12/ou-ab12-1/*"}},
+        "s3:*",
+        "both",
+        ("aws:principalorgpaths",),
+    ),
+    # The Deny covers the bucket's objects by a wider pattern.
+    "wider-pattern": (ORG_ONLY, "s3:*", "arn:aws:s3:::*", ("aws:principalorgid",)),
+    # Not restricting: ForAnyValue is false for a caller without the key, so the Deny skips
+    # anonymous callers.
+    "any-value": (
+        {"ForAnyValue:StringNotEquals": {"aws:PrincipalOrgID": ORG}},
+        "s3:*",
+        "both",
+        None,
+    ),
+    # the values admit any organization / any account's role
+    "wild-org": ({"StringNotLike": {"aws:PrincipalOrgID": "o-*"}}, "s3:*", "both", None),
+    "wild-arn": (
+        {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/reader"}},
+        "s3:*",
+        "both",
+        None,
+    ),
+    # a caller who tags itself escapes the Deny
+    "tag-exception": (
+        {
+            "StringNotEqualsIfExists": {
+                "aws:PrincipalOrgID": ORG,
+                "aws:PrincipalTag/perimeter-exception": "true",
+            }
+        },
+        "s3:*",
+        "both",
+        None,
+    ),
+    # plain Bool is false for an anonymous request (no aws:PrincipalIsAWSService): not denied
+    "plain-bool": (
+        {**ORG_ONLY, "Bool": {"aws:PrincipalIsAWSService": "false"}},
+        "s3:*",
+        "both",
+        None,
+    ),
+    "source-ip": (
+        {**ORG_ONLY, "NotIpAddressIfExists": {"aws:SourceIp": "10.0.0.0/8"}},
+        "s3:*",
+        "both",
+        None,
+    ),
+    # a positive operator denies the organization, not everyone else
+    "positive": ({"StringEquals": {"aws:PrincipalOrgID": ORG}}, "s3:*", "both", None),
+    "other-action": (ORG_ONLY, "s3:PutObject", "both", None),
+    "bucket-only": (ORG_ONLY, "s3:*", "bucket", None),
+    "other-prefix": (ORG_ONLY, "s3:*", "arn:aws:s3:::{name}/private/*", None),
+    # `?` patterns are not trusted to cover an Allow pattern
+    "question-mark": (ORG_ONLY, "s3:*", "arn:aws:s3:::{name}/?*", None),
+}
+
+
+def _perimeter_bucket(name: str, condition: dict, action: Any, resources: Any, **deny) -> dict:
+    bucket = f"arn:aws:s3:::{name}"
+    resource = {"both": [bucket, f"{bucket}/*"], "objects": f"{bucket}/*", "bucket": bucket}.get(
+        resources, resources.replace("{name}", name) if isinstance(resources, str) else resources
+    )
+    statements = [
+        {
+            "Sid": "PublicRead",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket}/*",
+        },
+        {
+            "Sid": "Perimeter",
+            "Effect": "Deny",
+            "Principal": deny.get("principal", "*"),
+            "Action": action,
+            "Resource": resource,
+            "Condition": condition,
+        },
+    ]
+    return {"account_id": ACCT, "bucket": name, "document": _doc(*statements)}
+
+
+def test_a_perimeter_deny_restricts_a_grant_to_anyone_to_the_callers_it_names():
+    buckets = [
+        _perimeter_bucket(name, condition, action, resources)
+        for name, (condition, action, resources, _) in PERIMETERS.items()
+    ]
+    # The Deny names one account, not anyone: it restricts nothing else.
+    buckets.append(
+        _perimeter_bucket("named-deny", ORG_ONLY, "s3:*", "both", principal={"AWS": OUTSIDER})
+    )
+    con = build(
+        {"raw_s3_bucket_policies": buckets, "ref_iam_actions": CATALOG},
+        ["det_public_resource_policy"],
+    )
+    got = rows(
+        con,
+        "select resource_name, action, restricted_by_deny, is_public "
+        "from int_resource_policy_grants where effect = 'Allow'",
+    )
+    expected = {
+        (
+            name,
+            "s3:getobject",
+            ()
+            if keys is None
+            else (
+                (
+                    1,
+                    "Perimeter",
+                    keys,
+                    "BoolIfExists" in condition,
+                ),
+            ),
+            keys is None,
+        )
+        for name, (condition, _, _, keys) in PERIMETERS.items()
+    } | {("named-deny", "s3:getobject", (), True)}
+    assert {
+        (
+            r[0],
+            r[1],
+            tuple(
+                (d["statement"], d["sid"], tuple(d["condition_keys"]), d["exempts_aws_services"])
+                for d in r[2]
+            ),
+            r[3],
+        )
+        for r in got
+    } == expected
+    assert {r[0] for r in rows(con, "select resource_arn from det_public_resource_policy")} == {
+        f"arn:aws:s3:::{name}" for name, (_, _, _, keys) in PERIMETERS.items() if keys is None
+    } | {"arn:aws:s3:::named-deny"}
+
+
+def test_public_evidence_names_the_perimeter_that_restricts_some_actions():
+    bucket = "arn:aws:s3:::half"
+    document = _doc(
+        {
+            "Sid": "Open",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": f"{bucket}/*",
+        },
+        {
+            "Sid": "ReadPerimeter",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:GetObject",
+            "Resource": [bucket, f"{bucket}/*"],
+            "Condition": {
+                "StringNotEqualsIfExists": {"aws:PrincipalOrgID": ORG},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        },
+    )
+    con = build(
+        {
+            "raw_s3_bucket_policies": [
+                {"account_id": ACCT, "bucket": "half", "document": document}
+            ],
+            "ref_iam_actions": CATALOG,
+        },
+        ["det_public_resource_policy"],
+    )
+    assert _detections(con, "public-resource-policy") == {
+        bucket: (
+            "s3_bucket",
+            ACCT,
+            None,
+            "S3 bucket half is public: its resource policy lets anyone call 1 action(s), "
+            "including write actions",
+            {
+                "resource_name": "half",
+                "region": None,
+                "assessed_severity": "critical",
+                "access_levels": ["Write"],
+                "public_actions": ["s3:putobject"],
+                "public_action_count": 1,
+                "statements": [
+                    {
+                        "statement": 0,
+                        "sid": "Open",
+                        "action": ["s3:getobject", "s3:putobject"],
+                        "not_action": None,
+                        "resource": [f"{bucket}/*"],
+                        "not_resource": None,
+                        "condition_keys": [],
+                    }
+                ],
+                "perimeter_denies": [
+                    {
+                        "statement": 1,
+                        "sid": "ReadPerimeter",
+                        "condition_keys": ["aws:principalorgid"],
+                        "exempts_aws_services": True,
+                        "restricted_actions": ["s3:getobject"],
+                    }
+                ],
+            },
+        ),
+    }
+
+
+def test_cross_account_evidence_names_the_perimeter_over_an_accounts_grant():
+    document = _doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": [OUTSIDER, MEMBER]},
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        },
+        {
+            "Sid": "OrgOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "secretsmanager:*",
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": ORG}},
+        },
+    )
+    policy = {**_policy("secretsmanager", "secretsmanager_secret", "s", SECRET_SHARED_ARN)}
+    policy["document"] = document
+    con = build(
+        {
+            "raw_resource_policies": [policy],
+            "raw_org_accounts": ORG_ACCOUNTS,
+            "ref_iam_actions": CATALOG,
+        },
+        ["det_cross_account_resource_policy"],
+    )
+    ((evidence,),) = rows(con, "select evidence from det_cross_account_resource_policy")
+    assert [
+        (a["account_id"], a["perimeter_deny_statements"])
+        for a in json.loads(evidence)["external_accounts"]
+    ] == [(MEMBER, [1]), (OUTSIDER, [1])]

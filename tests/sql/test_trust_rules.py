@@ -414,6 +414,7 @@ def test_trust_rule_evidence_names_statements_and_accounts() -> None:
                     "condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
                     "condition_keys": ["aws:multifactorauthpresent"],
                     "has_external_id": False,
+                    "restricted_by_deny": [],
                 }
             ],
             "unconditional": False,
@@ -658,3 +659,145 @@ def test_wildcard_trust_is_pinned_only_by_values_naming_particular_callers() -> 
         ("trust-wildcard-principal", _role_arn(name))
         for name in ("any-account-role", "any-org", "any-account", "one-pinned-one-open")
     }
+
+
+def test_a_perimeter_deny_keeps_a_wildcard_trust_to_the_callers_it_names() -> None:
+    org_only = {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"}}
+    services = {"BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}
+
+    def deny(condition: dict, action: Any = "sts:AssumeRole", principal: Any = "*") -> dict:
+        return {
+            "Sid": "Perimeter",
+            "Effect": "Deny",
+            "Principal": principal,
+            "Action": action,
+            "Condition": condition,
+        }
+
+    roles = [
+        # Restricted: AWS's trust-policy example, a plain negated operator, an ARN pattern
+        # naming one account, a list of accounts.
+        _role(
+            "aws-example",
+            [
+                _allow({"AWS": "*"}),
+                deny(
+                    {
+                        "StringNotEqualsIfExists": {
+                            "aws:PrincipalOrgID": "o-abc",
+                            "aws:PrincipalAccount": [VENDOR],
+                        },
+                        **services,
+                    },
+                    ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"],
+                    {"AWS": "*"},
+                ),
+            ],
+        ),
+        _role(
+            "not-equals", [_allow("*"), deny({"StringNotEquals": {"aws:PrincipalOrgID": "o-abc"}})]
+        ),
+        _role(
+            "arn-not-like",
+            [
+                _allow("*", "sts:*"),
+                deny({"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCT}:role/*"}}, "sts:*"),
+            ],
+        ),
+        _role(
+            "accounts",
+            [_allow("*"), deny({"StringNotEquals": {"aws:PrincipalAccount": [ACCT, MEMBER]}}, "*")],
+        ),
+        # Not restricted: the Deny covers AssumeRole only, the Allow grants web identity too;
+        # values admitting any organization; a tag a stranger can set; plain Bool (unsigned
+        # web-identity calls carry no aws:PrincipalIsAWSService); ForAnyValue; the Deny names
+        # one account; a positive operator.
+        _role(
+            "partial",
+            [
+                _allow("*", ["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"]),
+                deny({**org_only, **services}),
+            ],
+        ),
+        _role("wild-org", [_allow("*"), deny({"StringNotLike": {"aws:PrincipalOrgID": "o-*"}})]),
+        _role(
+            "tag-exception",
+            [
+                _allow("*"),
+                deny(
+                    {
+                        "StringNotEqualsIfExists": {
+                            "aws:PrincipalOrgID": "o-abc",
+                            "aws:PrincipalTag/exception": "true",
+                        }
+                    }
+                ),
+            ],
+        ),
+        _role(
+            "plain-bool",
+            [_allow("*"), deny({**org_only, "Bool": {"aws:PrincipalIsAWSService": "false"}})],
+        ),
+        _role(
+            "any-value",
+            [_allow("*"), deny({"ForAnyValue:StringNotEquals": {"aws:PrincipalOrgID": "o-abc"}})],
+        ),
+        _role("named-deny", [_allow("*"), deny(org_only, principal={"AWS": VENDOR})]),
+        _role("positive", [_allow("*"), deny({"StringEquals": {"aws:PrincipalOrgID": "o-abc"}})]),
+    ]
+    con = build(_inputs(roles, _org_accounts(ACCT)), TRUST_RULES)
+    assert _fired(con) == {
+        ("trust-wildcard-principal", _role_arn(name))
+        for name in (
+            "partial", "wild-org", "tag-exception", "plain-bool", "any-value", "named-deny",
+            "positive",
+        )
+    }  # fmt: skip
+    got = rows(
+        con,
+        "select role_name, restricted_by_deny, is_wildcard_trust from int_role_trust_principals "
+        "where effect = 'Allow'",
+    )
+    restricted = {
+        r[0]: [
+            (d["statement"], d["sid"], d["condition_keys"], d["exempts_aws_services"],
+             d["assume_actions"])
+            for d in r[1]
+        ]
+        for r in got
+    }  # fmt: skip
+    assert restricted == {
+        "aws-example": [
+            (1, "Perimeter", ["aws:principalaccount", "aws:principalorgid"], True,
+             ["sts:assumerole"])
+        ],
+        "not-equals": [(1, "Perimeter", ["aws:principalorgid"], False, ["sts:assumerole"])],
+        "arn-not-like": [
+            (1, "Perimeter", ["aws:principalarn"], False,
+             ["sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity",
+              "sts:setcontext", "sts:setsourceidentity", "sts:tagsession"])
+        ],
+        "accounts": [(1, "Perimeter", ["aws:principalaccount"], False, ["sts:assumerole"])],
+        "partial": [(1, "Perimeter", ["aws:principalorgid"], True, ["sts:assumerole"])],
+        **{
+            name: []
+            for name in (
+                "wild-org", "tag-exception", "plain-bool", "any-value", "named-deny", "positive"
+            )
+        },
+    }  # fmt: skip
+    # The rule's evidence shows the perimeter that covers only part of the statement.
+    ((evidence,),) = rows(
+        con,
+        "select evidence from det_trust_wildcard_principal "
+        f"where resource_arn = '{_role_arn('partial')}'",
+    )
+    assert json.loads(evidence)["statements"][0]["restricted_by_deny"] == [
+        {
+            "statement": 1,
+            "sid": "Perimeter",
+            "condition_keys": ["aws:principalorgid"],
+            "exempts_aws_services": True,
+            "assume_actions": ["sts:assumerole"],
+        }
+    ]
