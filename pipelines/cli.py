@@ -14,13 +14,16 @@ import time
 import warnings
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from pipelines.cli_args import (
+    UsageError,
     add_debug_arg,
     add_lake_arg,
     add_suppressions_arg,
     add_usage_args,
+    days,
 )
 from pipelines.cli_collect import add_collect_parser
 from pipelines.cli_explain import add_explain_parser
@@ -39,9 +42,30 @@ DEMO_RUNS = (("2026-11-19", "snapshots/2026-11-19"), ("2026-11-20", "snapshots/2
 # Dagster's own console log is replaced by the `ciem` progress lines and one-line errors.
 QUIET_DAGSTER = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
+DESCRIPTION = """\
+ciem: what each AWS identity can do, what it did (CloudTrail), the gap, and the identity
+risks that follow. `ciem demo` runs on the embedded demo organization; `ciem run` on your
+snapshot and CloudTrail; then `ciem query`, `explain`, `export` and `explorer` read the
+warehouse of the last run (--lake DIR, default data/lake)."""
+
 
 class CiemError(Exception):
     """An error the user can act on: printed as one line (a traceback only with --debug)."""
+
+
+def _user_message(message: str) -> str:
+    """A step's error as the user should read it: the project's own exceptions carry a message
+    meant for the user, so their dotted class path (`pipelines.lib.x.SomeError: `) is dropped;
+    a Python error keeps its class name, which says what went wrong."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("pipelines.") and " " not in head:
+        return rest
+    return message
+
+
+def _lake_flag(lake: Lake) -> str:
+    """` --lake DIR` for the hints printed after a run, when the lake is not the default one."""
+    return f" --lake {lake.root}" if lake.root != Lake.at("data/lake").root else ""
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -77,7 +101,7 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
         if debug and error is not None:
             log.error(error.to_string())
         message = (cause.message if cause else "failed").strip().splitlines()[0]
-        raise CiemError(f"asset {event.step_key} failed: {message}")
+        raise CiemError(f"asset {event.step_key} failed: {_user_message(message)}")
     raise CiemError("the Dagster run failed (run with --debug for details)")
 
 
@@ -107,6 +131,8 @@ def run_pipeline(
         raise CiemError(f"snapshot folder not found: {snapshot}")
     if not CloudTrailSource(cloudtrail).exists():
         raise CiemError(f"CloudTrail location not found: {cloudtrail}")
+    suppressions = suppressions or os.environ.get("CIEM_SUPPRESSIONS", "")
+    _check_suppressions(suppressions)
     settings = CiemSettings(
         snapshot_dir=str(snapshot),
         cloudtrail_dir=str(cloudtrail),
@@ -117,7 +143,7 @@ def run_pipeline(
         unused_days=unused_days,
         key_rotation_days=key_rotation_days,
         cloudtrail_full_refresh=full_refresh,
-        suppressions_file=suppressions or os.environ.get("CIEM_SUPPRESSIONS", ""),
+        suppressions_file=suppressions,
     )
     params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
     assets = [*defs.assets, *(defs.asset_checks or [])]
@@ -148,6 +174,21 @@ def run_pipeline(
     _materialize(assets, debug, selection=models, resources=resources)
 
 
+def _check_suppressions(setting: str) -> None:
+    """Reads the suppressions file before anything lands: a mistake in it stops the run at
+    once, with the file, entry and field (the `ref_suppressions` asset reads it again)."""
+    from pipelines.lib.suppressions import SuppressionError, load_suppressions, resolve_path
+
+    path = None
+    try:
+        path = resolve_path(setting)
+        load_suppressions(path)
+    except SuppressionError as exc:
+        raise CiemError(str(exc)) from exc
+    except ValueError as exc:  # e.g. YAML's own date parsing of `expires: 2026-02-30`
+        raise CiemError(f"{path}: invalid value: {exc}") from exc
+
+
 def print_summary(lake: Lake, as_of: date) -> None:
     with connect(lake, read_only=True) as con:
         rows = con.execute(
@@ -175,13 +216,14 @@ def print_summary(lake: Lake, as_of: date) -> None:
         out.append(
             f"\nQuarantined {quarantined} input item(s); see them with:\n"
             f'  ciem query "select source, file, record, field, reason from quarantine"'
-            + (f" --lake {lake.root}" if lake.root != Lake.at("data/lake").root else "")
+            + _lake_flag(lake)
         )
     else:
         out.append("\nQuarantined: nothing (all input was well-formed).")
     out.append(
         f"\nTables: {lake.warehouse_path} (DuckDB) and {lake.root / 'marts'}/*.parquet\n"
         'Try:    ciem query "select rule_id, count(*) from detections group by 1"'
+        + _lake_flag(lake)
     )
     print("\n".join(out))
 
@@ -221,32 +263,58 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB")
 
 
+def _json_value(value: object) -> object:
+    """JSON for what DuckDB returns beside str/int/float/bool/list/dict: DECIMAL as a number
+    (`sum()`, `avg()`, `1.5`), dates, timestamps, UUIDs and the rest as text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
+def _cell(value: object) -> object:
+    """A value as csv and table show it: booleans and NULL as SQL writes them (`true`, ``),
+    lists and structs as JSON (not Python's repr)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=_json_value)
+    return value
+
+
 def _format_rows(columns: Sequence[str], rows: Sequence[Sequence[object]], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str, indent=2)
+        return json.dumps(
+            [dict(zip(columns, r, strict=True)) for r in rows], default=_json_value, indent=2
+        )
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows(rows)
+        writer.writerows([_cell(v) for v in r] for r in rows)
         return buf.getvalue().rstrip("\n")
-    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    cells = [[str(_cell(v)) for v in r] for r in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()
     sep = "  ".join("-" * w for w in widths)
-    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    body = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join([line, sep, *body, f"({len(rows)} row{'s' if len(rows) != 1 else ''})"])
 
 
 def cmd_query(args: argparse.Namespace) -> None:
     import duckdb
 
+    if not args.sql.strip():
+        raise UsageError('no SQL given: ciem query "select ..."')
     with connect(Lake.at(args.lake), read_only=True) as con:
         try:
             cursor = con.execute(args.sql)
         except duckdb.Error as exc:
             raise CiemError(str(exc).splitlines()[0]) from exc
-        columns = [d[0] for d in cursor.description or []]
+        if cursor is None or cursor.description is None:  # e.g. only a comment
+            raise CiemError("the SQL returned no result")
+        columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     print(_format_rows(columns, rows, args.format))
 
@@ -259,7 +327,9 @@ def _date(value: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ciem", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="ciem", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -267,28 +337,56 @@ def build_parser() -> argparse.ArgumentParser:
         add_lake_arg(p)
         add_debug_arg(p)
 
-    demo = sub.add_parser("demo", help="run the whole pipeline on the embedded demo organization")
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole pipeline on the embedded demo organization",
+        description=(
+            "Runs the pipeline twice on the demo organization of data/demo (as of "
+            f"{DEMO_RUNS[0][0]} and {DEMO_RUNS[1][0]}, so the timeline has history) and "
+            "prints the detections per rule, the time and the peak memory."
+        ),
+    )
     lake_arg(demo)
     demo.set_defaults(func=cmd_demo)
 
-    run = sub.add_parser("run", help="run the pipeline on a snapshot folder and CloudTrail logs")
-    run.add_argument("--snapshot", required=True, help="snapshot folder (<account_id>/iam/...)")
+    run = sub.add_parser(
+        "run",
+        help="run the pipeline on a snapshot folder and CloudTrail logs",
+        description=(
+            "Lands the snapshot and the window's CloudTrail days (only files not landed before, "
+            "unless --full-refresh), builds every model for the as-of date and prints the open, "
+            "suppressed and resolved detections per rule."
+        ),
+    )
+    run.add_argument(
+        "--snapshot", required=True, metavar="DIR", help="snapshot folder (<account_id>/iam/...)"
+    )
     run.add_argument(
         "--cloudtrail",
         required=True,
-        help="CloudTrail: a folder or s3://bucket/prefix (AWSLogs/... layout, or exports)",
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="CloudTrail logs: a folder or an S3 prefix (AWSLogs/... layout, or exports)",
     )
     run.add_argument(
         "--full-refresh",
         action="store_true",
         help="re-land every CloudTrail day of the window (default: read only new files)",
     )
-    run.add_argument("--as-of", required=True, type=_date, help="last day of the window (UTC)")
-    run.add_argument("--window-days", type=int, default=15, help="usage window in days (15)")
+    run.add_argument(
+        "--as-of",
+        required=True,
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="last day of the window (UTC)",
+    )
+    run.add_argument(
+        "--window-days", type=days, default=15, metavar="N", help="usage window in days (15)"
+    )
     run.add_argument(
         "--gap-threshold",
         type=float,
         default=0.4,
+        metavar="F",
         help="unused share above which large-permissions-gap fires (0.4)",
     )
     add_usage_args(run)
@@ -296,17 +394,49 @@ def build_parser() -> argparse.ArgumentParser:
     lake_arg(run)
     run.set_defaults(func=cmd_run)
 
-    query = sub.add_parser("query", help="run read-only SQL against the warehouse")
-    query.add_argument("sql")
-    query.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    query = sub.add_parser(
+        "query",
+        help="run read-only SQL against the warehouse",
+        description="Runs SQL on a read-only connection to the warehouse of the last run.",
+    )
+    query.add_argument(
+        "sql", metavar="SQL", help='e.g. "select rule_id, count(*) from detections group by 1"'
+    )
+    query.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="output format (default: table)",
+    )
     lake_arg(query)
     query.set_defaults(func=cmd_query)
 
-    add_collect_parser(sub)
+    # In the order of the README's command table.
     add_explain_parser(sub)
-    add_explorer_parser(sub)
     add_export_parser(sub)
+    add_explorer_parser(sub)
+    add_collect_parser(sub)
     return parser
+
+
+def _error_text(exc: Exception) -> str:
+    """One line for an error: the message of the errors meant for the user, `file: reason` for
+    a file the system refused, else the Python class name and its message."""
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    if isinstance(exc, CiemError | CollectError | RuntimeError | OSError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away (`ciem export | head`): no more writes, no noise at
+    exit when Python flushes stdout."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (captured by a test)
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -315,9 +445,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Dagster flags beta parameters (backfill_policy) on every load; not the user's concern.
         warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     _setup_logging(args.debug)
-    if getattr(args, "window_days", 1) < 1:
-        print("ciem: error: --window-days must be at least 1", file=sys.stderr)
-        return 2
     if not 0 <= getattr(args, "gap_threshold", 0.4) < 1:
         print("ciem: error: --gap-threshold must be a share from 0 to below 1", file=sys.stderr)
         return 2
@@ -326,13 +453,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ciem: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # as a shell reports a command its reader closed the pipe on (128 + SIGPIPE)
+    except UsageError as exc:
+        print(f"ciem: error: {exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if args.debug:
             raise
-        # CiemError / CollectError / RuntimeError carry a message meant for the user.
-        plain = isinstance(exc, CiemError | CollectError | RuntimeError)
-        message = str(exc) if plain else f"{type(exc).__name__}: {exc}"
-        print(f"ciem: error: {message}", file=sys.stderr)
+        print(f"ciem: error: {_error_text(exc)}", file=sys.stderr)
         return 1
     return 0
 

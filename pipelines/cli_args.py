@@ -4,6 +4,10 @@ pipelines.cli)."""
 import argparse
 
 
+class UsageError(Exception):
+    """The command line is wrong (a combination argparse cannot check): one line, exit code 2."""
+
+
 def add_debug_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--debug",
@@ -14,10 +18,12 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def add_lake_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lake", default="data/lake", help="lake folder (default: data/lake)")
+    parser.add_argument(
+        "--lake", metavar="DIR", default="data/lake", help="lake folder (default: data/lake)"
+    )
 
 
-def _days(value: str) -> int:
+def days(value: str) -> int:
     """A whole number of days, at least 1."""
     try:
         days = int(value)
@@ -32,14 +38,16 @@ def add_usage_args(parser: argparse.ArgumentParser) -> None:
     """Thresholds of the credential and usage rules (defaults: 90 days, as AWS recommends)."""
     parser.add_argument(
         "--unused-days",
-        type=_days,
+        type=days,
         default=90,
+        metavar="N",
         help="days without use after which a role, password or access key is unused (90)",
     )
     parser.add_argument(
         "--key-rotation-days",
-        type=_days,
+        type=days,
         default=90,
+        metavar="N",
         help="age in days above which an active access key is due for rotation (90)",
     )
 
@@ -51,3 +59,10 @@ def add_suppressions_arg(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="suppressions YAML (default: $CIEM_SUPPRESSIONS, else ./suppressions.yaml if present)",
     )
+
+
+def port(value: str) -> int:
+    """A TCP port, 0 (any free port) to 65535."""
+    if not value.isdigit() or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port from 0 to 65535: {value!r}")
+    return int(value)

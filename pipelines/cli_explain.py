@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.cli_args import add_debug_arg, add_lake_arg
+from pipelines.cli_args import UsageError, add_debug_arg, add_lake_arg
 from pipelines.lib.explain import PolicyStore, format_decision
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse import connect
@@ -26,9 +26,15 @@ def add_explain_parser(subparsers: Any) -> None:
             "(explicit Deny wins) and prints the decision and the statements behind it."
         ),
     )
-    p.add_argument("principal", nargs="?", help="ARN of the IAM user or role")
-    p.add_argument("action", nargs="?", help="IAM action, e.g. s3:GetObject")
-    p.add_argument("resource", nargs="?", help="resource ARN (default: any resource)")
+    p.add_argument("principal", nargs="?", metavar="PRINCIPAL_ARN", help="IAM user or role ARN")
+    p.add_argument("action", nargs="?", metavar="ACTION", help="IAM action, e.g. s3:GetObject")
+    p.add_argument(
+        "resource",
+        nargs="?",
+        metavar="RESOURCE_ARN",
+        help="resource ARN; resource policies and RCPs are evaluated only with it "
+        "(default: any resource, as in effective_permissions)",
+    )
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     p.add_argument(
         "--batch",
@@ -55,13 +61,20 @@ def run_batch(store: PolicyStore, lines: TextIO, out: TextIO) -> int:
         if not line.strip():
             continue
         try:
-            question = json.loads(line)
+            try:
+                question = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise RuntimeError(f"not valid JSON: {exc}") from None
             if not isinstance(question, dict):
                 raise RuntimeError("expected a JSON object")
-            answer = store.explain(
-                str(question["principal"]), str(question["action"]), question.get("resource")
-            )
-        except (RuntimeError, KeyError, json.JSONDecodeError) as exc:
+            for name in ("principal", "action"):
+                if not isinstance(question[name], str):
+                    raise RuntimeError(f"field '{name}' must be a string")
+            resource = question.get("resource")
+            if resource is not None and not isinstance(resource, str):
+                raise RuntimeError("field 'resource' must be a string")
+            answer = store.explain(question["principal"], question["action"], resource)
+        except (RuntimeError, KeyError) as exc:
             reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             answer = {"line": number, "error": reason}
         out.write(json.dumps(answer, separators=(",", ":")) + "\n")
@@ -72,9 +85,9 @@ def run_batch(store: PolicyStore, lines: TextIO, out: TextIO) -> int:
 def cmd_explain(args: argparse.Namespace) -> None:
     if args.batch:
         if not args.json:
-            raise RuntimeError("--batch writes JSON lines: add --json")
+            raise UsageError("--batch writes JSON lines: add --json")
         if args.principal or args.action:
-            raise RuntimeError("--batch takes no PRINCIPAL_ARN/ACTION arguments")
+            raise UsageError("--batch takes no PRINCIPAL_ARN/ACTION arguments")
         store = load_store(args.lake)
         if args.batch == "-":
             run_batch(store, sys.stdin, sys.stdout)
@@ -86,7 +99,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
             run_batch(store, lines, sys.stdout)
         return
     if not args.principal or not args.action:
-        raise RuntimeError("explain needs PRINCIPAL_ARN and ACTION (or --batch FILE --json)")
+        raise UsageError("explain needs PRINCIPAL_ARN and ACTION (or --batch FILE --json)")
     store = load_store(args.lake)
     result = store.explain(args.principal, args.action, args.resource)
     if args.json:

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli_args import add_debug_arg, add_lake_arg
+from pipelines.cli_args import add_debug_arg, add_lake_arg, port
 from pipelines.lib.lake import Lake
 
 DEFAULT_PORT = 8765
@@ -26,7 +26,11 @@ def add_explorer_parser(subparsers: Any) -> None:
         ),
     )
     p.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port ({DEFAULT_PORT}; 0 = any free)"
+        "--port",
+        type=port,
+        default=DEFAULT_PORT,
+        metavar="N",
+        help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}; 0 = any free port)",
     )
     add_lake_arg(p)
     add_debug_arg(p)

@@ -27,7 +27,9 @@ def add_export_parser(subparsers: Any) -> None:
         description="Writes one OCSF 1.3 Detection Finding (class_uid 2004) per detection.",
     )
     p.add_argument("--format", choices=("ocsf",), default="ocsf", help="output format (ocsf)")
-    p.add_argument("--out", default="-", help="output file ('-' = stdout, the default)")
+    p.add_argument(
+        "--out", default="-", metavar="FILE", help="output file ('-' = stdout, the default)"
+    )
     p.add_argument(
         "--status",
         choices=STATUSES,
