@@ -70,6 +70,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay text until `_expires` reads them: PyYAML's own timestamp parsing would fail on
+# `2026-02-30` with a bare ValueError that names no entry or field.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def known_rule_ids() -> frozenset[str]:
@@ -107,7 +113,7 @@ def _text(path: Path, index: int, entry: Mapping[str, Any], name: str) -> str:
 def _expires(path: Path, index: int, value: object) -> date | None:
     if value is None:
         return None
-    # YAML reads an unquoted 2027-01-31 as a date already; a quoted one is text.
+    # The loader keeps dates as text (see _Loader); a date object can still come from the API.
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):

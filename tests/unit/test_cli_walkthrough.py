@@ -136,7 +136,7 @@ def test_bad_suppressions_file_fails_before_anything_lands(
     assert not lake.exists()
 
 
-def test_suppressions_file_yaml_value_error_names_the_file(
+def test_an_impossible_expiry_date_names_the_file_entry_and_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "snap").mkdir()
@@ -149,7 +149,9 @@ def test_suppressions_file_yaml_value_error_names_the_file(
     )
     assert code == 1
     (line,) = _err_lines(capsys)
-    assert line.startswith(f"ciem: error: {bad}: ") and "out of range" in line
+    assert line == (
+        f"ciem: error: {bad}: entry 0: field 'expires' must be a YYYY-MM-DD date, got '2026-02-30'"
+    )
 
 
 # --- outputs -------------------------------------------------------------------------------

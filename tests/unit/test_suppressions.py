@@ -103,8 +103,11 @@ def test_shipped_example_is_valid() -> None:
         ),
         (
             "- {rule: unused-role, resource: x, reason: ok, expires: 2026-12-31 10:00:00}\n",
-            "entry 0: field 'expires' must be a YYYY-MM-DD date, "
-            "got datetime.datetime(2026, 12, 31, 10, 0)",
+            "entry 0: field 'expires' must be a YYYY-MM-DD date, got '2026-12-31 10:00:00'",
+        ),
+        (
+            "- {rule: unused-role, resource: x, reason: ok, expires: 2026-02-30}\n",
+            "entry 0: field 'expires' must be a YYYY-MM-DD date, got '2026-02-30'",
         ),
         (
             "- {rule: unused-role, resource: x, reason: ok, until: 2026-12-31}\n",
