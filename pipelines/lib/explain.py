@@ -275,6 +275,8 @@ class PolicyStore:
     resource_policies: list[tuple[str, str | None, str, str]]  # resource_arn, account, key, kind
     # member account -> [(node_id, [policy_key])] root first; empty when no RCP is attached
     rcp_levels: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
+    # The IAM action catalog (lower case); empty when the warehouse has none (then not judged).
+    known_actions: frozenset[str] = frozenset()
     _contexts: dict[str, _PrincipalContext] = field(default_factory=dict)
     _rcp_statements: dict[str, list[tuple[str, list[Statement]]]] = field(default_factory=dict)
 
@@ -366,6 +368,14 @@ class PolicyStore:
                    from stg_policy_documents where resource_arn is not null"""
             ).fetchall()
         ]
+        has_catalog = con.execute(
+            "select count(*) from information_schema.tables where table_name = 'ref_iam_actions'"
+        ).fetchall()[0][0]
+        known_actions = (
+            frozenset(r[0] for r in con.execute("select action from ref_iam_actions").fetchall())
+            if has_catalog
+            else frozenset()
+        )
         return cls(
             statements,
             identities,
@@ -373,6 +383,7 @@ class PolicyStore:
             scp_levels,
             resource_policies,
             _levels_root_first(rcp_levels),
+            known_actions,
         )
 
     def _rcp_levels_for(
@@ -549,6 +560,8 @@ class PolicyStore:
             "principal": principal_arn,
             "action": action,
             "resource": resource,
+            # False for an action the catalog does not know (a typo answers implicitly_denied).
+            "known_action": action_lc in self.known_actions if self.known_actions else None,
         }
         unconditional_denies = [d for d in denies if not d["conditional"]]
         if unconditional_denies:
@@ -779,11 +792,16 @@ def format_decision(result: dict) -> str:
             else "conditional Deny (applies when its condition holds):"
         )
         lines += [describe(e) for e in result["denied_by"]]
+    if result.get("known_action") is False:
+        lines.append(
+            f"note: {result['action']} is not in the IAM action catalog: check its spelling"
+        )
+    # What is missing comes first: it is the reason for an implicit deny.
+    if result["missing_allow_from"]:
+        lines.append("no Allow from: " + ", ".join(result["missing_allow_from"]))
     if result["allowed_by"]:
         lines.append("allowed by:")
         lines += [describe(e) for e in result["allowed_by"]]
-    if result["missing_allow_from"]:
-        lines.append("no Allow from: " + ", ".join(result["missing_allow_from"]))
     if result.get("partial_denies"):
         lines.append("Denies on some resources only (name a resource to evaluate them):")
         lines += [describe(e) for e in result["partial_denies"]]

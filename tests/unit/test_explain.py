@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.cli_explain import add_explain_parser, run_batch
-from pipelines.lib.explain import PolicyStore, action_matches, resource_matches
+from pipelines.lib.explain import PolicyStore, action_matches, format_decision, resource_matches
 from tests.sql.harness import build
 
 ACCT = "111111111111"
@@ -405,3 +405,18 @@ def test_parser_registers_explain() -> None:
     args = parser.parse_args(["explain", "--batch", "q.jsonl", "--json", "--lake", "lake-dir"])
     assert (args.batch, args.lake, args.principal) == ("q.jsonl", "lake-dir", None)
     assert callable(args.func)
+
+
+def test_an_action_the_catalog_does_not_know_is_flagged(store: PolicyStore) -> None:
+    # The harness catalog (tests/sql/harness.py SMALL_CATALOG) has s3:ListBucket, no typo of it.
+    known = store.explain(BOB, "s3:ListBucket")
+    typo = store.explain(BOB, "s3:ListBuckets")
+    assert (known["known_action"], typo["known_action"]) == (True, False)
+    screen = format_decision(typo).splitlines()
+    assert "note: s3:ListBuckets is not in the IAM action catalog: check its spelling" in screen
+
+
+def test_an_implicit_deny_shows_what_is_missing_before_what_allowed(store: PolicyStore) -> None:
+    screen = format_decision(store.explain(BOB, "sqs:SendMessage")).splitlines()
+    assert screen[2] == "decision: IMPLICITLY_DENIED"
+    assert screen.index("no Allow from: scp:ou-1") < screen.index("allowed by:")
