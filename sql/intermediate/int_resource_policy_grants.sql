@@ -15,14 +15,14 @@
 -- or match a listed value: a positive string/ARN operator (`StringEquals`, `StringLike`,
 -- `ArnEquals`, `ArnLike`…; not `StringNotEquals`, which admits everyone else, not `...IfExists`
 -- or `ForAllValues:`, which an anonymous caller without the key passes, not `Null`), and every
--- value pins an identity (see int_role_trust_principals: `*`, `o-*` or
+-- value pins an identity (`pins_caller` in int_policy_condition_entries: `*`, `o-*` or
 -- `arn:aws:iam::*:role/x` under a Like operator admit strangers).
--- `restricted_by_deny`: the perimeter Deny statements of the same policy that restrict an Allow
--- to an AWS principal (anyone, an account or a principal) to the callers they name — list of
--- {statement, sid, condition_keys, exempts_aws_services}, empty when none. A perimeter Deny
--- names anyone as principal, covers the Allow's action and every resource it names (Resource
--- `*`, none as in trust policies, or a `*` pattern matching each Allow resource; `?` patterns
--- are not trusted), and every entry of its Condition is either a negated operator
+-- `restricted_by_deny`: the perimeter Deny statements (int_perimeter_denies) of the same policy
+-- that restrict an Allow to an AWS principal (anyone, an account or a principal) to the callers
+-- they name — list of {statement, sid, condition_keys, exempts_aws_services}, empty when none.
+-- A perimeter Deny names anyone as principal, covers the Allow's action and every resource it
+-- names (Resource `*`, none as in trust policies, or a `*` pattern matching each Allow resource;
+-- `?` patterns are not trusted), and every entry of its Condition is either a negated operator
 -- (`StringNotEquals`, `StringNotEqualsIgnoreCase`, `StringNotLike`, `ArnNotEquals`,
 -- `ArnNotLike`, with or without `IfExists`, not `ForAnyValue:`) on one of the keys above whose
 -- values all name particular callers, or `BoolIfExists aws:PrincipalIsAWSService false`
@@ -66,140 +66,27 @@ org_accounts as (
     select distinct account_id from raw_org_accounts
 ),
 
-restricting_keys as (
-    select unnest([
-        'aws:sourceaccount', 'aws:sourcearn', 'aws:sourceowner', 'aws:sourceorgid',
-        'aws:sourceorgpaths', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:principalaccount',
-        'aws:principalarn', 'aws:principalorgid', 'aws:principalorgpaths', 'kms:calleraccount'
-    ]) as condition_key
-),
-
-condition_entries as (
-    select
-        s.policy_key,
-        s.statement_index,
-        lower(o.operator) as operator,
-        lower(regexp_replace(
-            regexp_replace(o.operator, '^(ForAnyValue|ForAllValues):', '', 'i'),
-            'IfExists$', '', 'i'
-        )) as base_operator,
-        lower(regexp_extract(o.operator, '^(ForAnyValue|ForAllValues):', 1, 'i')) as set_qualifier,
-        regexp_matches(o.operator, 'IfExists$', 'i') as if_exists,
-        lower(k.condition_key) as condition_key,
-        case json_type(s.condition_json::json -> o.operator -> k.condition_key)
-            when 'ARRAY'
-                then from_json(s.condition_json::json -> o.operator -> k.condition_key, '["varchar"]')
-            else [(s.condition_json::json -> o.operator -> k.condition_key) ->> '$']
-        end as condition_values
-    from statements as s,
-        unnest(json_keys(s.condition_json::json)) as o(operator),
-        unnest(json_keys(s.condition_json::json -> o.operator)) as k(condition_key)
-    where s.has_condition and json_type(s.condition_json::json) = 'OBJECT'
-),
-
-pinned_entries as (
-    select
-        *,
-        -- Each value names particular callers: under a Like operator (ArnEquals too takes
-        -- wildcards, and so do their negations) a wildcard in the account of an ARN, in an
-        -- account or organization id (`o-*`) or in the organization of a path admits callers of
-        -- any account.
-        list_bool_and(list_transform(
-            condition_values,
-            lambda v: base_operator not in (
-                    'stringlike', 'arnlike', 'arnequals', 'stringnotlike', 'arnnotlike',
-                    'arnnotequals'
-                )
-                or case
-                    when condition_key in ('aws:principalarn', 'aws:sourcearn')
-                        then not regexp_matches(split_part(v, ':', 5), '[*?]')
-                            and (split_part(v, ':', 5) <> '' or not regexp_matches(v, '[*?]'))
-                            and len(string_split(v, ':')) >= 6
-                    when condition_key in ('aws:principalorgpaths', 'aws:sourceorgpaths')
-                        then not regexp_matches(split_part(v, '/', 1), '[*?]')
-                    else not regexp_matches(v, '^[^:]*[*?]')
-                end
-        )) as pins_caller
-    from condition_entries
-),
-
-required_condition_keys as (
-    -- Entries that fail for a caller without the key or with a value not listed.
-    select
-        policy_key,
-        statement_index,
-        condition_key
-    from pinned_entries
-    where base_operator in (
-            'stringequals', 'stringequalsignorecase', 'stringlike', 'arnequals', 'arnlike'
-        )
-        and not if_exists
-        and set_qualifier is distinct from 'forallvalues'
-        and pins_caller
-),
-
-restrictions as (
-    select
-        r.policy_key,
-        r.statement_index,
-        list_sort(list_distinct(list(r.condition_key))) as restricting_condition_keys
-    from required_condition_keys as r
-    inner join restricting_keys as k on k.condition_key = r.condition_key
-    group by r.policy_key, r.statement_index
-),
-
-perimeter_entries as (
-    -- Entries of a Deny statement: a negated caller entry makes the Deny apply to every caller
-    -- outside the values it lists (a caller without the key too: "...IfExists" passes an absent
-    -- key and a plain negated operator is true for it; `ForAnyValue:` is false for it, so not
-    -- that); `BoolIfExists aws:PrincipalIsAWSService false` leaves AWS service principals out
-    -- of the Deny (plain `Bool` would leave out unsigned, anonymous requests, which carry no key).
-    select
-        e.policy_key,
-        e.statement_index,
-        e.condition_key,
-        e.base_operator in (
-            'stringnotequals', 'stringnotequalsignorecase', 'stringnotlike', 'arnnotequals',
-            'arnnotlike'
-        )
-        and e.set_qualifier is distinct from 'foranyvalue'
-        and e.pins_caller
-        and len(e.condition_values) > 0
-        and k.condition_key is not null as is_caller_entry,
-        e.condition_key = 'aws:principalisawsservice'
-        and e.base_operator = 'bool'
-        and e.if_exists
-        and e.set_qualifier = ''
-        and list_transform(e.condition_values, lambda v: lower(v)) = ['false']
-            as is_service_exemption
-    from pinned_entries as e
-    inner join statements as s
-        on s.policy_key = e.policy_key
-        and s.statement_index = e.statement_index
-    left join restricting_keys as k on k.condition_key = e.condition_key
-    where s.effect = 'Deny'
+conditions as (
+    select * from int_policy_condition_entries
 ),
 
 perimeter_denies as (
-    -- Deny statements to anyone whose every condition entry is one of those, at least one
-    -- naming callers: only callers the values name escape them.
+    select * from int_perimeter_denies
+    where caller_key_list = 'resource_grants'
+),
+
+restrictions as (
+    -- Entries that fail for a caller without the key or with a value not listed, on a caller key,
+    -- every value naming particular callers.
     select
-        s.policy_key,
-        s.statement_index,
-        s.sid,
-        s.resources,
-        list_sort(list_distinct(list(p.condition_key) filter (where p.is_caller_entry)))
-            as condition_keys,
-        bool_or(p.is_service_exemption) as exempts_aws_services
-    from statements as s
-    inner join perimeter_entries as p
-        on p.policy_key = s.policy_key
-        and p.statement_index = s.statement_index
-    where s.effect = 'Deny'
-        and list_contains(s.principal_aws, '*')
-        and s.not_resources is null
-    group by s.policy_key, s.statement_index, s.sid, s.resources
-    having bool_and(p.is_caller_entry or p.is_service_exemption) and bool_or(p.is_caller_entry)
+        policy_key,
+        statement_index,
+        list_sort(list_distinct(list(condition_key))) as restricting_condition_keys
+    from conditions
+    where is_positive_entry
+        and pins_caller
+        and list_contains(caller_key_lists, 'resource_grants')
+    group by policy_key, statement_index
 ),
 
 named as (

@@ -40,7 +40,8 @@ statements as (
 ),
 
 conditions as (
-    select * from stg_trust_conditions
+    select * from int_policy_condition_entries
+    where policy_kind = 'trust'
 ),
 
 oidc_providers as (
@@ -68,21 +69,6 @@ sts_actions as (
         'sts:setsourceidentity',
         'sts:setcontext'
     ]) as action
-),
-
-caller_keys as (
-    -- Condition keys that pin who the caller is (or, for services, on whose behalf it acts).
-    select unnest([
-        'aws:principalorgid',
-        'aws:principalorgpaths',
-        'aws:principalaccount',
-        'aws:principalarn',
-        'aws:userid',
-        'aws:sourceaccount',
-        'aws:sourcearn',
-        'aws:sourceorgid',
-        'aws:sourceorgpaths'
-    ]) as condition_key
 ),
 
 principal_entries as (
@@ -197,37 +183,14 @@ condition_entries as (
     select
         *,
         -- The entry holds only when the key is present with one of the listed values: a positive
-        -- string/ARN operator, no IfExists (an absent key passes), not ForAllValues (an absent key
-        -- passes), and no value that is only wildcards (StringLike "*" admits any value).
-        base_operator in ('stringequals', 'stringequalsignorecase', 'stringlike', 'arnequals',
-                          'arnlike')
-        and not if_exists
-        and set_qualifier is distinct from 'ForAllValues'
+        -- entry (int_policy_condition_entries) with no value that is only wildcards (StringLike
+        -- "*" admits any value).
+        is_positive_entry
         and not list_bool_or(list_transform(
             condition_values,
             lambda v: base_operator in ('stringlike', 'arnlike', 'arnequals')
                 and regexp_full_match(v, '[*?]*') and contains(v, '*')
-        )) as requires_listed_value,
-        -- Each value names particular callers: under a Like operator (ArnEquals too takes
-        -- wildcards, and so do their negations) a wildcard in the account of an ARN
-        -- (`arn:aws:iam::*:role/deployer`), in an account or organization id (`o-*`) or before
-        -- the session of aws:userid admits callers of any account.
-        list_bool_and(list_transform(
-            condition_values,
-            lambda v: base_operator not in (
-                    'stringlike', 'arnlike', 'arnequals', 'stringnotlike', 'arnnotlike',
-                    'arnnotequals'
-                )
-                or case
-                    when condition_key in ('aws:principalarn', 'aws:sourcearn')
-                        then not regexp_matches(split_part(v, ':', 5), '[*?]')
-                            and (split_part(v, ':', 5) <> '' or not regexp_matches(v, '[*?]'))
-                            and len(string_split(v, ':')) >= 6
-                    when condition_key in ('aws:principalorgpaths', 'aws:sourceorgpaths')
-                        then not regexp_matches(split_part(v, '/', 1), '[*?]')
-                    else not regexp_matches(v, '^[^:]*[*?]')
-                end
-        )) as pins_caller
+        )) as requires_listed_value
     from conditions
 ),
 
@@ -237,72 +200,31 @@ statement_conditions as (
         c.statement_index,
         bool_or(c.condition_key = 'sts:externalid' and c.requires_listed_value) as has_external_id,
         list_sort(list_distinct(list(c.condition_key) filter (
-            where c.requires_listed_value and c.pins_caller and k.condition_key is not null
+            where c.requires_listed_value
+                and c.pins_caller
+                and list_contains(c.caller_key_lists, 'role_trust')
         ))) as caller_restriction_keys,
         list(c.condition_values) filter (
             where c.condition_key = 'aws:principalarn' and c.requires_listed_value
         ) as principal_arn_conditions
     from condition_entries as c
-    left join caller_keys as k on k.condition_key = c.condition_key
     group by c.policy_key, c.statement_index
 ),
 
-perimeter_entries as (
-    -- Entries of a Deny statement: a negated caller entry makes the Deny apply to every caller
-    -- outside the values it lists (a caller without the key too: "...IfExists" passes an absent
-    -- key and a plain negated operator is true for it; `ForAnyValue:` is false for it, so not
-    -- that); `BoolIfExists aws:PrincipalIsAWSService false` leaves AWS service principals out
-    -- of the Deny (plain `Bool` would leave out unsigned calls, AssumeRoleWithWebIdentity and
-    -- AssumeRoleWithSAML, which carry no such key).
-    select
-        c.policy_key,
-        c.statement_index,
-        c.condition_key,
-        c.base_operator in (
-            'stringnotequals', 'stringnotequalsignorecase', 'stringnotlike', 'arnnotequals',
-            'arnnotlike'
-        )
-        and c.set_qualifier is distinct from 'ForAnyValue'
-        and c.pins_caller
-        and len(c.condition_values) > 0
-        and k.condition_key is not null as is_caller_entry,
-        c.condition_key = 'aws:principalisawsservice'
-        and c.base_operator = 'bool'
-        and c.if_exists
-        and c.set_qualifier is null
-        and list_transform(c.condition_values, lambda v: lower(v)) = ['false']
-            as is_service_exemption
-    from condition_entries as c
-    inner join statements as s
-        on s.policy_key = c.policy_key
-        and s.statement_index = c.statement_index
-    left join caller_keys as k on k.condition_key = c.condition_key
-    where s.effect = 'Deny'
-),
-
 perimeter_denies as (
-    -- Deny statements to anyone whose every condition entry is one of those, at least one
-    -- naming callers: only callers the values name escape them, for the STS actions it covers.
+    -- Perimeter Deny statements (int_perimeter_denies) and the STS actions they cover.
     select
-        s.policy_key,
-        s.statement_index,
-        s.sid,
+        d.policy_key,
+        d.statement_index,
+        d.sid,
         a.assume_actions,
-        list_sort(list_distinct(list(p.condition_key) filter (where p.is_caller_entry)))
-            as condition_keys,
-        bool_or(p.is_service_exemption) as exempts_aws_services
-    from statements as s
-    inner join perimeter_entries as p
-        on p.policy_key = s.policy_key
-        and p.statement_index = s.statement_index
+        d.condition_keys,
+        d.exempts_aws_services
+    from int_perimeter_denies as d
     inner join statement_assume_actions as a
-        on a.policy_key = s.policy_key
-        and a.statement_index = s.statement_index
-    where s.effect = 'Deny'
-        and list_contains(s.principal_aws, '*')
-        and s.not_resources is null
-    group by s.policy_key, s.statement_index, s.sid, a.assume_actions
-    having bool_and(p.is_caller_entry or p.is_service_exemption) and bool_or(p.is_caller_entry)
+        on a.policy_key = d.policy_key
+        and a.statement_index = d.statement_index
+    where d.caller_key_list = 'role_trust'
 ),
 
 perimeter_cover as (
