@@ -48,11 +48,34 @@ def _product_version() -> str:
         return "0+unknown"
 
 
+# A resolved detection's `resolved_at`: the as-of date of the run that resolved it, the latest
+# `resolved` event of its timeline (a detection can be resolved, reopened and resolved again).
+_WITH_RESOLVED_AT = """
+    select d.*, r.resolved_at
+    from detections as d
+    left join (
+        select detection_id, max(event_at) as resolved_at
+        from detection_timeline
+        where event_type = 'resolved'
+        group by detection_id
+    ) as r on r.detection_id = d.detection_id and d.status = 'resolved'
+"""
+# A warehouse built before `detection_timeline` existed: no resolution date (the finding then
+# falls back to the last-seen date).
+_WITHOUT_RESOLVED_AT = "select *, null::date as resolved_at from detections"
+
+
 def read_detections(lake_dir: str | Path, statuses: list[str] | None) -> list[dict[str, Any]]:
+    """The `detections` rows (all, or those with the given statuses), each with `resolved_at`."""
     try:
         with connect(Lake.at(Path(lake_dir)), read_only=True) as con:
+            has_timeline = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'main' and table_name = 'detection_timeline'"
+            ).fetchone()
+            source = _WITH_RESOLVED_AT if has_timeline and has_timeline[0] else _WITHOUT_RESOLVED_AT
             cursor = con.execute(
-                "select * from detections where $all or list_contains($statuses, status) "
+                f"select * from ({source}) where $all or list_contains($statuses, status) "
                 "order by detection_id",
                 {"all": not statuses, "statuses": statuses or []},
             )

@@ -6,8 +6,15 @@ Mapping (https://schema.ocsf.io/1.3.0/classes/detection_finding):
   `type_uid` = class_uid * 100 + activity_id.
 - `status_id` 1 New (open), 3 Suppressed, 4 Resolved; `severity_id` low 2, medium 3, high 4,
   critical 5.
-- `time`, `finding_info.first_seen_time`/`last_seen_time`: the as-of dates of the runs, as epoch
-  milliseconds (OCSF `timestamp_t`), midnight UTC.
+- `finding_info.first_seen_time`/`last_seen_time`: the as-of dates of the first and the latest
+  run that found the detection, as epoch milliseconds (OCSF `timestamp_t`), midnight UTC. `time`
+  is the latest run that found it, except for a resolved detection: the run that resolved it
+  (`resolved_at`, the latest `resolved` event of `detection_timeline`), also given as
+  `finding_info.modified_time`; without `resolved_at` (a warehouse without the timeline) it falls
+  back to the last-seen date. (`end_time` is not used: OCSF defines it as the time of the most
+  recent event in the finding, not the close time.)
+- No `is_alert`: OCSF 1.3 Detection Finding has no such attribute (later versions added it);
+  `status_id` says the same.
 - `finding_info.uid` = detection_id, `analytic` = the rule; `resources[0]` the risky resource,
   `cloud` the AWS account; `remediation` the rule's advice with its reference and the console
   link; `evidences[0].data` the detection's evidence JSON; everything ciem-specific without an
@@ -92,6 +99,7 @@ def detection_finding(detection: Detection, product_version: str) -> dict[str, A
     partition, region = _arn_parts(detection["resource_arn"])
     account = {"uid": detection["account_id"], **AWS_ACCOUNT_TYPE}
     references = [u for u in (detection.get("reference_url"), detection.get("console_url")) if u]
+    resolved_at = detection.get("resolved_at") if status == "resolved" else None
     finding = {
         "activity_id": activity_id,
         "activity_name": ACTIVITIES[activity_id],
@@ -105,8 +113,7 @@ def detection_finding(detection: Detection, product_version: str) -> dict[str, A
         "severity": severity.capitalize() if severity in SEVERITY_IDS else severity,
         "status_id": status_id,
         "status": status_name,
-        "is_alert": status == "open",
-        "time": epoch_ms(detection["last_seen_at"]),
+        "time": epoch_ms(resolved_at or detection["last_seen_at"]),
         "message": detection["title"],
         "metadata": {
             "version": OCSF_VERSION,
@@ -120,6 +127,7 @@ def detection_finding(detection: Detection, product_version: str) -> dict[str, A
             "types": [detection["category"]] if detection.get("category") else None,
             "first_seen_time": epoch_ms(detection["first_seen_at"]),
             "last_seen_time": epoch_ms(detection["last_seen_at"]),
+            "modified_time": epoch_ms(resolved_at),
             "analytic": {
                 "uid": detection["rule_id"],
                 "name": detection["rule_id"],

@@ -1,16 +1,21 @@
-"""Detections as OCSF Detection Finding (class 2004): whole records for hand-made detections,
-and the class's required attributes with their types."""
+"""Detections as OCSF Detection Finding (class 2004): whole records for hand-made detections
+(a resolved one dated by the run that resolved it), the class's required attributes with their
+types, and the resolution dates `ciem export` reads from a warehouse with and without
+`detection_timeline`."""
 
 from __future__ import annotations
 
 import io
 import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import duckdb
+import pyarrow as pa
 import pytest
 
-from pipelines.cli_export import write_findings
+from pipelines.cli_export import read_detections, write_findings
 from pipelines.lib.ocsf import detection_finding
 
 ARN = "arn:aws:iam::222222222222:role/batch-admin-ec2-role"
@@ -39,6 +44,7 @@ DETECTION: dict[str, Any] = {
 }
 T_19 = 1795046400000  # 2026-11-19T00:00:00Z in epoch milliseconds
 T_20 = T_19 + 86_400_000
+T_21 = T_20 + 86_400_000
 
 
 def _expected_open() -> dict[str, Any]:
@@ -56,7 +62,6 @@ def _expected_open() -> dict[str, Any]:
         "severity": "High",
         "status_id": 1,
         "status": "New",
-        "is_alert": True,
         "time": T_20,
         "message": "IAM role batch-admin-ec2-role has administrative privileges",
         "metadata": {
@@ -141,7 +146,6 @@ def test_suppressed_and_resolved_detections_whole_records() -> None:
         severity="Critical",
         status_id=3,
         status="Suppressed",
-        is_alert=False,
         cloud={"provider": "AWS", "account": account, "region": "us-east-1"},
         resources=[
             {
@@ -168,19 +172,44 @@ def test_suppressed_and_resolved_detections_whole_records() -> None:
     expected["finding_info"]["analytic"]["uid"] = "admin-lambda-function"
     expected["finding_info"]["analytic"]["name"] = "admin-lambda-function"
     assert detection_finding(suppressed, "9.9") == expected
-
-    resolved = detection_finding({**DETECTION, "status": "resolved"}, "9.9")
-    assert {k: resolved[k] for k in ("activity_id", "activity_name", "type_uid", "type_name")} == {
-        "activity_id": 3,
-        "activity_name": "Close",
-        "type_uid": 200403,
-        "type_name": "Detection Finding: Close",
-    }
-    assert (resolved["status_id"], resolved["status"], resolved["is_alert"]) == (
-        4,
-        "Resolved",
-        False,
+    # Only a resolved detection is dated by a resolution.
+    assert detection_finding({**suppressed, "resolved_at": date(2026, 11, 21)}, "9.9") == expected
+    assert detection_finding({**DETECTION, "resolved_at": date(2026, 11, 21)}, "9.9") == (
+        _expected_open()
     )
+
+
+def _expected_resolved() -> dict[str, Any]:
+    """The open record closed by the run of 2026-11-21: last seen by the run of the 20th."""
+    expected = _expected_open()
+    expected.update(
+        activity_id=3,
+        activity_name="Close",
+        type_uid=200403,
+        type_name="Detection Finding: Close",
+        status_id=4,
+        status="Resolved",
+        time=T_21,
+    )
+    expected["finding_info"]["modified_time"] = T_21
+    return expected
+
+
+def test_resolved_detection_whole_record_is_dated_by_its_resolution() -> None:
+    resolved = {**DETECTION, "status": "resolved", "resolved_at": date(2026, 11, 21)}
+    assert detection_finding(resolved, "9.9") == _expected_resolved()
+
+
+def test_resolved_detection_without_a_resolution_date_falls_back_to_last_seen() -> None:
+    # A warehouse without `detection_timeline`: no resolution date, the last-seen date stands.
+    expected = _expected_resolved()
+    expected["time"] = T_20
+    del expected["finding_info"]["modified_time"]
+    for resolved in (
+        {**DETECTION, "status": "resolved"},
+        {**DETECTION, "status": "resolved", "resolved_at": None},
+    ):
+        assert detection_finding(resolved, "9.9") == expected
 
 
 # Required attributes of Detection Finding (OCSF 1.3: base event + finding + cloud profile) and
@@ -235,4 +264,83 @@ def test_export_writes_one_json_object_per_line() -> None:
     assert [json.loads(line)["finding_info"]["uid"] for line in lines] == [
         "0123456789abcdef",
         "ffff",
+    ]
+
+
+def _warehouse(root: Path, detections: list[dict[str, Any]], timeline: list[tuple] | None) -> None:
+    path = root / "warehouse" / "ciem.duckdb"
+    path.parent.mkdir(parents=True)
+    table = pa.Table.from_pylist(detections)
+    table = table.cast(
+        pa.schema(
+            [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+        )
+    )
+    con = duckdb.connect(str(path))
+    con.register("detections_arrow", table)
+    con.execute("create table detections as select * from detections_arrow")
+    if timeline is not None:
+        con.execute(
+            "create table detection_timeline "
+            "(detection_id varchar, event_at date, event_type varchar, change_type varchar)"
+        )
+        con.executemany("insert into detection_timeline values (?, ?, ?, ?)", timeline)
+    con.close()
+
+
+# Three detections of the same role: resolved (opened the 17th, resolved the 18th, reopened the
+# 19th, last seen the 20th and resolved again the 21st), open (resolved once, back since) and
+# suppressed.
+RESOLVED = {**DETECTION, "detection_id": "a", "status": "resolved"}
+OPEN = {**DETECTION, "detection_id": "b", "last_seen_at": date(2026, 11, 21)}
+SUPPRESSED = {
+    **DETECTION,
+    "detection_id": "c",
+    "status": "suppressed",
+    "last_seen_at": date(2026, 11, 21),
+    "suppression_reason": "accepted",
+}
+TIMELINE = [
+    ("a", date(2026, 11, 17), "opened", None),
+    ("a", date(2026, 11, 18), "resolved", None),
+    ("a", date(2026, 11, 19), "reopened", None),
+    ("a", date(2026, 11, 20), "resource_changed", "policy_detached"),
+    ("a", date(2026, 11, 21), "resolved", None),
+    ("b", date(2026, 11, 18), "opened", None),
+    ("b", date(2026, 11, 19), "resolved", None),
+    ("b", date(2026, 11, 20), "reopened", None),
+    ("c", date(2026, 11, 19), "opened", None),
+    ("c", date(2026, 11, 20), "suppressed", None),
+]
+
+
+def test_read_detections_takes_the_latest_resolution_of_resolved_detections(
+    tmp_path: Path,
+) -> None:
+    _warehouse(tmp_path, [SUPPRESSED, OPEN, RESOLVED], TIMELINE)
+    assert read_detections(tmp_path, None) == [
+        {**RESOLVED, "resolved_at": date(2026, 11, 21)},
+        {**OPEN, "resolved_at": None},
+        {**SUPPRESSED, "resolved_at": None},
+    ]
+    assert read_detections(tmp_path, ["resolved"]) == [
+        {**RESOLVED, "resolved_at": date(2026, 11, 21)}
+    ]
+
+    out = io.StringIO()
+    assert write_findings(read_detections(tmp_path, ["resolved"]), out) == 1
+    expected = _expected_resolved()
+    expected["metadata"]["uid"] = expected["finding_info"]["uid"] = "a"
+    del expected["metadata"]["product"]["version"]
+    finding = json.loads(out.getvalue())
+    del finding["metadata"]["product"]["version"]
+    assert finding == expected
+
+
+def test_read_detections_without_a_timeline_has_no_resolution_dates(tmp_path: Path) -> None:
+    _warehouse(tmp_path, [SUPPRESSED, OPEN, RESOLVED], None)
+    assert read_detections(tmp_path, None) == [
+        {**RESOLVED, "resolved_at": None},
+        {**OPEN, "resolved_at": None},
+        {**SUPPRESSED, "resolved_at": None},
     ]
