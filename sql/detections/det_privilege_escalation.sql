@@ -6,7 +6,9 @@
 -- service (EC2, Lambda, CloudFormation, Glue, Data Pipeline, SageMaker, CodeBuild, ECS).
 -- Administrators (int_admin_identities) and service-linked roles are not reported. The evidence
 -- lists each method with its actions, the statements granting them and its targets (the first
--- ten, with their count).
+-- ten, with their count); `target_state_known` is false when a method that needs its target
+-- user's state (console password, access-key count) kept a user the credential report does not
+-- list, null for methods that need none.
 -- grain: resource_arn
 
 with paths as (
@@ -33,6 +35,7 @@ per_principal as (
                 'target_kind': target_kind,
                 'target_count': len(target_arns),
                 'targets': target_arns[1:10],
+                'target_state_known': target_state_known,
                 'actions': actions
             }
             order by method_id

@@ -16,6 +16,13 @@
 --                methods acting on an existing resource (UpdateFunctionCode, UpdateDevEndpoint,
 --                SendCommand…) presume a resource runs as that role (the snapshot lists no stacks,
 --                dev endpoints or notebooks).
+-- Some methods need the target user in a given state, read from the credential report
+-- (raw_credential_report, int_access_keys) when it lists the user: iam:CreateLoginProfile only
+-- works on a user without a console password, iam:UpdateLoginProfile only on one with a
+-- password, iam:CreateAccessKey only on a user holding fewer than 2 access keys (AWS's limit
+-- counts active and inactive keys). A user the report does not list (no report for its account,
+-- or created after it) is kept as a target; `target_state_known` says whether every target of
+-- such a method was checked (null for the other methods).
 -- Plainly assuming an admin role is the rule can-assume-admin-role, not a method here.
 -- Not evaluated: Condition values, Denies on specific resources that do not remove the action,
 -- Deny statements of trust policies, permission boundaries of the target.
@@ -54,6 +61,19 @@ principal_policies as (
 
 instance_profiles as (
     select distinct role_arn from raw_iam_instance_profiles
+),
+
+credential_states as (
+    -- Users of the credential report: console password set, access keys held (either state).
+    select
+        c.account_id,
+        c.arn as user_arn,
+        any_value(c.password_enabled) as has_password,
+        count(distinct k.key_slot) as key_count
+    from raw_credential_report as c
+    left join int_access_keys as k on k.account_id = c.account_id and k.arn = c.arn
+    where c.user <> '<root_account>'
+    group by c.account_id, c.arn
 ),
 
 service_trusts as (
@@ -152,7 +172,7 @@ service_roles as (
         or r.principal_arn in (select role_arn from instance_profiles)
 ),
 
-candidates as (
+candidate_targets as (
     select g.principal_arn, g.method_id, s.target_arn
     from method_grants as g
     inner join methods as m on m.method_id = g.method_id
@@ -193,6 +213,40 @@ candidates as (
     where m.target_kind = 'service_role'
 ),
 
+candidate_states as (
+    -- What the credential report says of each candidate target, for the methods that need it:
+    -- state_known (null: the method needs no state) and state_allows (null: not known).
+    select
+        c.principal_arn,
+        c.method_id,
+        c.target_arn,
+        case
+            when list_has_any(m.target_actions, ['iam:createloginprofile', 'iam:updateloginprofile'])
+                then r.has_password is not null
+            when list_contains(m.target_actions, 'iam:createaccesskey')
+                then r.user_arn is not null
+        end as state_known,
+        case
+            when list_contains(m.target_actions, 'iam:createloginprofile') then not r.has_password
+            when list_contains(m.target_actions, 'iam:updateloginprofile') then r.has_password
+            when list_contains(m.target_actions, 'iam:createaccesskey') then r.key_count < 2
+        end as state_allows
+    from candidate_targets as c
+    inner join methods as m on m.method_id = c.method_id
+    inner join identities as p on p.principal_arn = c.principal_arn
+    left join credential_states as r
+        on r.account_id = p.account_id
+        and r.user_arn = c.target_arn
+        and m.target_type = 'user'
+),
+
+candidates as (
+    -- The targets the method works on; a user the report does not list is kept.
+    select principal_arn, method_id, target_arn, state_known
+    from candidate_states
+    where coalesce(state_allows, true)
+),
+
 target_matches as (
     -- How many of the method's target actions grant a pattern covering the target.
     select c.principal_arn, c.method_id, c.target_arn, count(distinct gp.action) as matched
@@ -206,7 +260,7 @@ target_matches as (
 ),
 
 reached as (
-    select c.principal_arn, c.method_id, c.target_arn, m.target_kind
+    select c.principal_arn, c.method_id, c.target_arn, c.state_known, m.target_kind
     from candidates as c
     inner join methods as m on m.method_id = c.method_id
     left join target_matches as t
@@ -224,7 +278,11 @@ privileged as (
 ),
 
 paths as (
-    select principal_arn, method_id, list_sort(list(distinct target_arn)) as target_arns
+    select
+        principal_arn,
+        method_id,
+        list_sort(list(distinct target_arn)) as target_arns,
+        bool_and(state_known) as target_state_known
     from reached
     where target_kind in ('self', 'own_policy')
         or target_arn in (select principal_arn from privileged)
@@ -240,6 +298,7 @@ final as (
         m.title as method_title,
         m.target_kind,
         p.target_arns,
+        p.target_state_known,
         g.actions
     from paths as p
     inner join identities as i on i.principal_arn = p.principal_arn

@@ -16,6 +16,8 @@ PRIVESC_CATALOG = [
     ("iam:PutUserPolicy", "Permissions management"),
     ("iam:CreatePolicyVersion", "Permissions management"),
     ("iam:CreateAccessKey", "Write"),
+    ("iam:CreateLoginProfile", "Write"),
+    ("iam:UpdateLoginProfile", "Write"),
     ("iam:AddUserToGroup", "Write"),
     ("iam:PassRole", "Write"),
     ("ec2:RunInstances", "Write"),
@@ -232,6 +234,117 @@ def test_privilege_escalation_evidence_names_the_granting_statements() -> None:
         (a["action"], [(g["policy"], g["statement"]) for g in a["granted_by"]])
         for a in method["actions"]
     ] == [("ec2:runinstances", [("passer-inline", 1)]), ("iam:passrole", [("passer-inline", 0)])]
+
+
+def _credential_row(
+    name: str, *, password: bool | None, keys: tuple[bool | None, bool | None] = (None, None)
+) -> dict:
+    """A credential-report row; a key slot is None (no key), True (active) or False (inactive)."""
+    row: dict[str, Any] = {
+        "account_id": ACCT,
+        "user": name,
+        "arn": _arn("user", name),
+        "user_creation_time": CREATED,
+        "password_enabled": password,
+    }
+    for slot, key in enumerate(keys, start=1):
+        row[f"access_key_{slot}_active"] = bool(key)
+        row[f"access_key_{slot}_last_rotated"] = None if key is None else CREATED
+    return row
+
+
+def _target_state_inputs(*, with_report: bool = True) -> dict[str, list[dict]]:
+    """Admin users in every credential state, and one role per state-dependent method."""
+    admins = ["admin-pw", "admin-nopw", "admin-2keys", "admin-1key", "admin-unlisted"]
+    attackers = {
+        "pw-creator": "iam:CreateLoginProfile",
+        "pw-updater": "iam:UpdateLoginProfile",
+        "keymaker": "iam:CreateAccessKey",
+    }
+    report = [
+        {"account_id": ACCT, "user": "<root_account>", "arn": f"arn:aws:iam::{ACCT}:root"},
+        _credential_row("admin-pw", password=True),
+        _credential_row("admin-nopw", password=False, keys=(True, None)),
+        # the second key is inactive: it still takes a slot
+        _credential_row("admin-2keys", password=False, keys=(True, False)),
+        _credential_row("admin-1key", password=True, keys=(None, False)),
+    ]
+    return {
+        "raw_iam_users": [_user(u) for u in admins],
+        "raw_iam_roles": [_role(r, [_trust_service("lambda.amazonaws.com")]) for r in attackers],
+        "raw_iam_inline_policies": [_inline("user", u, [_allow("*")]) for u in admins]
+        + [_inline("role", r, [_allow(action)]) for r, action in attackers.items()],
+        "raw_credential_report": report if with_report else [],
+        "ref_iam_actions": catalog_rows(PRIVESC_CATALOG),
+        "ref_privesc_methods": load_reference("ref_privesc_methods").to_pylist(),
+    }
+
+
+def _methods_by_role(inputs: dict[str, list[dict]]) -> dict[str, tuple]:
+    con = build(inputs, ["det_privilege_escalation"])
+    got = {}
+    for arn, evidence in rows(con, "select resource_arn, evidence from det_privilege_escalation"):
+        [m] = json.loads(evidence)["methods"]
+        got[_short(arn)] = (
+            m["method"],
+            tuple(_short(t) for t in m["targets"]),
+            m["target_state_known"],
+        )
+    return got
+
+
+def test_login_profile_and_access_key_targets_follow_the_credential_report() -> None:
+    # CreateLoginProfile: users without a password; UpdateLoginProfile: users with one;
+    # CreateAccessKey: users holding fewer than 2 keys, active or not. admin-unlisted is not in
+    # the report: kept, and the evidence says a target's state was not known.
+    assert _methods_by_role(_target_state_inputs()) == {
+        "role/pw-creator": (
+            "create-login-profile",
+            ("user/admin-2keys", "user/admin-nopw", "user/admin-unlisted"),
+            False,
+        ),
+        "role/pw-updater": (
+            "update-login-profile",
+            ("user/admin-1key", "user/admin-pw", "user/admin-unlisted"),
+            False,
+        ),
+        "role/keymaker": (
+            "create-access-key",
+            ("user/admin-1key", "user/admin-nopw", "user/admin-pw", "user/admin-unlisted"),
+            False,
+        ),
+    }
+
+
+def test_targets_all_in_the_credential_report_mark_their_state_known() -> None:
+    inputs = _target_state_inputs()
+    inputs["raw_iam_users"] = [
+        u for u in inputs["raw_iam_users"] if u["user_name"] != "admin-unlisted"
+    ]
+    got = _methods_by_role(inputs)
+    assert {role: known for role, (_, _, known) in got.items()} == {
+        "role/pw-creator": True,
+        "role/pw-updater": True,
+        "role/keymaker": True,
+    }
+
+
+def test_no_target_in_a_usable_state_means_no_path() -> None:
+    # Only admin-pw (a password, no key): CreateLoginProfile cannot reach it.
+    inputs = _target_state_inputs()
+    inputs["raw_iam_users"] = [u for u in inputs["raw_iam_users"] if u["user_name"] == "admin-pw"]
+    got = _methods_by_role(inputs)
+    assert set(got) == {"role/pw-updater", "role/keymaker"}
+
+
+def test_without_a_credential_report_every_privileged_user_stays_a_target() -> None:
+    got = _methods_by_role(_target_state_inputs(with_report=False))
+    everyone = tuple(f"user/admin-{u}" for u in ("1key", "2keys", "nopw", "pw", "unlisted"))
+    assert got == {
+        "role/pw-creator": ("create-login-profile", everyone, False),
+        "role/pw-updater": ("update-login-profile", everyone, False),
+        "role/keymaker": ("create-access-key", everyone, False),
+    }
 
 
 BLAST_CATALOG = [
