@@ -43,6 +43,11 @@
 -- (same action, principal `*` or the same principal, Resource `*` or every resource the Allow
 -- names); Deny rows are false. NotPrincipal statements produce no rows. `resource_label` is how
 -- titles name the kind of resource (`S3 bucket`, `KMS key`, ...).
+-- `condition_accounts` / `condition_organizations` (Allow to anyone only, else empty): the
+-- accounts (12-digit values of aws:PrincipalAccount, aws:SourceAccount, kms:CallerAccount; the
+-- ARN account field of aws:PrincipalArn, aws:SourceArn) and organizations (aws:PrincipalOrgID,
+-- aws:SourceOrgID, the OrgPaths keys' first segment) its restricting entries name, with
+-- in_organization (raw_org_accounts) / is_own_organization (raw_org_organization).
 -- grain: policy_key, statement_index, principal, action
 
 with statements as (
@@ -75,6 +80,10 @@ perimeter_denies as (
     where caller_key_list = 'resource_grants'
 ),
 
+own_organization as (
+    select distinct lower(organization_id) as organization_id from raw_org_organization
+),
+
 restrictions as (
     -- Entries that fail for a caller without the key or with a value not listed, on a caller key,
     -- every value naming particular callers.
@@ -87,6 +96,60 @@ restrictions as (
         and pins_caller
         and list_contains(caller_key_lists, 'resource_grants')
     group by policy_key, statement_index
+),
+
+condition_named as (
+    -- The accounts and organizations the values of those entries name: the value of an account
+    -- key, the account field of an ARN key, the organization id of an organization (path) key.
+    select
+        c.policy_key,
+        c.statement_index,
+        c.condition_key,
+        case
+            when c.condition_key in (
+                'aws:principalaccount', 'aws:sourceaccount', 'kms:calleraccount'
+            ) then v.value
+            when c.condition_key in ('aws:principalarn', 'aws:sourcearn')
+                then split_part(v.value, ':', 5)
+        end as account_id,
+        case
+            when c.condition_key in ('aws:principalorgid', 'aws:sourceorgid') then lower(v.value)
+            when c.condition_key in ('aws:principalorgpaths', 'aws:sourceorgpaths')
+                then lower(split_part(v.value, '/', 1))
+        end as organization_id
+    from conditions as c, unnest(c.condition_values) as v(value)
+    where c.is_positive_entry
+        and c.pins_caller
+        and list_contains(c.caller_key_lists, 'resource_grants')
+),
+
+condition_grantees as (
+    select
+        n.policy_key,
+        n.statement_index,
+        list(distinct {
+            'account_id': n.account_id,
+            'condition_key': n.condition_key,
+            'in_organization': o.account_id is not null
+        } order by {
+            'account_id': n.account_id,
+            'condition_key': n.condition_key,
+            'in_organization': o.account_id is not null
+        }) filter (where regexp_full_match(n.account_id, '[0-9]{12}')) as condition_accounts,
+        list(distinct {
+            'organization_id': n.organization_id,
+            'condition_key': n.condition_key,
+            'is_own_organization': w.organization_id is not null
+        } order by {
+            'organization_id': n.organization_id,
+            'condition_key': n.condition_key,
+            'is_own_organization': w.organization_id is not null
+        }) filter (where regexp_full_match(n.organization_id, 'o-[a-z0-9]+'))
+            as condition_organizations
+    from condition_named as n
+    left join org_accounts as o on o.account_id = n.account_id
+    left join own_organization as w on w.organization_id = n.organization_id
+    group by n.policy_key, n.statement_index
 ),
 
 named as (
@@ -142,7 +205,17 @@ grants as (
         s.not_resources,
         s.has_condition as is_conditional,
         s.condition_keys,
-        coalesce(r.restricting_condition_keys, []) as restricting_condition_keys
+        coalesce(r.restricting_condition_keys, []) as restricting_condition_keys,
+        case
+            when s.effect = 'Allow' and n.principal_kind = 'aws' and n.principal = '*'
+                then coalesce(cg.condition_accounts, [])
+            else []
+        end as condition_accounts,
+        case
+            when s.effect = 'Allow' and n.principal_kind = 'aws' and n.principal = '*'
+                then coalesce(cg.condition_organizations, [])
+            else []
+        end as condition_organizations
     from statements as s
     inner join named as n
         on n.policy_key = s.policy_key
@@ -154,6 +227,9 @@ grants as (
     left join restrictions as r
         on r.policy_key = s.policy_key
         and r.statement_index = s.statement_index
+    left join condition_grantees as cg
+        on cg.policy_key = s.policy_key
+        and cg.statement_index = s.statement_index
 ),
 
 perimeter_cover as (
@@ -276,7 +352,9 @@ final as (
         case
             when g.principal_account_id is not null then o.account_id is not null
         end as principal_in_organization,
-        x.action is not null as denied_unconditionally
+        x.action is not null as denied_unconditionally,
+        g.condition_accounts,
+        g.condition_organizations
     from grants as g
     left join catalog as c on c.action = g.action
     left join org_accounts as o on o.account_id = g.principal_account_id
