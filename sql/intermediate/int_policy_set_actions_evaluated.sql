@@ -65,17 +65,36 @@ grant_statements as (
     where source = 'identity' and effect = 'Allow'
 ),
 
-set_denies as (
-    select * from int_set_deny_actions
-),
-
-scp_denies as (
-    select * from int_scp_deny_actions
-),
-
-set_deny_summary as (
+denies as (
+    -- The Denies of each set (identity policies and boundary) and of each account's SCPs,
+    -- keyed alike so that one summary serves both.
     select
-        policy_set_key,
+        'set' as deny_scope,
+        policy_set_key as deny_key,
+        action,
+        has_condition,
+        applies_to_all_resources,
+        resources,
+        not_resources,
+        condition_keys
+    from int_set_deny_actions
+    union all
+    select
+        'scp' as deny_scope,
+        account_id as deny_key,
+        action,
+        has_condition,
+        applies_to_all_resources,
+        resources,
+        not_resources,
+        condition_keys
+    from int_scp_deny_actions
+),
+
+deny_summary as (
+    select
+        deny_scope,
+        deny_key,
         action,
         bool_or(has_condition or not applies_to_all_resources) as partial_deny,
         list_sort(list_distinct(flatten(list(
@@ -86,24 +105,7 @@ set_deny_summary as (
         )))) as denied_resources,
         list_sort(list_distinct(flatten(list(condition_keys) filter (where has_condition))))
             as deny_condition_keys
-    from set_denies
-    group by all
-),
-
-scp_deny_summary as (
-    select
-        account_id,
-        action,
-        bool_or(has_condition or not applies_to_all_resources) as partial_deny,
-        list_sort(list_distinct(flatten(list(
-            case
-                when not_resources is not null then list_transform(not_resources, lambda r: '!' || r)
-                else coalesce(resources, ['*'])
-            end
-        )))) as denied_resources,
-        list_sort(list_distinct(flatten(list(condition_keys) filter (where has_condition))))
-            as deny_condition_keys
-    from scp_denies
+    from denies
     group by all
 ),
 
@@ -265,12 +267,14 @@ final as (
     left join combination_lists as cl
         on cl.policy_set_key = a.policy_set_key
         and cl.combination_key = a.combination_key
-    left join set_deny_summary as ds
-        on ds.policy_set_key = a.policy_set_key
+    left join deny_summary as ds
+        on ds.deny_scope = 'set'
+        and ds.deny_key = a.policy_set_key
         and ds.action = a.action
-    left join scp_deny_summary as sd
+    left join deny_summary as sd
         on st.scp_applies
-        and sd.account_id = st.account_id
+        and sd.deny_scope = 'scp'
+        and sd.deny_key = st.account_id
         and sd.action = a.action
     left join boundary_actions as b
         on b.policy_set_key = a.policy_set_key
