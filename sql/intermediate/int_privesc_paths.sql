@@ -118,17 +118,23 @@ granted_patterns as (
 ),
 
 method_grants as (
-    -- Principals that can perform every required action of a method (of an allowed type).
+    -- Principals that can perform every required action of a method (of an allowed type), with
+    -- what the target search needs of the method and the principal's account.
     select
         e.principal_arn,
+        i.account_id,
         m.method_id,
+        m.target_kind,
+        m.target_type,
+        m.service_principal,
         list({'action': e.action, 'granted_by': e.granted_by} order by e.action) as actions
     from methods as m,
         unnest(m.required_actions) as r(action)
     inner join evaluated as e on e.action = r.action
     inner join identities as i on i.principal_arn = e.principal_arn
     where list_contains(m.principal_types, i.principal_type)
-    group by e.principal_arn, m.method_id
+    group by e.principal_arn, i.account_id, m.method_id, m.target_kind, m.target_type,
+        m.service_principal
     having count(distinct e.action) = max(len(m.required_actions))
 ),
 
@@ -152,10 +158,9 @@ potentially_privileged as (
     -- superset of the privileged targets; the final filter keeps only the real ones).
     select principal_arn from admins
     union
-    select g.principal_arn
-    from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
-    where m.target_kind in ('self', 'own_policy')
+    select principal_arn
+    from method_grants
+    where target_kind in ('self', 'own_policy')
 ),
 
 privileged_identities as (
@@ -175,42 +180,36 @@ service_roles as (
 candidate_targets as (
     select g.principal_arn, g.method_id, s.target_arn
     from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
     inner join self_targets as s on s.principal_arn = g.principal_arn
-    where m.target_kind = 'self'
-        and s.target_arn like '%:' || m.target_type || '/%'
+    where g.target_kind = 'self'
+        and s.target_arn like '%:' || g.target_type || '/%'
 
     union all
 
     select g.principal_arn, g.method_id, o.target_arn
     from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
     inner join own_policies as o on o.principal_arn = g.principal_arn
-    where m.target_kind = 'own_policy'
+    where g.target_kind = 'own_policy'
 
     union all
 
     select g.principal_arn, g.method_id, t.principal_arn as target_arn
     from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
-    inner join identities as p on p.principal_arn = g.principal_arn
     inner join privileged_identities as t
-        on t.account_id = p.account_id
-        and t.principal_type = m.target_type
+        on t.account_id = g.account_id
+        and t.principal_type = g.target_type
         and t.principal_arn <> g.principal_arn
-    where m.target_kind = 'privileged'
+    where g.target_kind = 'privileged'
 
     union all
 
     select g.principal_arn, g.method_id, s.role_arn as target_arn
     from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
-    inner join identities as p on p.principal_arn = g.principal_arn
     inner join service_roles as s
-        on s.account_id = p.account_id
-        and s.service_principal = m.service_principal
+        on s.account_id = g.account_id
+        and s.service_principal = g.service_principal
         and s.role_arn <> g.principal_arn
-    where m.target_kind = 'service_role'
+    where g.target_kind = 'service_role'
 ),
 
 candidate_states as (
