@@ -193,12 +193,12 @@ def time_floor(events_dir: Path) -> float:
 
 
 def time_ingest(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, int, int, float, int]:
-    from pipelines.lib.cloudtrail import CloudTrailSource
-    from pipelines.lib.cloudtrail_landing import WorkerPool, land_day
-    from pipelines.lib.daily import build_daily
-    from pipelines.lib.event_map import build_event_action_map
     from pipelines.lib.lake import Lake, write_parquet
-    from pipelines.lib.reference import load_reference
+    from pipelines.lib.land.cloudtrail import CloudTrailSource
+    from pipelines.lib.land.cloudtrail_landing import WorkerPool, land_day
+    from pipelines.lib.reference.csvs import load_reference
+    from pipelines.lib.reference.event_map import build_event_action_map
+    from pipelines.lib.warehouse.daily import build_daily
 
     lake = Lake.at(lake_dir)
     write_parquet(build_event_action_map(), lake.table_path("ref_event_action_map"))

@@ -53,7 +53,7 @@ CREATED = "2025-01-06T09:00:00Z"
 
 
 def _catalog() -> dict[str, list[str]]:
-    from pipelines.lib.catalog import load_catalog
+    from pipelines.lib.reference.catalog import load_catalog
 
     by_service: dict[str, list[str]] = {}
     for row in load_catalog().select(["service", "action_name"]).to_pylist():

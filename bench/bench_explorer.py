@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from pipelines.lib.explorer.page import write_snapshot  # noqa: E402
+from pipelines.lib.serve.explorer.page import write_snapshot  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, start_explorer, stop  # noqa: E402
 from tests.browser.warehouse import build_large  # noqa: E402
 

@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.lib import cloudtrail  # noqa: E402
-from pipelines.lib.quarantine import Quarantine  # noqa: E402
+from pipelines.lib.land import cloudtrail  # noqa: E402
+from pipelines.lib.land.quarantine import Quarantine  # noqa: E402
 
 REAL = ROOT / "tests" / "fixtures" / "real"
 INVICTUS = REAL / "invictus-aws-dataset" / "CloudTrail"
@@ -76,9 +76,9 @@ def bench_cloudtrail(repeat: int, copies: int) -> None:
 
 
 def bench_expansion(repeat: int) -> None:
-    from pipelines.lib.catalog import load_catalog
-    from pipelines.lib.quarantine import Quarantine as Q
-    from pipelines.lib.snapshot import read_snapshot
+    from pipelines.lib.land.quarantine import Quarantine as Q
+    from pipelines.lib.land.snapshot import read_snapshot
+    from pipelines.lib.reference.catalog import load_catalog
     from tests.sql.harness import MODELS, build
 
     tables = read_snapshot(REAL / "snapshots" / "iam-vulnerable", Q("snapshot"))

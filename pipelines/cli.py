@@ -29,9 +29,9 @@ from pipelines.cli_collect import add_collect_parser
 from pipelines.cli_explain import add_explain_parser
 from pipelines.cli_explorer import add_explorer_parser
 from pipelines.cli_export import add_export_parser
-from pipelines.lib.collector import CollectError
+from pipelines.lib.collect.collector import CollectError
 from pipelines.lib.lake import Lake
-from pipelines.lib.warehouse import RunParams, connect
+from pipelines.lib.warehouse.connection import RunParams, connect
 
 log = logging.getLogger("ciem")
 
@@ -125,7 +125,7 @@ def run_pipeline(
 
     from pipelines.definitions import defs
     from pipelines.defs.resources import CiemSettings
-    from pipelines.lib.cloudtrail import CloudTrailSource
+    from pipelines.lib.land.cloudtrail import CloudTrailSource
 
     if not snapshot.is_dir():
         raise CiemError(f"snapshot folder not found: {snapshot}")
@@ -177,7 +177,11 @@ def run_pipeline(
 def _check_suppressions(setting: str) -> None:
     """Reads the suppressions file before anything lands: a mistake in it stops the run at
     once, with the file, entry and field (the `ref_suppressions` asset reads it again)."""
-    from pipelines.lib.suppressions import SuppressionError, load_suppressions, resolve_path
+    from pipelines.lib.findings.suppressions import (
+        SuppressionError,
+        load_suppressions,
+        resolve_path,
+    )
 
     path = None
     try:

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from pipelines.cli_args import add_debug_arg
-from pipelines.lib.collector import (
+from pipelines.lib.collect.collector import (
     DEFAULT_ROLE_NAME,
     DEFAULT_WORKERS,
     CollectError,

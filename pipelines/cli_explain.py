@@ -1,5 +1,5 @@
 """`ciem explain`: one access decision (or a batch of them) with the chain behind it, read from
-the warehouse of the last `ciem run` (see pipelines/lib/explain.py for the semantics)."""
+the warehouse of the last `ciem run` (see pipelines/lib/serve/explain.py for the semantics)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.cli_args import UsageError, add_debug_arg, add_lake_arg
-from pipelines.lib.explain import PolicyStore, format_decision
 from pipelines.lib.lake import Lake
-from pipelines.lib.warehouse import connect
+from pipelines.lib.serve.explain import PolicyStore, format_decision
+from pipelines.lib.warehouse.connection import connect
 
 
 def add_explain_parser(subparsers: Any) -> None:

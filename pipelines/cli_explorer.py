@@ -1,5 +1,5 @@
 """`ciem explorer`: serves the Identity Risks Explorer on 127.0.0.1 from the warehouse of the
-last run (read-only; see pipelines/lib/explorer/)."""
+last run (read-only; see pipelines/lib/serve/explorer/)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def add_explorer_parser(subparsers: Any) -> None:
 def cmd_explorer(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from pipelines.lib.explorer.server import create_app
+    from pipelines.lib.serve.explorer.server import create_app
 
     lake = Lake.at(Path(args.lake))
     if not lake.warehouse_path.exists():

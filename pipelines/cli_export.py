@@ -1,5 +1,5 @@
 """`ciem export`: the detections of the last run as OCSF Detection Finding JSON lines (see
-pipelines/lib/ocsf.py for the mapping), to a file or stdout."""
+pipelines/lib/findings/ocsf.py for the mapping), to a file or stdout."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from pipelines.cli_args import add_debug_arg, add_lake_arg
+from pipelines.lib.findings.ocsf import detection_findings
 from pipelines.lib.lake import Lake
-from pipelines.lib.ocsf import detection_findings
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse.connection import connect
 
 STATUSES = ("open", "suppressed", "resolved")
 

@@ -6,8 +6,8 @@ import dagster as dg
 
 from pipelines.defs.models import LAKE_TABLES
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.sql_models import SQL_DIR
-from pipelines.lib.warehouse import connect, register_lake_views, set_run_params
+from pipelines.lib.warehouse.connection import connect, register_lake_views, set_run_params
+from pipelines.lib.warehouse.sql_models import SQL_DIR
 
 
 def build_audit_check(path: Path) -> dg.AssetChecksDefinition:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.lib.collector import (
+from pipelines.lib.collect.collector import (
     DEFAULT_ROLE_NAME,
     DEFAULT_WORKERS,
     CollectError,

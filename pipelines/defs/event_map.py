@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 
 from pipelines.defs.landing import preview, report
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib import event_map
-from pipelines.lib.event_map import build_event_action_map, event_map_versions
 from pipelines.lib.lake import write_parquet
-from pipelines.lib.reference import REFERENCE_DIR
+from pipelines.lib.reference import event_map
+from pipelines.lib.reference.csvs import REFERENCE_DIR
+from pipelines.lib.reference.event_map import build_event_action_map, event_map_versions
 
 
 def map_inputs_fingerprint() -> str:

@@ -8,7 +8,7 @@ import dagster as dg
 from pipelines.defs.landing import report
 from pipelines.defs.models import SQL_MODELS
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.explorer.page import write_snapshot
+from pipelines.lib.serve.explorer.page import write_snapshot
 
 # The tables the page reads; only those the code location builds become dependencies (the
 # page shows "not available" for the others).

@@ -10,14 +10,14 @@ import dagster as dg
 import pyarrow as pa
 
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.catalog import catalog_version, load_catalog
-from pipelines.lib.cloudtrail import CloudTrailSource
-from pipelines.lib.cloudtrail_landing import WorkerPool, land_day
-from pipelines.lib.daily import DAILY_MODELS, build_daily, daily_model
 from pipelines.lib.lake import write_parquet
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.reference import REFERENCE_CSVS, load_reference
-from pipelines.lib.snapshot import SNAPSHOT_SCHEMAS, read_snapshot
+from pipelines.lib.land.cloudtrail import CloudTrailSource
+from pipelines.lib.land.cloudtrail_landing import WorkerPool, land_day
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS, read_snapshot
+from pipelines.lib.reference.catalog import catalog_version, load_catalog
+from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
+from pipelines.lib.warehouse.daily import DAILY_MODELS, build_daily, daily_model
 
 log = logging.getLogger("ciem")
 

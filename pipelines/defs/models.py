@@ -7,17 +7,17 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from pipelines.defs.landing import preview, report
-from pipelines.defs.resources import CiemSettings
-from pipelines.lib.lake import temp_path_for, write_parquet
-from pipelines.lib.lake_tables import (
+from pipelines.defs.lake_tables import (
     DETECTION_HISTORY_SCHEMA,
     RESOURCE_CONFIG_HISTORY_SCHEMA,
     lake_tables,
 )
-from pipelines.lib.sql_models import SqlModel, discover_models, run_model
-from pipelines.lib.suppressions import load_suppressions, resolve_path
-from pipelines.lib.warehouse import connect, register_lake_views, set_run_params
+from pipelines.defs.landing import preview, report
+from pipelines.defs.resources import CiemSettings
+from pipelines.lib.findings.suppressions import load_suppressions, resolve_path
+from pipelines.lib.lake import temp_path_for, write_parquet
+from pipelines.lib.warehouse.connection import connect, register_lake_views, set_run_params
+from pipelines.lib.warehouse.sql_models import SqlModel, discover_models, run_model
 
 LAKE_TABLES = lake_tables()
 # Lake tables written by landing assets under another name.

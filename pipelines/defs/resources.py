@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 
 from pipelines.lib.lake import Lake
-from pipelines.lib.warehouse import RunParams
+from pipelines.lib.warehouse.connection import RunParams
 
 
 class CiemSettings(dg.ConfigurableResource):

@@ -12,8 +12,8 @@ import duckdb
 import pytest
 from playwright.sync_api import Page
 
-from pipelines.lib.explorer.page import write_snapshot
 from pipelines.lib.lake import Lake
+from pipelines.lib.serve.explorer.page import write_snapshot
 from tests.browser import warehouse as w
 from tests.browser.conftest import Watched, shot, start_explorer, stop
 

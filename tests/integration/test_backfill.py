@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from pipelines.lib import cloudtrail
-from pipelines.lib.quarantine import Quarantine
+from pipelines.lib.land import cloudtrail
+from pipelines.lib.land.quarantine import Quarantine
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIL = ROOT / "data" / "demo" / "cloudtrail"

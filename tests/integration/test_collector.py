@@ -23,10 +23,10 @@ from botocore.awsrequest import AWSResponse
 from pipelines.cli import run_pipeline
 from pipelines.cli_collect import add_collect_parser
 from pipelines.defs.collect import CollectConfig, iam_snapshot_collected
-from pipelines.lib.collector import CollectionSummary, CollectOptions, collect
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.reference import REFERENCE_DIR
-from pipelines.lib.snapshot import read_snapshot
+from pipelines.lib.collect.collector import CollectionSummary, CollectOptions, collect
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import read_snapshot
+from pipelines.lib.reference.csvs import REFERENCE_DIR
 from tests.fixtures.moto_org import (
     MANAGEMENT_ACCOUNT,
     POLICY_MARKERS,
@@ -327,7 +327,7 @@ def _allowed(action: str, patterns: list[str]) -> bool:
 
 
 def test_every_call_is_allowed_by_the_collector_policy(collected: Run) -> None:
-    from pipelines.lib.catalog import load_catalog
+    from pipelines.lib.reference.catalog import load_catalog
 
     catalog = {row["action"] for row in load_catalog().select(["action"]).to_pylist()}
     actions = iam_actions(collected.operations)

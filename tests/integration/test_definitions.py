@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 
 from pipelines.definitions import defs
-from pipelines.lib.lake_tables import lake_tables
-from pipelines.lib.reference import load_reference
-from pipelines.lib.sql_models import SQL_DIR, discover_models
+from pipelines.defs.lake_tables import lake_tables
+from pipelines.lib.reference.csvs import load_reference
+from pipelines.lib.warehouse.sql_models import SQL_DIR, discover_models
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("asset_graph.json")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import main
-from pipelines.lib.explorer.data import snapshot_payload
-from pipelines.lib.explorer.page import snapshot_path
 from pipelines.lib.lake import Lake
-from pipelines.lib.warehouse import connect
+from pipelines.lib.serve.explorer.data import snapshot_payload
+from pipelines.lib.serve.explorer.page import snapshot_path
+from pipelines.lib.warehouse.connection import connect
 
 DATA_OPEN = '<script type="application/json" id="ciem-data">'
 

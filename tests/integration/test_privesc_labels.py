@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.catalog import load_catalog
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.reference import REFERENCE_CSVS, load_reference
-from pipelines.lib.snapshot import read_snapshot
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import read_snapshot
+from pipelines.lib.reference.catalog import load_catalog
+from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
 from tests.sql.harness import build
 
 SNAPSHOT = (

@@ -10,9 +10,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from pipelines.lib.lake_tables import lake_tables
-from pipelines.lib.sql_models import SqlModel, discover_models, run_model
-from pipelines.lib.warehouse import RunParams, set_run_params
+from pipelines.defs.lake_tables import lake_tables
+from pipelines.lib.warehouse.connection import RunParams, set_run_params
+from pipelines.lib.warehouse.sql_models import SqlModel, discover_models, run_model
 
 LAKE_TABLES = lake_tables()
 MODELS = {m.name: m for m in discover_models(external=LAKE_TABLES)}
@@ -106,7 +106,7 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
 @functools.cache
 def event_map_rows() -> tuple[dict[str, Any], ...]:
     """The real event->action map (built once per test session)."""
-    from pipelines.lib.event_map import build_event_action_map
+    from pipelines.lib.reference.event_map import build_event_action_map
 
     return tuple(build_event_action_map().to_pylist())
 
@@ -114,10 +114,10 @@ def event_map_rows() -> tuple[dict[str, Any], ...]:
 def daily(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Run the daily models (sql/daily/) on the given CloudTrail rows, as one partition would;
     returns rows for the lake tables `usage_daily` and `event_counts_daily`."""
-    from pipelines.lib.cloudtrail import CLOUDTRAIL_EVENTS_SCHEMA
-    from pipelines.lib.daily import DAILY_MODELS, DAILY_SCHEMAS, daily_model
-    from pipelines.lib.event_map import EVENT_ACTION_MAP_SCHEMA
-    from pipelines.lib.reference import load_reference
+    from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
+    from pipelines.lib.reference.csvs import load_reference
+    from pipelines.lib.reference.event_map import EVENT_ACTION_MAP_SCHEMA
+    from pipelines.lib.warehouse.daily import DAILY_MODELS, DAILY_SCHEMAS, daily_model
 
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")

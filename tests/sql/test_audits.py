@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.lib.sql_models import SQL_DIR
+from pipelines.lib.warehouse.sql_models import SQL_DIR
 from tests.sql.harness import build, rows
 
 AUDITS = SQL_DIR / "audits"

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.snapshot import read_snapshot
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import read_snapshot
 from tests.sql.harness import build, rows
 
 A1, A2, A3 = "111111111111", "222222222222", "333333333333"

@@ -22,7 +22,7 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def _reference_inputs() -> dict[str, list[dict]]:
-    from pipelines.lib.reference import REFERENCE_CSVS, load_reference
+    from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
 
     return {name: load_reference(name).to_pylist() for name in REFERENCE_CSVS}
 
@@ -233,7 +233,7 @@ def test_timeline_explains_detections_with_resource_changes() -> None:
 
 
 def _run(con: duckdb.DuckDBPyConnection, *models: str) -> None:
-    from pipelines.lib.sql_models import run_model
+    from pipelines.lib.warehouse.sql_models import run_model
 
     for name in models:
         run_model(con, MODELS[name])

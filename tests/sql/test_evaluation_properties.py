@@ -16,7 +16,7 @@ pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.lib.explain import PolicyStore
+from pipelines.lib.serve.explain import PolicyStore
 from tests.sql.harness import SMALL_CATALOG, build
 
 ACCT = "111111111111"

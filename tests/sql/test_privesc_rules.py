@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pipelines.lib.reference import load_reference
+from pipelines.lib.reference.csvs import load_reference
 from tests.sql.harness import build, catalog_rows, rows
 
 ACCT = "111111111111"

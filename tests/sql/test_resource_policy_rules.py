@@ -574,7 +574,7 @@ def test_detections_take_each_resource_rules_own_severity_over_the_registry_defa
 
 
 def _registry() -> list[dict[str, Any]]:
-    from pipelines.lib.reference import load_reference
+    from pipelines.lib.reference.csvs import load_reference
 
     return load_reference("ref_detection_rules").to_pylist()
 

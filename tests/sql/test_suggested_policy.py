@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines.lib.sql_models import run_model
+from pipelines.lib.warehouse.sql_models import run_model
 from tests.sql.harness import MODELS, SMALL_CATALOG, build, catalog_rows, rows
 from tests.sql.test_usage_and_detection_models import ROLE, _event, _role_inputs
 

@@ -38,7 +38,7 @@ def _event(
 
 
 def _reference_inputs() -> dict[str, list[dict]]:
-    from pipelines.lib.reference import REFERENCE_CSVS, load_reference
+    from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
 
     return {name: load_reference(name).to_pylist() for name in REFERENCE_CSVS}
 

@@ -58,7 +58,7 @@ def test_export_to_a_missing_folder_names_the_file(
 
 def test_user_message_strips_project_exception_paths() -> None:
     assert (
-        _user_message("pipelines.lib.suppressions.SuppressionError: f.yaml: entry 1: bad")
+        _user_message("pipelines.lib.findings.suppressions.SuppressionError: f.yaml: entry 1: bad")
         == "f.yaml: entry 1: bad"
     )
     # A Python error keeps its class name: it says what went wrong.

@@ -12,13 +12,13 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from pipelines.lib.cloudtrail import (
-    CLOUDTRAIL_EVENTS_SCHEMA,
+from pipelines.lib.land.cloudtrail import (
     file_day,
     list_files_for_day,
     read_events,
 )
-from pipelines.lib.quarantine import Quarantine, QuarantineEntry
+from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.land.quarantine import Quarantine, QuarantineEntry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 INVICTUS = FIXTURES / "invictus-aws-dataset"
@@ -590,7 +590,7 @@ def test_fast_and_stdlib_paths_produce_the_same_rows(monkeypatch: pytest.MonkeyP
     """The msgspec path (delivery files) and the stdlib path agree on every real record."""
     import json as _json
 
-    from pipelines.lib import cloudtrail as ct
+    from pipelines.lib.land import cloudtrail as ct
 
     files = sorted((INVICTUS / "CloudTrail").glob("*.json.gz"))
     fast = ct.read_events(files, date(2023, 7, 10), Quarantine("cloudtrail"), INVICTUS)
@@ -611,7 +611,7 @@ def test_large_files_are_streamed_in_batches_with_the_same_rows(
     """Files over STREAM_MIN_BYTES are decoded one record at a time (bounded memory)."""
     import json as _json
 
-    from pipelines.lib import cloudtrail as ct
+    from pipelines.lib.land import cloudtrail as ct
 
     files = sorted((INVICTUS / "CloudTrail").glob("*.json.gz"))[:5]
     whole = ct.read_events(files, date(2023, 7, 10), Quarantine("cloudtrail"), INVICTUS)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.lib.cloudtrail import CloudTrailSource
-from pipelines.lib.cloudtrail_landing import WorkerPool, land_day, manifest_path
 from pipelines.lib.lake import Lake
+from pipelines.lib.land.cloudtrail import CloudTrailSource
+from pipelines.lib.land.cloudtrail_landing import WorkerPool, land_day, manifest_path
 
 DAY = date(2026, 11, 10)
 ACCOUNT = "111111111111"
@@ -213,7 +213,7 @@ def test_s3_source_lands_the_same_rows_as_the_folder(
 def test_worker_processes_land_the_same_rows_and_bad_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.lib import cloudtrail_landing
+    from pipelines.lib.land import cloudtrail_landing
 
     monkeypatch.setattr(cloudtrail_landing, "PARALLEL_MIN_BYTES", 0)
     root = tmp_path / "trail"

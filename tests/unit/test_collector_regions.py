@@ -9,7 +9,7 @@ from typing import Any
 import botocore.session
 from botocore.stub import Stubber
 
-from pipelines.lib.collector import AccountResult, AccountRun, write_region
+from pipelines.lib.collect.collector import AccountResult, AccountRun, write_region
 
 EMPTY = {
     "ec2": ("describe_instances", {"Reservations": []}),

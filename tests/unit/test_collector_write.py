@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.lib.catalog import load_catalog
-from pipelines.lib.collector import (
+from pipelines.lib.collect.collector import (
     AccountResult,
     CollectionSummary,
     OrganizationResult,
@@ -23,6 +22,7 @@ from pipelines.lib.collector import (
     write_bytes,
     write_json,
 )
+from pipelines.lib.reference.catalog import load_catalog
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.lib.catalog import load_catalog
-from pipelines.lib.event_map import (
+from pipelines.lib.reference.catalog import load_catalog
+from pipelines.lib.reference.event_map import (
     EVENT_ACTION_MAP_SCHEMA,
     EVENT_NAME_SUFFIX,
     KEY_SOURCES,

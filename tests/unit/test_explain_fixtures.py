@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from pipelines.lib.explain import PolicyStore
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.snapshot import read_snapshot
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import read_snapshot
+from pipelines.lib.serve.explain import PolicyStore
 from tests.sql.harness import build, catalog_rows
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real"

@@ -27,9 +27,9 @@ from typing import Any
 import pytest
 
 from pipelines.cli_explain import run_batch
-from pipelines.lib.explain import PolicyStore, format_decision
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.snapshot import read_snapshot
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import read_snapshot
+from pipelines.lib.serve.explain import PolicyStore, format_decision
 from tests.sql.harness import build, catalog_rows
 
 MGMT = "111111111111"

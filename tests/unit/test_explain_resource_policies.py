@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.lib.explain import PolicyStore
+from pipelines.lib.serve.explain import PolicyStore
 from tests.sql.harness import build, catalog_rows
 
 ACCT = "111111111111"  # owns the resources; no organization, so no SCP applies

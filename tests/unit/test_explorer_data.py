@@ -11,10 +11,10 @@ import pytest
 
 from pipelines.defs.explorer import explorer_report
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.explorer.data import detail_payload, list_payload, snapshot_payload
-from pipelines.lib.explorer.page import embed_json, render_page, snapshot_path
 from pipelines.lib.lake import Lake
-from pipelines.lib.warehouse import connect
+from pipelines.lib.serve.explorer.data import detail_payload, list_payload, snapshot_payload
+from pipelines.lib.serve.explorer.page import embed_json, render_page, snapshot_path
+from pipelines.lib.warehouse.connection import connect
 from tests.browser import warehouse as w
 
 

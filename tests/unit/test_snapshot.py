@@ -11,8 +11,8 @@ from urllib.parse import quote
 import pyarrow as pa
 import pytest
 
-from pipelines.lib.quarantine import Quarantine
-from pipelines.lib.snapshot import (
+from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot import (
     SNAPSHOT_SCHEMAS,
     parse_policy_document,
     parse_timestamp,

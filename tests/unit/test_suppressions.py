@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.lib.suppressions import (
+from pipelines.lib.findings.suppressions import (
     SuppressionError,
     load_suppressions,
     resolve_path,

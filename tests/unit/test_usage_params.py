@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.cli import build_parser
 from pipelines.defs.resources import settings_from_env
-from pipelines.lib.warehouse import RunParams, set_run_params
+from pipelines.lib.warehouse.connection import RunParams, set_run_params
 
 RUN = ["run", "--snapshot", "s", "--cloudtrail", "c", "--as-of", "2026-11-20"]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.lib.cloudtrail import CLOUDTRAIL_EVENTS_SCHEMA
-from pipelines.lib.event_map import EVENT_ACTION_MAP_SCHEMA
 from pipelines.lib.lake import Lake, write_parquet
-from pipelines.lib.reference import reference_schema
-from pipelines.lib.sql_models import SQL_DIR, SqlModel, discover_models
+from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.reference.csvs import reference_schema
+from pipelines.lib.reference.event_map import EVENT_ACTION_MAP_SCHEMA
+from pipelines.lib.warehouse.sql_models import SQL_DIR, SqlModel, discover_models
 
 DAILY_SCHEMAS: dict[str, pa.Schema] = {
     "usage_daily": pa.schema(

@@ -17,8 +17,8 @@ import botocore
 import botocore.session
 import pyarrow as pa
 
-from pipelines.lib.catalog import catalog_version, load_catalog
-from pipelines.lib.reference import REFERENCE_DIR, load_reference
+from pipelines.lib.reference.catalog import catalog_version, load_catalog
+from pipelines.lib.reference.csvs import REFERENCE_DIR, load_reference
 
 # CloudTrail's API-version suffix on event names; the SQL joining the map strips the same.
 EVENT_NAME_SUFFIX = r"[0-9]{8}(v[0-9]+)?$"

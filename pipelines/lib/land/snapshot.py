@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 
-from pipelines.lib.quarantine import Quarantine
+from pipelines.lib.land.quarantine import Quarantine
 
 Row = dict[str, Any]
 
@@ -756,9 +756,10 @@ class _ResourcePolicyKind:
     arn_resource: str  # the ARN's resource part, `{name}` standing for the resource name
 
 
-# The collector's layout (pipelines/lib/collector.py, README "Live collection"). A secret's ARN
-# ends in a random `-XXXXXX` suffix that the name does not carry: without it (unless the file
-# is `get-resource-policy` output saved as is, which has the ARN) the ARN is the name's prefix.
+# The collector's layout (pipelines/lib/collect/collector.py, README "Live collection"). A
+# secret's ARN ends in a random `-XXXXXX` suffix that the name does not carry: without it
+# (unless the file is `get-resource-policy` output saved as is, which has the ARN) the ARN is the
+# name's prefix.
 RESOURCE_POLICY_KINDS: tuple[_ResourcePolicyKind, ...] = (
     _ResourcePolicyKind("kms", "key-policies", "kms_key", "key/{name}"),
     _ResourcePolicyKind("lambda", "function-policies", "lambda_function", "function:{name}"),

@@ -1,7 +1,7 @@
 """Collect layer: read-only boto3 calls that write an account's or organization's snapshot folder.
 
 `get_*` functions are dumb API calls (all pages merged the way the AWS CLI merges them);
-`write_*` functions put their results in exactly the snapshot layout `pipelines.lib.snapshot`
+`write_*` functions put their results in exactly the snapshot layout `pipelines.lib.land.snapshot`
 reads (README, "Inputs"); `collect` runs them for one account or for every account of an
 organization (assuming a read-only role in each member account, a bounded worker pool) and
 returns a `CollectionSummary`. Log lines carry ids, counts and error codes only: never

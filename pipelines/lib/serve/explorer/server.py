@@ -14,10 +14,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from pipelines.lib.explorer.data import detail_payload, list_payload
-from pipelines.lib.explorer.page import embed_json, render_page
 from pipelines.lib.lake import Lake
-from pipelines.lib.warehouse import connect
+from pipelines.lib.serve.explorer.data import detail_payload, list_payload
+from pipelines.lib.serve.explorer.page import embed_json, render_page
+from pipelines.lib.warehouse.connection import connect
 
 _DETECTION_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 _HEADERS = {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 LAYERS = ("staging", "intermediate", "detections", "marts")
 
 _IDENT = re.compile(r"\b([a-z_][a-z0-9_]*)\b")
@@ -65,7 +65,8 @@ def discover_models(
 ) -> list[SqlModel]:
     """All models under sql_dir, each with its dependencies among models and external tables.
 
-    `sql/daily/` holds per-partition models (pipelines.lib.daily), run outside the warehouse.
+    `sql/daily/` holds per-partition models (pipelines.lib.warehouse.daily), run outside the
+    warehouse.
     """
     wanted = set(layers)
     paths = sorted(p for p in sql_dir.glob("*/*.sql") if p.parent.name in wanted)

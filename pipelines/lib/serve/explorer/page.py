@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.lib.lake import Lake, temp_path_for
-from pipelines.lib.warehouse import connect
+from pipelines.lib.warehouse.connection import connect
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "explorer.html"
 DATA_PLACEHOLDER = "__CIEM_DATA__"
@@ -43,7 +43,7 @@ def snapshot_path(lake: Lake) -> Path:
 
 def write_snapshot(lake: Lake) -> tuple[Path, int]:
     """Write `<lake>/reports/explorer.html` (atomically); returns its path and detection count."""
-    from pipelines.lib.explorer.data import snapshot_payload
+    from pipelines.lib.serve.explorer.data import snapshot_payload
 
     with connect(lake, read_only=True) as con:
         payload = snapshot_payload(con)

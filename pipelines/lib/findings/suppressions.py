@@ -80,7 +80,7 @@ _Loader.yaml_implicit_resolvers = {
 
 def known_rule_ids() -> frozenset[str]:
     """The rule ids of the registry (data/reference/detection_rules.csv)."""
-    from pipelines.lib.reference import load_reference
+    from pipelines.lib.reference.csvs import load_reference
 
     return frozenset(load_reference("ref_detection_rules").column("rule_id").to_pylist())
 

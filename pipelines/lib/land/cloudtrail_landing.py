@@ -20,14 +20,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib.cloudtrail import (
-    CLOUDTRAIL_EVENTS_SCHEMA,
-    CloudTrailSource,
-    LogObject,
-    object_tables,
-)
 from pipelines.lib.lake import Lake, temp_path_for, write_parquet
-from pipelines.lib.quarantine import Quarantine, QuarantineEntry
+from pipelines.lib.land.cloudtrail import CloudTrailSource, LogObject, object_tables
+from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.land.quarantine import Quarantine, QuarantineEntry
 
 log = logging.getLogger("ciem")
 

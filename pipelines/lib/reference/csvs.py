@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[3] / "data" / "reference"
 
 # table name -> (csv file, columns). Every column is text; models cast where needed.
 REFERENCE_CSVS: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -9,65 +9,21 @@ import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import fsspec
 import pyarrow as pa
 
-from pipelines.lib.quarantine import Quarantine
-
-CLOUDTRAIL_EVENTS_SCHEMA = pa.schema(
-    [
-        pa.field("day", pa.date32(), nullable=False),  # the partition (delivery) day
-        pa.field("event_id", pa.string()),
-        pa.field("event_time", pa.timestamp("us", tz="UTC"), nullable=False),
-        pa.field("event_version", pa.string()),
-        pa.field("event_source", pa.string(), nullable=False),
-        pa.field("event_name", pa.string(), nullable=False),
-        pa.field("event_type", pa.string()),
-        pa.field("event_category", pa.string()),
-        pa.field("aws_region", pa.string()),
-        pa.field("source_ip_address", pa.string()),
-        pa.field("user_agent", pa.string()),
-        pa.field("recipient_account_id", pa.string()),
-        pa.field("identity_type", pa.string()),  # userIdentity.type, verbatim (null if absent)
-        pa.field("identity_arn", pa.string()),
-        pa.field("identity_account_id", pa.string()),
-        pa.field("identity_principal_id", pa.string()),
-        pa.field("access_key_id", pa.string()),
-        pa.field("session_issuer_arn", pa.string()),
-        pa.field("session_issuer_type", pa.string()),
-        pa.field("session_name", pa.string()),
-        pa.field("invoked_by", pa.string()),
-        pa.field("mfa_authenticated", pa.bool_()),
-        pa.field("principal_arn", pa.string()),  # the IAM identity credited with the call
-        pa.field("principal_type", pa.string(), nullable=False),  # see PRINCIPAL_TYPES
-        pa.field("error_code", pa.string()),
-        pa.field("error_message", pa.string()),
-        pa.field("read_only", pa.bool_()),
-        pa.field("management_event", pa.bool_()),
-        pa.field("request_parameters", pa.string()),  # compact JSON text
-        pa.field("response_elements", pa.string()),  # compact JSON text
-        pa.field("resources", pa.string()),  # compact JSON text
-        pa.field("additional_event_data", pa.string()),  # compact JSON text
-        pa.field("shared_event_id", pa.string()),
-        pa.field("vpc_endpoint_id", pa.string()),
-        pa.field("source_file", pa.string(), nullable=False),
-        pa.field("record_index", pa.int64(), nullable=False),  # index in the file's Records
-    ]
+from pipelines.lib.land.cloudtrail_events import (
+    CLOUDTRAIL_EVENTS_SCHEMA,
+    event_time,
+    required_problem,
+    to_row,
 )
-
-PRINCIPAL_TYPES = (
-    "user",
-    "role",
-    "root",
-    "aws_service",
-    "federated_idp",
-    "other_account",
-    "unknown",
-)
+from pipelines.lib.land.cloudtrail_fast import decode_delivery_file
+from pipelines.lib.land.quarantine import Quarantine
 
 # <account>_CloudTrail_<region>_YYYYMMDDTHHMMZ_<unique>.json.gz, the S3 delivery file name.
 # https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html
@@ -75,9 +31,6 @@ _DELIVERY_NAME = re.compile(r"^\d{12}_CloudTrail_[^_]+_(\d{4})(\d{2})(\d{2})T\d{
 _FOUR_DIGITS, _TWO_DIGITS = re.compile(r"^\d{4}$"), re.compile(r"^\d{2}$")
 _LOG_SUFFIXES = (".json.gz", ".json", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 _DIGEST_MARKER = "CloudTrail-Digest"
-_REQUIRED_FIELDS = ("eventTime", "eventSource", "eventName")
-# userIdentity.type values whose caller is an identity-provider user, not an IAM principal.
-_FEDERATED_IDP_TYPES = frozenset({"SAMLUser", "WebIdentityUser", "IdentityCenterUser"})
 
 
 def _date_or_none(year: str, month: str, day: str) -> date | None:
@@ -217,187 +170,6 @@ def list_files_for_day(root: str | Path, day: date) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------
-# field normalisation
-
-
-def _text(value: Any) -> str | None:
-    """A scalar as text; missing or empty is None (never "")."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return _json_text(value)
-
-
-def _json_text(value: Any) -> str | None:
-    """A JSON part kept verbatim as compact JSON text; JSON null / missing is None."""
-    if value is None:
-        return None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _bool(value: Any) -> bool | None:
-    """readOnly / managementEvent / mfaAuthenticated arrive as bools or "true"/"false" strings."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "false"):
-            return lowered == "true"
-    return None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _event_time(value: Any) -> datetime | None:
-    """`2023-07-10T11:45:12Z` -> aware UTC datetime; None when absent or unparseable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _arn_parts(arn: str | None) -> list[str]:
-    """arn:partition:service:region:account:resource -> its 6 parts, or [] if not an ARN."""
-    parts = arn.split(":", 5) if arn else []
-    return parts if len(parts) == 6 and parts[0] == "arn" else []
-
-
-def _iam_arn(identity: dict[str, Any], arn: str | None, resource: str) -> str | None:
-    """An IAM ARN in the caller's account and partition (partition 'aws' unless the ARN says)."""
-    parts = _arn_parts(arn)
-    account = _text(identity.get("accountId")) or (parts[4] if parts else None)
-    if not account:
-        return None
-    return f"arn:{parts[1] if parts else 'aws'}:iam::{account}:{resource}"
-
-
-def _user_arn(identity: dict[str, Any], arn: str | None) -> str | None:
-    """userIdentity.arn; console sign-in events (CheckMfa) may omit it, then user/<userName>."""
-    if arn:
-        return arn
-    user_name = _text(identity.get("userName"))
-    return _iam_arn(identity, arn, f"user/{user_name}") if user_name else None
-
-
-def _role_arn_from_session(identity: dict[str, Any], session_arn: str | None) -> str | None:
-    """arn:aws:sts::A:assumed-role/R/S -> arn:aws:iam::A:role/R, for sessions without a
-    sessionIssuer (the role's path is not in the session ARN, so a path-ed role loses it)."""
-    parts = _arn_parts(session_arn)
-    if not parts or not parts[5].startswith("assumed-role/"):
-        return None
-    return f"arn:{parts[1]}:iam::{parts[4]}:role/{parts[5].split('/')[1]}"
-
-
-def _credited_principal(
-    identity: dict[str, Any], issuer: dict[str, Any], event_type: str | None
-) -> tuple[str | None, str]:
-    """(principal_arn, principal_type): the IAM identity a call counts for.
-
-    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html
-    """
-    kind = identity.get("type")
-    arn = _text(identity.get("arn"))
-    issuer_arn = _text(issuer.get("arn"))
-    if kind == "IAMUser":
-        return _user_arn(identity, arn), "user"
-    if kind == "AssumedRole":
-        # A role session counts for its role (sessionIssuer.arn keeps the role's path).
-        return issuer_arn or _role_arn_from_session(identity, arn), "role"
-    if kind == "Root":
-        return _iam_arn(identity, arn, "root"), "root"
-    if kind == "FederatedUser":
-        # GetFederationToken session: credited to the IAM user (or root) that requested it.
-        return issuer_arn, "root" if issuer.get("type") == "Root" else "user"
-    if kind == "AWSService":
-        return None, "aws_service"
-    if kind is None and (identity.get("invokedBy") or event_type == "AwsServiceEvent"):
-        # Service events carry a type-less userIdentity {accountId, invokedBy}.
-        return None, "aws_service"
-    if kind in _FEDERATED_IDP_TYPES:
-        return None, "federated_idp"
-    if kind == "AWSAccount":
-        return None, "other_account"
-    return None, "unknown"
-
-
-def _session_name(kind: Any, arn: str | None) -> str | None:
-    """Last path segment of a role-session or federated-user ARN (the caller-chosen name)."""
-    if kind not in ("AssumedRole", "FederatedUser") or not arn or "/" not in arn:
-        return None
-    return arn.rsplit("/", 1)[1] or None
-
-
-def _required_problem(record: dict[str, Any]) -> tuple[str, str] | None:
-    """(field, reason) for the first unusable required field of a record, else None."""
-    for name in _REQUIRED_FIELDS:
-        value = record.get(name)
-        if not isinstance(value, str) or value == "":
-            return name, f"missing required field {name}"
-    if _event_time(record["eventTime"]) is None:
-        return "eventTime", f"unparseable eventTime {record['eventTime']!r}"
-    return None
-
-
-def _to_row(record: dict[str, Any], day: date, source_file: str, index: int) -> dict[str, Any]:
-    identity = _obj(record.get("userIdentity"))
-    session = _obj(identity.get("sessionContext"))
-    issuer = _obj(session.get("sessionIssuer"))
-    event_type = _text(record.get("eventType"))
-    identity_arn = _text(identity.get("arn"))
-    principal_arn, principal_type = _credited_principal(identity, issuer, event_type)
-    return {
-        "day": day,
-        "event_id": _text(record.get("eventID")),
-        "event_time": _event_time(record["eventTime"]),
-        "event_version": _text(record.get("eventVersion")),
-        "event_source": record["eventSource"],
-        "event_name": record["eventName"],
-        "event_type": event_type,
-        "event_category": _text(record.get("eventCategory")),
-        "aws_region": _text(record.get("awsRegion")),
-        "source_ip_address": _text(record.get("sourceIPAddress")),
-        "user_agent": _text(record.get("userAgent")),
-        "recipient_account_id": _text(record.get("recipientAccountId")),
-        "identity_type": _text(identity.get("type")),
-        "identity_arn": identity_arn,
-        "identity_account_id": _text(identity.get("accountId")),
-        "identity_principal_id": _text(identity.get("principalId")),
-        "access_key_id": _text(identity.get("accessKeyId")),
-        "session_issuer_arn": _text(issuer.get("arn")),
-        "session_issuer_type": _text(issuer.get("type")),
-        "session_name": _session_name(identity.get("type"), identity_arn),
-        "invoked_by": _text(identity.get("invokedBy")),
-        "mfa_authenticated": _bool(_obj(session.get("attributes")).get("mfaAuthenticated")),
-        "principal_arn": principal_arn,
-        "principal_type": principal_type,
-        "error_code": _text(record.get("errorCode")),
-        "error_message": _text(record.get("errorMessage")),
-        "read_only": _bool(record.get("readOnly")),
-        "management_event": _bool(record.get("managementEvent")),
-        "request_parameters": _json_text(record.get("requestParameters")),
-        "response_elements": _json_text(record.get("responseElements")),
-        "resources": _json_text(record.get("resources")),
-        "additional_event_data": _json_text(record.get("additionalEventData")),
-        "shared_event_id": _text(record.get("sharedEventID")),
-        "vpc_endpoint_id": _text(record.get("vpcEndpointId")),
-        "source_file": source_file,
-        "record_index": index,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
 # files
 
 
@@ -493,19 +265,17 @@ def _good_rows(
         if "eventTime" not in record and isinstance(record.get("@timestamp"), str):
             # Logstash/ELK exports replace eventTime by @timestamp (the same instant).
             record = {**record, "eventTime": record["@timestamp"]}
-        problem = _required_problem(record)
+        problem = required_problem(record)
         if problem is not None:
             quarantine.add(source_file, problem[1], where, problem[0])
             continue
-        if undated and _event_time(record["eventTime"]).date() != day:
+        if undated and event_time(record["eventTime"]).date() != day:
             continue  # an export's event of another day belongs to that day's partition
-        yield _to_row(record, day, source_file, index)
+        yield to_row(record, day, source_file, index)
 
 
 def _fast_table(raw: bytes, obj: LogObject, day: date) -> pa.Table | None:
     """The msgspec fast path for delivery files (None: use the stdlib path)."""
-    from pipelines.lib.cloudtrail_fast import decode_delivery_file
-
     if obj.day is None:
         return None  # exports (arrays, JSON lines) are filtered per record by the slow path
     try:

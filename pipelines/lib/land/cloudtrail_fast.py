@@ -16,7 +16,7 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.lib import cloudtrail as ct
+from pipelines.lib.land import cloudtrail_events as ct
 
 _NULL = msgspec.Raw(b"null")
 
@@ -94,7 +94,7 @@ def _json_column(values: list[bytes]) -> pa.Array:
 
 
 def _bool(value: bool | str | None) -> bool | None:
-    return value if value is None or value is True or value is False else ct._bool(value)
+    return value if value is None or value is True or value is False else ct.to_bool(value)
 
 
 def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table | None:
@@ -105,8 +105,8 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
         return None
     rows = []
     append = rows.append
-    credited = ct._credited_principal
-    session_name = ct._session_name
+    credited = ct.credited_principal
+    session_name = ct.session_name
     for index, r in enumerate(records):
         if not r.eventSource or not r.eventName:
             return None  # the stdlib path quarantines this record with its reason
@@ -115,7 +115,7 @@ def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table |
         issuer = session.sessionIssuer or _EMPTY_ISSUER
         identity_arn = identity.arn or None
         kind = identity.type
-        # The two shapes of nearly every event, answered as ct._credited_principal would;
+        # The two shapes of nearly every event, answered as ct.credited_principal would;
         # every other shape goes through it.
         if kind == "AssumedRole" and issuer.arn:
             principal_arn, principal_type = issuer.arn, "role"

@@ -1,0 +1,2 @@
+"""Findings: what a run concludes beyond the SQL models: suppressions as code, the detection and
+resource history the timeline compares, and the OCSF export. Imports layers below it only."""
