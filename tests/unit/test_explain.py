@@ -12,12 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.cli_explain import add_explain_parser, run_batch
-from pipelines.lib.serve.explain import (
-    PolicyStore,
-    action_matches,
-    format_decision,
-    resource_matches,
-)
+from pipelines.lib.serve.explain import PolicyStore, format_decision
+from pipelines.lib.serve.statements import action_matches, resource_matches
 from tests.sql.harness import build
 
 ACCT = "111111111111"
