@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -137,3 +138,176 @@ def daily(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         name: con.sql(daily_model(name).sql).to_arrow_table().cast(DAILY_SCHEMAS[name]).to_pylist()
         for name in DAILY_MODELS
     }
+
+
+# --- input rows ----------------------------------------------------------------------------------
+# Builders for the raw_* rows the model tests feed `build`, in the shapes the snapshot reader lands
+# them. Keys a builder leaves out land as null; `**extra` sets or overrides any column.
+
+ACCT = "111111111111"  # the account every builder defaults to
+CREATED = datetime(2025, 1, 1, tzinfo=UTC)  # when every principal was created, by default
+
+
+def policy_json(statements: list[dict[str, Any]] | dict[str, Any]) -> str:
+    """A policy document as the snapshot stores it: JSON text around `Statement`."""
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def user_arn(name: str, account: str = ACCT) -> str:
+    return f"arn:aws:iam::{account}:user/{name}"
+
+
+def role_arn(name: str, account: str = ACCT, path: str = "/") -> str:
+    return f"arn:aws:iam::{account}:role{path}{name}"
+
+
+def _principal_type(arn: str) -> str:
+    """`user`, `role` or `group`, from an IAM ARN."""
+    return arn.split(":")[5].split("/")[0]
+
+
+def iam_user(name: str, account: str = ACCT, **extra: Any) -> dict[str, Any]:
+    """A `raw_iam_users` row."""
+    return {
+        "account_id": account,
+        "user_name": name,
+        "user_id": "AIDA" + name.upper().replace("-", ""),
+        "arn": user_arn(name, account),
+        "path": "/",
+        "create_date": CREATED,
+        **extra,
+    }
+
+
+def iam_role(
+    name: str,
+    trust: list[dict[str, Any]] | dict[str, Any] | None = None,
+    account: str = ACCT,
+    path: str = "/",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A `raw_iam_roles` row; `trust` is the Statement of its trust policy."""
+    return {
+        "account_id": account,
+        "role_name": name,
+        "role_id": "AROA" + name.upper().replace("-", ""),
+        "arn": role_arn(name, account, path),
+        "path": path,
+        "create_date": CREATED,
+        "is_service_linked": path.startswith("/aws-service-role/"),
+        "assume_role_policy_document": None if trust is None else policy_json(trust),
+        **extra,
+    }
+
+
+def iam_group(name: str, account: str = ACCT, **extra: Any) -> dict[str, Any]:
+    """A `raw_iam_groups` row."""
+    return {
+        "account_id": account,
+        "group_name": name,
+        "group_id": "AGPA" + name.upper().replace("-", ""),
+        "arn": f"arn:aws:iam::{account}:group/{name}",
+        "path": "/",
+        "create_date": CREATED,
+        **extra,
+    }
+
+
+def inline_policy(
+    principal_arn: str, statements: list[dict[str, Any]], name: str = "p"
+) -> dict[str, Any]:
+    """A `raw_iam_inline_policies` row of the user, role or group `principal_arn`."""
+    return {
+        "account_id": principal_arn.split(":")[4],
+        "principal_arn": principal_arn,
+        "principal_type": _principal_type(principal_arn),
+        "policy_name": name,
+        "document": policy_json(statements),
+    }
+
+
+def managed_policy(
+    policy_arn: str, statements: list[dict[str, Any]] | dict[str, Any], account: str = ACCT
+) -> dict[str, Any]:
+    """A `raw_iam_policies` row named by the last part of its ARN, as listed in `account`."""
+    name = policy_arn.rsplit("/", 1)[1]
+    return {
+        "account_id": account,
+        "policy_arn": policy_arn,
+        "policy_name": name,
+        "policy_id": "ANPA" + name.upper(),
+        "path": "/",
+        "is_aws_managed": ":aws:policy/" in policy_arn,
+        "document": policy_json(statements),
+    }
+
+
+def attachment(principal_arn: str, policy_arn: str) -> dict[str, Any]:
+    """A `raw_iam_policy_attachments` row."""
+    return {
+        "account_id": principal_arn.split(":")[4],
+        "principal_arn": principal_arn,
+        "principal_type": _principal_type(principal_arn),
+        "policy_arn": policy_arn,
+    }
+
+
+def bucket_policy(
+    bucket: str, statements: list[dict[str, Any]], account: str = ACCT
+) -> dict[str, Any]:
+    """A `raw_s3_bucket_policies` row."""
+    return {"account_id": account, "bucket": bucket, "document": policy_json(statements)}
+
+
+def org_accounts(*accounts: str, org_id: str = "o-1", management: str = ACCT) -> list[dict]:
+    """`raw_org_accounts` rows, each account named by its id."""
+    return [
+        {
+            "account_id": a,
+            "arn": f"arn:aws:organizations::{management}:account/{org_id}/{a}",
+            "name": a,
+        }
+        for a in accounts
+    ]
+
+
+def organization(org_id: str = "o-1", management: str = ACCT) -> list[dict[str, Any]]:
+    """The one `raw_org_organization` row."""
+    return [
+        {
+            "organization_id": org_id,
+            "arn": f"arn:aws:organizations::{management}:organization/{org_id}",
+            "management_account_id": management,
+            "feature_set": "ALL",
+        }
+    ]
+
+
+@functools.cache
+def _reference(name: str) -> tuple[dict[str, Any], ...]:
+    from pipelines.lib.reference.csvs import load_reference
+
+    return tuple(load_reference(name).to_pylist())
+
+
+def reference_rows(name: str) -> list[dict[str, Any]]:
+    """The rows of a shipped reference table (ref_oidc_providers, ref_detection_rules, ...)."""
+    return list(_reference(name))
+
+
+# --- reading rule output ------------------------------------------------------------------------
+
+
+def fired(
+    con: duckdb.DuckDBPyConnection, *rule_models: str, columns: str = "rule_id, resource_arn"
+) -> set[tuple[Any, ...]]:
+    """The set of `columns` rows of the given detection models together."""
+    return set(rows(con, " union all ".join(f"select {columns} from {m}" for m in rule_models)))
+
+
+def evidence(con: duckdb.DuckDBPyConnection, rule_model: str, resource_arn: str) -> dict[str, Any]:
+    """The evidence of the one detection of `rule_model` on `resource_arn`."""
+    sql = f"select evidence from {rule_model} where resource_arn = ?"
+    got = con.execute(sql, [resource_arn]).fetchall()
+    assert len(got) == 1
+    return json.loads(got[0][0])
