@@ -1,11 +1,11 @@
-"""The `ciem collect` command: live, read-only collection from AWS into a snapshot folder."""
+"""`ciem collect`: live, read-only collection from AWS into a snapshot folder."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 
-from pipelines.cli_args import add_debug_arg
+from pipelines.cli.options import add_debug_arg
 from pipelines.lib.collect.collector import (
     DEFAULT_ROLE_NAME,
     DEFAULT_WORKERS,

@@ -1,5 +1,7 @@
-"""`ciem explain`: one access decision (or a batch of them) with the chain behind it, read from
-the warehouse of the last `ciem run` (see pipelines/lib/serve/explain.py for the semantics)."""
+"""`ciem explain`: one access decision (or a batch of them) and the chain of policies behind it.
+
+Read from the warehouse of the last `ciem run` (see pipelines/lib/serve/explain.py for the
+semantics)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.cli_args import UsageError, add_debug_arg, add_lake_arg
+from pipelines.cli.options import UsageError, add_lake_args
 from pipelines.lib.lake import Lake
 from pipelines.lib.serve.explain import PolicyStore, format_decision
 from pipelines.lib.warehouse.connection import connect
@@ -41,8 +43,7 @@ def add_explain_parser(subparsers: Any) -> None:
         metavar="FILE",
         help="one JSON object per line ({principal, action, resource}); '-' reads stdin",
     )
-    add_lake_arg(p)
-    add_debug_arg(p)
+    add_lake_args(p)
     p.set_defaults(func=cmd_explain)
 
 

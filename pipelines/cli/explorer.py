@@ -1,5 +1,6 @@
-"""`ciem explorer`: serves the Identity Risks Explorer on 127.0.0.1 from the warehouse of the
-last run (read-only; see pipelines/lib/serve/explorer/)."""
+"""`ciem explorer`: serves the Identity Risks Explorer on 127.0.0.1 from the last run's warehouse.
+
+Read-only; the page and its API are in pipelines/lib/serve/explorer/."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli_args import add_debug_arg, add_lake_arg, port
+from pipelines.cli.options import add_lake_args, port
 from pipelines.lib.lake import Lake
 
 DEFAULT_PORT = 8765
@@ -32,8 +33,7 @@ def add_explorer_parser(subparsers: Any) -> None:
         metavar="N",
         help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}; 0 = any free port)",
     )
-    add_lake_arg(p)
-    add_debug_arg(p)
+    add_lake_args(p)
     p.set_defaults(func=cmd_explorer)
 
 

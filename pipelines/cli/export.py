@@ -1,5 +1,6 @@
-"""`ciem export`: the detections of the last run as OCSF Detection Finding JSON lines (see
-pipelines/lib/findings/ocsf.py for the mapping), to a file or stdout."""
+"""`ciem export`: the detections of the last run as OCSF Detection Finding JSON lines.
+
+To a file or stdout; the mapping is in pipelines/lib/findings/ocsf.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.cli_args import add_debug_arg, add_lake_arg
+from pipelines.cli.options import add_lake_args
 from pipelines.lib.findings.ocsf import detection_findings
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse.connection import connect
@@ -36,8 +37,7 @@ def add_export_parser(subparsers: Any) -> None:
         action="append",
         help="only detections with this status (repeatable; default: all)",
     )
-    add_lake_arg(p)
-    add_debug_arg(p)
+    add_lake_args(p)
     p.set_defaults(func=cmd_export)
 
 

@@ -1,11 +1,14 @@
-"""Options every `ciem` sub-command shares (kept apart so sub-command modules need not import
-pipelines.cli)."""
+"""Options and errors every `ciem` sub-command shares: --lake, --debug, day counts, ports."""
 
 import argparse
 
 
 class UsageError(Exception):
     """The command line is wrong (a combination argparse cannot check): one line, exit code 2."""
+
+
+class CiemError(Exception):
+    """An error the user can act on: printed as one line (a traceback only with --debug)."""
 
 
 def add_debug_arg(parser: argparse.ArgumentParser) -> None:
@@ -17,10 +20,12 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_lake_arg(parser: argparse.ArgumentParser) -> None:
+def add_lake_args(parser: argparse.ArgumentParser) -> None:
+    """--lake DIR and --debug, for the commands that read or write a lake."""
     parser.add_argument(
         "--lake", metavar="DIR", default="data/lake", help="lake folder (default: data/lake)"
     )
+    add_debug_arg(parser)
 
 
 def days(value: str) -> int:

@@ -20,8 +20,8 @@ import duckdb
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from pipelines.cli import run_pipeline
-from pipelines.cli_collect import add_collect_parser
+from pipelines.cli.collect import add_collect_parser
+from pipelines.cli.pipeline import run_pipeline
 from pipelines.defs.collect import CollectConfig, iam_snapshot_collected
 from pipelines.lib.collect.collector import CollectionSummary, CollectOptions, collect
 from pipelines.lib.land.quarantine import Quarantine

@@ -12,8 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import cli_explain
-from pipelines.cli import _format_rows, _user_message, build_parser, main
+from pipelines.cli import explain as cli_explain
+from pipelines.cli import main
+from pipelines.cli.app import build_parser
+from pipelines.cli.pipeline import _user_message
+from pipelines.cli.query import _format_rows
 from pipelines.lib.lake import Lake
 
 RUN = ["run", "--snapshot", "s", "--cloudtrail", "c", "--as-of", "2026-11-20"]
@@ -50,7 +53,7 @@ def test_missing_warehouse_is_a_plain_line_without_class_name(
 def test_export_to_a_missing_folder_names_the_file(
     lake: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("pipelines.cli_export.read_detections", lambda *_: [])
+    monkeypatch.setattr("pipelines.cli.export.read_detections", lambda *_: [])
     out = tmp_path / "nodir" / "f.jsonl"
     assert main(["export", "--out", str(out), "--lake", str(lake)]) == 1
     assert _err_lines(capsys) == [f"ciem: error: {out}: No such file or directory"]
@@ -183,7 +186,7 @@ def test_table_has_no_trailing_blanks() -> None:
 def test_summary_hint_names_the_lake(lake: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from datetime import date
 
-    from pipelines.cli import print_summary
+    from pipelines.cli.pipeline import print_summary
 
     path = Lake.at(lake).warehouse_path
     con = duckdb.connect(str(path))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.cli_explain import add_explain_parser, run_batch
+from pipelines.cli.explain import add_explain_parser, run_batch
 from pipelines.lib.serve.explain import PolicyStore, format_decision
 from pipelines.lib.serve.statements import action_matches, resource_matches
 from tests.sql.harness import build

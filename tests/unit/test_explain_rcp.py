@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.cli_explain import run_batch
+from pipelines.cli.explain import run_batch
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot import read_snapshot
 from pipelines.lib.serve.explain import PolicyStore, format_decision

@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.cli_export import read_detections, write_findings
+from pipelines.cli.export import read_detections, write_findings
 from pipelines.lib.findings.ocsf import detection_finding
 
 ARN = "arn:aws:iam::222222222222:role/batch-admin-ec2-role"

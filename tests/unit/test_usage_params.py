@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
-from pipelines.cli import build_parser
+from pipelines.cli.app import build_parser
 from pipelines.defs.resources import settings_from_env
 from pipelines.lib.warehouse.connection import RunParams, set_run_params
 

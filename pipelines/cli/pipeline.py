@@ -1,0 +1,190 @@
+"""The pipeline run shared by `ciem run` and `ciem demo`, and the detections summary after it.
+
+The Dagster definitions of the UI, materialized in process: never a second code path."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date
+from pathlib import Path
+
+from pipelines.cli.options import CiemError
+from pipelines.lib.lake import Lake
+from pipelines.lib.warehouse.connection import RunParams, connect
+
+log = logging.getLogger("ciem")
+
+# Dagster's own console log is replaced by the `ciem` progress lines and one-line errors.
+QUIET_DAGSTER = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def _user_message(message: str) -> str:
+    """A step's error as the user should read it: the project's own exceptions carry a message
+    meant for the user, so their dotted class path (`pipelines.lib.x.SomeError: `) is dropped;
+    a Python error keeps its class name, which says what went wrong."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("pipelines.") and " " not in head:
+        return rest
+    return message
+
+
+def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
+    """One in-process Dagster run; a failed step becomes a CiemError naming the asset."""
+    import dagster as dg
+
+    result = dg.materialize(assets, run_config=QUIET_DAGSTER, raise_on_error=False, **kwargs)
+    for check in result.get_asset_check_evaluations():
+        if not check.passed:
+            rows = check.metadata.get("offending_rows")
+            count = rows.value if rows is not None else "?"
+            log.warning(
+                f"✗ check {check.asset_key.to_user_string()}:{check.check_name} failed "
+                f"({count} offending rows)"
+            )
+    if result.success:
+        return
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error
+        cause = (
+            error.cause
+            if error and error.cls_name == "DagsterExecutionStepExecutionError"
+            else error
+        )
+        if debug and error is not None:
+            log.error(error.to_string())
+        message = (cause.message if cause else "failed").strip().splitlines()[0]
+        raise CiemError(f"asset {event.step_key} failed: {_user_message(message)}")
+    raise CiemError("the Dagster run failed (run with --debug for details)")
+
+
+def run_pipeline(
+    snapshot: Path,
+    cloudtrail: str | Path,
+    as_of: date,
+    window_days: int,
+    lake_dir: Path,
+    gap_threshold: float = 0.4,
+    debug: bool = False,
+    full_refresh: bool = False,
+    unused_days: int = 90,
+    key_rotation_days: int = 90,
+    suppressions: str | None = None,
+) -> None:
+    """Materialize every asset of the code location for one as-of date, in process: the
+    snapshot and reference tables, then the window's CloudTrail days (one run over the
+    partition range), then every model."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.resources import CiemSettings
+    from pipelines.lib.land.cloudtrail import CloudTrailSource
+
+    if not snapshot.is_dir():
+        raise CiemError(f"snapshot folder not found: {snapshot}")
+    if not CloudTrailSource(cloudtrail).exists():
+        raise CiemError(f"CloudTrail location not found: {cloudtrail}")
+    suppressions = suppressions or os.environ.get("CIEM_SUPPRESSIONS", "")
+    _check_suppressions(suppressions)
+    settings = CiemSettings(
+        snapshot_dir=str(snapshot),
+        cloudtrail_dir=str(cloudtrail),
+        lake_dir=str(lake_dir),
+        as_of=as_of.isoformat(),
+        window_days=window_days,
+        gap_threshold=gap_threshold,
+        unused_days=unused_days,
+        key_rotation_days=key_rotation_days,
+        cloudtrail_full_refresh=full_refresh,
+        suppressions_file=suppressions,
+    )
+    params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
+    assets = [*defs.assets, *(defs.asset_checks or [])]
+    graph = defs.resolve_asset_graph()
+    partitioned = dg.AssetSelection.assets(
+        *(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None)
+    )
+    upstream = dg.AssetSelection.groups("landing", "reference") - partitioned
+    days = params.window_dates()
+    resources = {"ciem": settings}
+    log.info(f"ciem run: as of {as_of} (window {days[0]} .. {days[-1]}), lake {lake_dir}")
+    log.info(f"landing the snapshot {snapshot} and the reference tables")
+    _materialize(assets, debug, selection=upstream, resources=resources)
+    log.info(f"landing {len(days)} CloudTrail days from {cloudtrail}")
+    _materialize(
+        assets,
+        debug,
+        selection=partitioned,
+        resources=resources,
+        tags={
+            "dagster/asset_partition_range_start": days[0].isoformat(),
+            "dagster/asset_partition_range_end": days[-1].isoformat(),
+        },
+    )
+    log.info("building the models")
+    # Live collection (group `collect`) is `ciem collect`'s job, never a side effect of a run.
+    models = dg.AssetSelection.all() - upstream - partitioned - dg.AssetSelection.groups("collect")
+    _materialize(assets, debug, selection=models, resources=resources)
+
+
+def _check_suppressions(setting: str) -> None:
+    """Reads the suppressions file before anything lands: a mistake in it stops the run at
+    once, with the file, entry and field (the `ref_suppressions` asset reads it again)."""
+    from pipelines.lib.findings.suppressions import (
+        SuppressionError,
+        load_suppressions,
+        resolve_path,
+    )
+
+    path = None
+    try:
+        path = resolve_path(setting)
+        load_suppressions(path)
+    except SuppressionError as exc:
+        raise CiemError(str(exc)) from exc
+    except ValueError as exc:  # e.g. YAML's own date parsing of `expires: 2026-02-30`
+        raise CiemError(f"{path}: invalid value: {exc}") from exc
+
+
+def _lake_flag(lake: Lake) -> str:
+    """` --lake DIR` for the hints printed after a run, when the lake is not the default one."""
+    return f" --lake {lake.root}" if lake.root != Lake.at("data/lake").root else ""
+
+
+def print_summary(lake: Lake, as_of: date) -> None:
+    with connect(lake, read_only=True) as con:
+        rows = con.execute(
+            """
+            select rule_id, severity,
+                   count(*) filter (where status = 'open') as open,
+                   count(*) filter (where status = 'suppressed') as suppressed,
+                   count(*) filter (where status = 'resolved') as resolved
+            from detections group by 1, 2
+            order by list_position(['critical', 'high', 'medium', 'low', 'info'], severity), 1
+            """
+        ).fetchall()
+        quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
+        principals = con.execute("select count(*) from principals").fetchall()[0][0]
+    width = max([len("rule_id"), *(len(r[0]) for r in rows)])
+    out = [f"\nDetections as of {as_of} ({principals} identities analysed):"]
+    out.append(
+        f"  {'rule_id':<{width}} {'severity':<9} {'open':>5} {'suppressed':>10} {'resolved':>9}"
+    )
+    for rule_id, severity, open_, suppressed, resolved in rows:
+        out.append(f"  {rule_id:<{width}} {severity:<9} {open_:>5} {suppressed:>10} {resolved:>9}")
+    totals = [sum(r[i] for r in rows) for i in (2, 3, 4)]
+    out.append(f"  {'total':<{width}} {'':<9} {totals[0]:>5} {totals[1]:>10} {totals[2]:>9}")
+    if quarantined:
+        out.append(
+            f"\nQuarantined {quarantined} input item(s); see them with:\n"
+            f'  ciem query "select source, file, record, field, reason from quarantine"'
+            + _lake_flag(lake)
+        )
+    else:
+        out.append("\nQuarantined: nothing (all input was well-formed).")
+    out.append(
+        f"\nTables: {lake.warehouse_path} (DuckDB) and {lake.root / 'marts'}/*.parquet\n"
+        'Try:    ciem query "select rule_id, count(*) from detections group by 1"'
+        + _lake_flag(lake)
+    )
+    print("\n".join(out))
