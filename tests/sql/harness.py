@@ -31,6 +31,9 @@ SMALL_CATALOG = [
     ("cloudwatch:PutMetricData", "Write"),
 ]
 
+# The catalog's action keys as the models spell them: every action `*` expands to.
+SMALL_CATALOG_ACTIONS = frozenset(name.lower() for name, _ in SMALL_CATALOG)
+
 
 def catalog_rows(actions: Iterable[tuple[str, str]] = SMALL_CATALOG) -> list[dict[str, Any]]:
     return [
@@ -214,7 +217,7 @@ def iam_group(name: str, account: str = ACCT, **extra: Any) -> dict[str, Any]:
 
 
 def inline_policy(
-    principal_arn: str, statements: list[dict[str, Any]], name: str = "p"
+    principal_arn: str, statements: list[dict[str, Any]] | dict[str, Any], name: str = "p"
 ) -> dict[str, Any]:
     """A `raw_iam_inline_policies` row of the user, role or group `principal_arn`."""
     return {

@@ -1,10 +1,19 @@
-"""Model tests for int_resource_policy_grants over the shared resource-policy scenario (every
-resource type, scope flags), and what the rules public-resource-policy and
-cross-account-resource-policy share: nothing without policies, their own severities."""
+"""Model tests for int_resource_policy_grants (every resource type of the shared resource-policy
+scenario with its scope flags; trust and bucket policies with principal scope and actions), and
+what the rules public-resource-policy and cross-account-resource-policy share: nothing without
+policies, their own severities."""
 
 from __future__ import annotations
 
-from tests.sql.harness import build, reference_rows, rows
+from tests.sql.harness import (
+    SMALL_CATALOG,
+    bucket_policy,
+    build,
+    catalog_rows,
+    iam_role,
+    reference_rows,
+    rows,
+)
 from tests.sql.resource_policy_inputs import (
     ACCT,
     BUCKET_ARN,
@@ -128,3 +137,90 @@ def test_detections_take_each_resource_rules_own_severity_over_the_registry_defa
         ("cross-account-resource-policy", "medium"),
     }
     assert (BUCKET_ARN, "high") in {(r[1], r[2]) for r in got}
+
+
+def test_resource_policy_grants_name_principal_scope_and_actions() -> None:
+    role_arn = f"arn:aws:iam::{ACCT}:role/deploy"
+    trust = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:aws:iam::{MEMBER}:root", "333333333333"]},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "x"}},
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        },
+    ]
+    bucket = [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCT}:user/u"},
+            "Action": "s3:Get*",
+            "Resource": "arn:aws:s3:::b/*",
+        },
+        {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "*"},
+    ]
+    con = build(
+        {
+            "raw_iam_roles": [iam_role("deploy", trust)],
+            "raw_s3_bucket_policies": [bucket_policy("b", bucket)],
+            "ref_iam_actions": catalog_rows([*SMALL_CATALOG, ("sts:AssumeRole", "Write")]),
+        },
+        ["int_resource_policy_grants"],
+    )
+    got = rows(
+        con,
+        """select resource_arn, policy_kind, effect, principal, principal_scope,
+                  principal_account_id, action, is_conditional, condition_keys
+           from int_resource_policy_grants""",
+    )
+    assert {(*r[:-1], tuple(r[-1])) for r in got} == {
+        (
+            role_arn,
+            "trust",
+            "Allow",
+            f"arn:aws:iam::{MEMBER}:root",
+            "account",
+            MEMBER,
+            "sts:assumerole",
+            True,
+            ("sts:externalid",),
+        ),
+        (
+            role_arn,
+            "trust",
+            "Allow",
+            "333333333333",
+            "account",
+            "333333333333",
+            "sts:assumerole",
+            True,
+            ("sts:externalid",),
+        ),
+        (
+            role_arn,
+            "trust",
+            "Allow",
+            "ec2.amazonaws.com",
+            "service",
+            None,
+            "sts:assumerole",
+            False,
+            (),
+        ),
+        (
+            "arn:aws:s3:::b",
+            "resource",
+            "Allow",
+            f"arn:aws:iam::{ACCT}:user/u",
+            "principal",
+            ACCT,
+            "s3:getobject",
+            False,
+            (),
+        ),
+        ("arn:aws:s3:::b", "resource", "Deny", "*", "anyone", None, "s3:putobject", False, ()),
+    }
