@@ -301,6 +301,10 @@ def reference_rows(name: str) -> list[dict[str, Any]]:
 # --- reading rule output ------------------------------------------------------------------------
 
 
+# The columns that say what a detection is about, in a rule model's order.
+DETECTION_COLUMNS = "rule_id, resource_arn, resource_type, account_id, principal_arn, title"
+
+
 def fired(
     con: duckdb.DuckDBPyConnection, *rule_models: str, columns: str = "rule_id, resource_arn"
 ) -> set[tuple[Any, ...]]:
@@ -308,7 +312,7 @@ def fired(
     return set(rows(con, " union all ".join(f"select {columns} from {m}" for m in rule_models)))
 
 
-def evidence(con: duckdb.DuckDBPyConnection, rule_model: str, resource_arn: str) -> dict[str, Any]:
+def evidence_of(con: duckdb.DuckDBPyConnection, rule_model: str, resource_arn: str) -> dict[str, Any]:
     """The evidence of the one detection of `rule_model` on `resource_arn`."""
     sql = f"select evidence from {rule_model} where resource_arn = ?"
     got = con.execute(sql, [resource_arn]).fetchall()

@@ -1,6 +1,6 @@
-"""Model tests for the credential and usage rules: unused-role, unused-password,
-unused-access-key, access-key-not-rotated, console-user-without-mfa, root-account-used,
-root-access-key-present and inactive-admin.
+"""Model tests for the credential rules: unused-password, unused-access-key,
+access-key-not-rotated, console-user-without-mfa, root-account-used and root-access-key-present
+(unused-role and inactive-admin: test_inactive_identity_rules.py).
 
 Credential reports are written as CSV text (as AWS returns them, 'N/A' and 'no_information'
 included) and landed by the real snapshot reader; CloudTrail rows are written by hand.
@@ -13,16 +13,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot import read_snapshot
-from tests.sql.harness import build, rows
+from tests.sql.harness import DETECTION_COLUMNS, build, evidence_of, fired, rows, user_arn
 
 A1, A2, A3 = "111111111111", "222222222222", "333333333333"
-OLD = datetime(2025, 1, 1, tzinfo=UTC)
 
 # The header of a real credential report, in its order.
 REPORT_COLUMNS = [
@@ -61,10 +60,6 @@ CREDENTIAL_RULES = [
 ]
 
 
-def _user(account: str, name: str) -> str:
-    return f"arn:aws:iam::{account}:user/{name}"
-
-
 def _root(account: str) -> str:
     return f"arn:aws:iam::{account}:root"
 
@@ -74,7 +69,7 @@ def _line(name: str, account: str = A1, **fields: str) -> dict[str, str]:
     line = dict.fromkeys(REPORT_COLUMNS, "N/A")
     line |= {
         "user": name,
-        "arn": _root(account) if name == "<root_account>" else _user(account, name),
+        "arn": _root(account) if name == "<root_account>" else user_arn(name, account),
         "user_creation_time": "2025-01-01T00:00:00+00:00",
         "password_enabled": "false",
         "mfa_active": "false",
@@ -243,17 +238,17 @@ def _organization(tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
         _event(_root(A2), _at(11, 12), "DescribeInstances", "ec2.amazonaws.com", i=1),
         _console_login(_root(A3), _at(11, 15), success=False, i=2),
         _event(_root(A3), _at(10, 20), i=3),  # before the window
-        _console_login(_user(A1, "erin"), _at(11, 19), success=True, i=4),
-        _console_login(_user(A1, "frank"), _at(11, 19), success=False, i=5),
-        _event(_user(A1, "gina"), _at(11, 15), key="AKIAGINA000000000001", i=6),
-        _event(_user(A1, "hank"), _at(11, 19), key="AKIAHANK000000000001", i=7),
-        _event(_user(A1, "ivan"), _at(11, 19), key="AKIAIVAN000000000001", i=8),
-        _event(_user(A1, "ivan"), _at(11, 20), key="AKIAIVAN000000000002", i=9),
+        _console_login(user_arn("erin", A1), _at(11, 19), success=True, i=4),
+        _console_login(user_arn("frank", A1), _at(11, 19), success=False, i=5),
+        _event(user_arn("gina", A1), _at(11, 15), key="AKIAGINA000000000001", i=6),
+        _event(user_arn("hank", A1), _at(11, 19), key="AKIAHANK000000000001", i=7),
+        _event(user_arn("ivan", A1), _at(11, 19), key="AKIAIVAN000000000001", i=8),
+        _event(user_arn("ivan", A1), _at(11, 20), key="AKIAIVAN000000000002", i=9),
         # A denied call is an attempt, not use; a console session (ASIA) is not a key.
         _event(
-            _user(A1, "bob"), _at(11, 19), key="AKIABOB0000000000001", error="AccessDenied", i=11
+            user_arn("bob", A1), _at(11, 19), key="AKIABOB0000000000001", error="AccessDenied", i=11
         ),
-        _event(_user(A1, "bob"), _at(11, 19), key="ASIABOB0000000000001", i=10),
+        _event(user_arn("bob", A1), _at(11, 19), key="ASIABOB0000000000001", i=10),
     ]
     return {
         "raw_credential_report": _landed_report(tmp_path, lines),
@@ -262,24 +257,11 @@ def _organization(tmp_path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def _fired(con: Any, rule_model: str) -> set[tuple[str, ...]]:
-    return set(
-        rows(
-            con,
-            f"select rule_id, resource_arn, resource_type, account_id, principal_arn, title "
-            f"from {rule_model}",
-        )
-    )
-
-
-def _evidence(con: Any, rule_model: str, resource_arn: str) -> dict[str, Any]:
-    sql = f"select evidence from {rule_model} where resource_arn = ?"
-    got = con.execute(sql, [resource_arn]).fetchall()
-    assert len(got) == 1
-    return json.loads(got[0][0])
+    return fired(con, rule_model, columns=DETECTION_COLUMNS)
 
 
 def _user_row(rule: str, name: str, title: str) -> tuple[str, ...]:
-    return (rule, _user(A1, name), "iam_user", A1, _user(A1, name), title)
+    return (rule, user_arn(name, A1), "iam_user", A1, user_arn(name, A1), title)
 
 
 def test_credential_rules_fire_where_they_should(tmp_path: Path) -> None:
@@ -340,7 +322,7 @@ def test_credential_rules_fire_where_they_should(tmp_path: Path) -> None:
 def test_credential_rule_evidence(tmp_path: Path) -> None:
     con = build(_organization(tmp_path), CREDENTIAL_RULES)
 
-    assert _evidence(con, "det_unused_access_key", _user(A1, "bob")) == {
+    assert evidence_of(con, "det_unused_access_key", user_arn("bob", A1)) == {
         "unused_days": 90,
         "unused_since": "2026-08-23",
         "as_of": "2026-11-20",
@@ -365,7 +347,7 @@ def test_credential_rule_evidence(tmp_path: Path) -> None:
         # The denied call and the console session are not uses of a key.
         "cloudtrail_access_keys": [],
     }
-    hank = _evidence(con, "det_unused_access_key", _user(A1, "hank"))
+    hank = evidence_of(con, "det_unused_access_key", user_arn("hank", A1))
     assert [(k["key"], k["status"]) for k in hank["access_keys"]] == [
         ("access_key_1", "used"),
         ("access_key_2", "unused"),
@@ -377,7 +359,7 @@ def test_credential_rule_evidence(tmp_path: Path) -> None:
             "last_used_at": "2026-11-19 12:00:00+00",
         }
     ]
-    assert _evidence(con, "det_access_key_not_rotated", _user(A1, "otto")) == {
+    assert evidence_of(con, "det_access_key_not_rotated", user_arn("otto", A1)) == {
         "key_rotation_days": 90,
         "as_of": "2026-11-20",
         "access_keys": [
@@ -389,7 +371,7 @@ def test_credential_rule_evidence(tmp_path: Path) -> None:
             }
         ],
     }
-    assert _evidence(con, "det_root_account_used", _root(A2)) == {
+    assert evidence_of(con, "det_root_account_used", _root(A2)) == {
         "window_start": "2026-11-06",
         "window_end": "2026-11-20",
         "password_last_used": None,
@@ -399,7 +381,7 @@ def test_credential_rule_evidence(tmp_path: Path) -> None:
         "event_names": ["DescribeInstances"],
         "credential_types": ["session"],
     }
-    frank = _evidence(con, "det_unused_password", _user(A1, "frank"))
+    frank = evidence_of(con, "det_unused_password", user_arn("frank", A1))
     assert (frank["password_last_used"], frank["last_console_login_at"]) == (
         "2026-05-01 00:00:00+00",
         None,
@@ -410,230 +392,17 @@ def test_credential_rules_follow_the_thresholds(tmp_path: Path) -> None:
     con = build(_organization(tmp_path), CREDENTIAL_RULES, unused_days=30, key_rotation_days=365)
     # Unused since 2026-10-22: dave (created 10-15) is now judged, lee's use is now too old.
     assert {r[1] for r in _fired(con, "det_unused_password")} == {
-        _user(A1, n) for n in ("carol", "dave", "frank", "lee", "mia")
+        user_arn(n, A1) for n in ("carol", "dave", "frank", "lee", "mia")
     }
     assert {(r[1], r[5]) for r in _fired(con, "det_unused_access_key")} == {
-        (_user(A1, "bob"), "IAM user bob has 2 active access keys not used in 30 days"),
-        (_user(A1, "dave"), "IAM user dave has an active access key not used in 30 days"),
-        (_user(A1, "hank"), "IAM user hank has an active access key not used in 30 days"),
+        (user_arn("bob", A1), "IAM user bob has 2 active access keys not used in 30 days"),
+        (user_arn("dave", A1), "IAM user dave has an active access key not used in 30 days"),
+        (user_arn("hank", A1), "IAM user hank has an active access key not used in 30 days"),
     }
     # Due: created before 2025-11-21.
     assert {r[1] for r in _fired(con, "det_access_key_not_rotated")} == {
-        _user(A1, n) for n in ("bob", "gina", "hank", "ivan")
+        user_arn(n, A1) for n in ("bob", "gina", "hank", "ivan")
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# unused-role
-
-
-def _role(name: str, created: datetime, last_used: datetime | None, path: str = "/") -> dict:
-    return {
-        "account_id": A1,
-        "role_name": name,
-        "role_id": f"AROA{name.upper()}",
-        "arn": f"arn:aws:iam::{A1}:role{path}{name}",
-        "path": path,
-        "create_date": created,
-        "role_last_used_at": last_used,
-        "role_last_used_region": "us-east-1" if last_used else None,
-        "is_service_linked": path == "/aws-service-role/",
-    }
-
-
-def _usage(principal: str, day: date, successful: int, denied: int = 0) -> dict:
-    when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    return {
-        "day": day,
-        "account_id": A1,
-        "principal_arn": principal,
-        "action": "s3:listbucket",
-        "successful_calls": successful,
-        "denied_attempts": denied,
-        "throttled_calls": 0,
-        "other_errors": 0,
-        "first_seen_at": when,
-        "last_seen_at": when,
-        "last_used_at": when if successful else None,
-    }
-
-
-SSO = "/aws-reserved/sso.amazonaws.com/"
-
-
-def test_unused_role() -> None:
-    roles = [
-        _role("stale", OLD, datetime(2026, 5, 1, tzinfo=UTC)),
-        _role("never", OLD, None),
-        _role("recent", OLD, datetime(2026, 11, 1, tzinfo=UTC)),
-        # RoleLastUsed lags; CloudTrail shows a call in the period.
-        _role("cloudtrail", OLD, datetime(2026, 3, 1, tzinfo=UTC)),
-        # Only denied attempts: not use.
-        _role("denied", OLD, None),
-        _role("young", datetime(2026, 10, 1, tzinfo=UTC), None),
-        _role("AWSServiceRoleForSupport", OLD, None, "/aws-service-role/"),
-        _role("AWSReservedSSO_Admin_0123456789abcdef", OLD, None, SSO),
-    ]
-    usage = [
-        _usage(f"arn:aws:iam::{A1}:role/cloudtrail", date(2026, 11, 10), 2),
-        _usage(f"arn:aws:iam::{A1}:role/denied", date(2026, 11, 10), 0, denied=3),
-    ]
-    con = build({"raw_iam_roles": roles, "usage_daily": usage}, ["det_unused_role"])
-
-    def row(name: str, path: str, title: str) -> tuple[str, ...]:
-        arn = f"arn:aws:iam::{A1}:role{path}{name}"
-        return ("unused-role", arn, "iam_role", A1, arn, f"IAM role {name} {title}")
-
-    sso = "AWSReservedSSO_Admin_0123456789abcdef"
-    assert _fired(con, "det_unused_role") == {
-        row("stale", "/", "has not been used in 90 days"),
-        row("never", "/", "has no recorded use"),
-        row("denied", "/", "has no recorded use"),
-        row(sso, SSO, "has no recorded use"),
-    }
-    assert _evidence(con, "det_unused_role", f"arn:aws:iam::{A1}:role{SSO}{sso}") == {
-        "unused_days": 90,
-        "unused_since": "2026-08-23",
-        "as_of": "2026-11-20",
-        "created_at": "2025-01-01 00:00:00+00",
-        "role_last_used_at": None,
-        "role_last_used_region": None,
-        "last_event_at": None,
-        "managed_by": "iam-identity-center",
-        "remediation": "fix it in the IAM Identity Center permission set",
-    }
-    assert _evidence(con, "det_unused_role", f"arn:aws:iam::{A1}:role/stale")["managed_by"] is None
-
-    # Unused since 2026-11-11: `recent` (11-01) and `cloudtrail` (11-10) now unused too, `young`
-    # (created 10-01) judged.
-    con = build({"raw_iam_roles": roles, "usage_daily": usage}, ["det_unused_role"], unused_days=10)
-    assert {r[1].split("/")[-1] for r in _fired(con, "det_unused_role")} == {
-        "stale",
-        "never",
-        "denied",
-        "recent",
-        "cloudtrail",
-        "young",
-        sso,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# inactive-admin
-
-ADMIN_DOC = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
-READ_DOC = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
-}
-
-
-def _inline(arn: str, kind: str, doc: dict) -> dict:
-    return {
-        "account_id": A1,
-        "principal_arn": arn,
-        "principal_type": kind,
-        "policy_name": "p",
-        "document": json.dumps(doc),
-    }
-
-
-def test_inactive_admin() -> None:
-    users = {
-        "adm-idle": ADMIN_DOC,
-        "adm-active": ADMIN_DOC,
-        "dev-idle": READ_DOC,
-    }
-    roles = {
-        "adm-role-idle": (OLD, "/"),
-        "adm-role-young": (datetime(2026, 11, 10, tzinfo=UTC), "/"),
-        "AWSReservedSSO_Admin_0123456789abcdef": (OLD, SSO),
-    }
-    group = f"arn:aws:iam::{A1}:group/admins"
-    inputs = {
-        "raw_iam_users": [
-            {
-                "account_id": A1,
-                "user_name": name,
-                "user_id": f"AIDA{name.upper()}",
-                "arn": _user(A1, name),
-                "path": "/",
-                "create_date": OLD,
-            }
-            for name in users
-        ],
-        "raw_iam_roles": [
-            _role(name, created, None, path) for name, (created, path) in roles.items()
-        ],
-        "raw_iam_groups": [
-            {
-                "account_id": A1,
-                "group_name": "admins",
-                "group_id": "AGPAADMINS",
-                "arn": group,
-                "path": "/",
-                "create_date": OLD,
-            }
-        ],
-        "raw_iam_inline_policies": [
-            *(_inline(_user(A1, name), "user", doc) for name, doc in users.items()),
-            *(
-                _inline(f"arn:aws:iam::{A1}:role{path}{name}", "role", ADMIN_DOC)
-                for name, (_, path) in roles.items()
-            ),
-            _inline(group, "group", ADMIN_DOC),
-        ],
-        "usage_daily": [_usage(_user(A1, "adm-active"), date(2026, 11, 12), 1)],
-    }
-    con = build(inputs, ["det_inactive_admin", "det_inactive_identity", "det_admin_iam_group"])
-
-    sso = "AWSReservedSSO_Admin_0123456789abcdef"
-    sso_arn = f"arn:aws:iam::{A1}:role{SSO}{sso}"
-    idle_role = f"arn:aws:iam::{A1}:role/adm-role-idle"
-    assert _fired(con, "det_inactive_admin") == {
-        (
-            "inactive-admin",
-            _user(A1, "adm-idle"),
-            "iam_user",
-            A1,
-            _user(A1, "adm-idle"),
-            "Administrator IAM user adm-idle has not been used in 15 days",
-        ),
-        (
-            "inactive-admin",
-            idle_role,
-            "iam_role",
-            A1,
-            idle_role,
-            "Administrator IAM role adm-role-idle has not been used in 15 days",
-        ),
-        (
-            "inactive-admin",
-            sso_arn,
-            "iam_role",
-            A1,
-            sso_arn,
-            f"Administrator IAM role {sso} has not been used in 15 days",
-        ),
-    }
-    # dev-idle is inactive but no admin; the admin group is no identity that acts.
-    assert {r[0] for r in rows(con, "select resource_arn from det_inactive_identity")} == {
-        _user(A1, "adm-idle"),
-        _user(A1, "dev-idle"),
-        idle_role,
-        sso_arn,
-    }
-    assert rows(con, "select resource_arn from det_admin_iam_group") == [(group,)]
-    evidence = _evidence(con, "det_inactive_admin", sso_arn)
-    assert {k: evidence[k] for k in ("granting_policies", "managed_by", "remediation")} == {
-        "granting_policies": ["p"],  # the inline policy's name
-        "managed_by": "iam-identity-center",
-        "remediation": "fix it in the IAM Identity Center permission set",
-    }
-    assert "managed_by" not in _evidence(con, "det_inactive_admin", idle_role)
 
 
 def test_root_account_used_counts_the_root_user_not_services_acting_as_root(
