@@ -312,7 +312,9 @@ def fired(
     return set(rows(con, " union all ".join(f"select {columns} from {m}" for m in rule_models)))
 
 
-def evidence_of(con: duckdb.DuckDBPyConnection, rule_model: str, resource_arn: str) -> dict[str, Any]:
+def evidence_of(
+    con: duckdb.DuckDBPyConnection, rule_model: str, resource_arn: str
+) -> dict[str, Any]:
     """The evidence of the one detection of `rule_model` on `resource_arn`."""
     sql = f"select evidence from {rule_model} where resource_arn = ?"
     got = con.execute(sql, [resource_arn]).fetchall()
