@@ -71,7 +71,7 @@ lock: $(STAMP)
 
 # Regenerate the embedded demo organization (deterministic; a test checks it is up to date).
 demo-data: $(STAMP)
-	$(BIN)/python -m pipelines.lib.demo_org data/demo
+	$(BIN)/python -m pipelines.demo data/demo
 
 clean:
 	rm -rf $(VENV) data/lake .dagster_home .pytest_cache
