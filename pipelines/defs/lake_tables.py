@@ -23,40 +23,38 @@ from pipelines.lib.warehouse.daily import DAILY_SCHEMAS
 
 
 def lake_tables() -> dict[str, LakeTable]:
-    tables = {
-        name: LakeTable(name, schema, f"parquet/{name}.parquet")
-        for name, schema in SNAPSHOT_SCHEMAS.items()
+    """Every lake table by name, with its schema and the glob of its Parquet files in the lake."""
+    whole = {
+        **SNAPSHOT_SCHEMAS,
+        "ref_event_action_map": EVENT_ACTION_MAP_SCHEMA,
+        "ref_iam_actions": CATALOG_SCHEMA,
+        **{name: reference_schema(name) for name in REFERENCE_CSVS},
+        "ref_suppressions": SUPPRESSIONS_SCHEMA,
     }
-    tables["raw_cloudtrail_events"] = LakeTable(
-        "raw_cloudtrail_events",
-        CLOUDTRAIL_EVENTS_SCHEMA,
-        "parquet/raw_cloudtrail_events/day=*/*.parquet",
-    )
-    tables["cloudtrail_manifest"] = LakeTable(
-        "cloudtrail_manifest", MANIFEST_SCHEMA, "parquet/cloudtrail_manifest/day=*/manifest.parquet"
-    )
-    for name, schema in DAILY_SCHEMAS.items():
-        tables[name] = LakeTable(name, schema, f"parquet/{name}/day=*/data.parquet")
-    tables["ref_event_action_map"] = LakeTable(
-        "ref_event_action_map", EVENT_ACTION_MAP_SCHEMA, "parquet/ref_event_action_map.parquet"
-    )
-    tables["raw_quarantine"] = LakeTable(
-        "raw_quarantine", QUARANTINE_SCHEMA, "parquet/quarantine/*.parquet"
-    )
-    tables["ref_iam_actions"] = LakeTable(
-        "ref_iam_actions", CATALOG_SCHEMA, "parquet/ref_iam_actions.parquet"
-    )
-    for name in REFERENCE_CSVS:
-        tables[name] = LakeTable(name, reference_schema(name), f"parquet/{name}.parquet")
-    tables["detection_history"] = LakeTable(
-        "detection_history", DETECTION_HISTORY_SCHEMA, "history/detections/as_of=*.parquet"
-    )
-    tables["resource_config_history"] = LakeTable(
-        "resource_config_history",
-        RESOURCE_CONFIG_HISTORY_SCHEMA,
-        "history/resources/as_of=*.parquet",
-    )
-    tables["ref_suppressions"] = LakeTable(
-        "ref_suppressions", SUPPRESSIONS_SCHEMA, "parquet/ref_suppressions.parquet"
-    )
-    return tables
+    tables = [LakeTable(name, schema, f"parquet/{name}.parquet") for name, schema in whole.items()]
+    tables += [
+        LakeTable(name, schema, f"parquet/{name}/day=*/data.parquet")
+        for name, schema in DAILY_SCHEMAS.items()
+    ]
+    tables += [
+        LakeTable(
+            "raw_cloudtrail_events",
+            CLOUDTRAIL_EVENTS_SCHEMA,
+            "parquet/raw_cloudtrail_events/day=*/*.parquet",
+        ),
+        LakeTable(
+            "cloudtrail_manifest",
+            MANIFEST_SCHEMA,
+            "parquet/cloudtrail_manifest/day=*/manifest.parquet",
+        ),
+        LakeTable("raw_quarantine", QUARANTINE_SCHEMA, "parquet/quarantine/*.parquet"),
+        LakeTable(
+            "detection_history", DETECTION_HISTORY_SCHEMA, "history/detections/as_of=*.parquet"
+        ),
+        LakeTable(
+            "resource_config_history",
+            RESOURCE_CONFIG_HISTORY_SCHEMA,
+            "history/resources/as_of=*.parquet",
+        ),
+    ]
+    return {table.name: table for table in tables}
