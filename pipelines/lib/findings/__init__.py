@@ -1,2 +1,3 @@
 """Findings: what a run concludes beyond the SQL models: suppressions as code, the detection and
-resource history the timeline compares, and the OCSF export. Imports layers below it only."""
+resource history the timeline compares, and the OCSF export. May import the warehouse and the
+layers before it."""

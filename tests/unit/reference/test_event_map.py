@@ -31,7 +31,7 @@ from pipelines.lib.reference.event_map import (
     read_csv,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 INVICTUS = ROOT / "tests" / "fixtures" / "real" / "invictus-aws-dataset"
 SQL_DIR = ROOT / "sql"
 

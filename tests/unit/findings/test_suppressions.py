@@ -13,7 +13,7 @@ from pipelines.lib.findings.suppressions import (
     resolve_path,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "suppressions.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "suppressions.example.yaml"
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -24,7 +24,7 @@ from pipelines.lib.collect.collector import (
 )
 from pipelines.lib.reference.catalog import load_catalog
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 def test_cli_json_is_indented_by_4_with_iso_utc_dates_and_no_response_metadata() -> None:

@@ -20,7 +20,7 @@ from pipelines.lib.land.cloudtrail import (
 from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
 from pipelines.lib.land.quarantine import Quarantine, QuarantineEntry
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 INVICTUS = FIXTURES / "invictus-aws-dataset"
 STRATUS_FEDERATION = (
     FIXTURES / "stratus-red-team-detonation-logs" / "aws.persistence.sts-federation-token.json"

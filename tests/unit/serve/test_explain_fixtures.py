@@ -16,7 +16,7 @@ from pipelines.lib.land.snapshot import read_snapshot
 from pipelines.lib.serve.explain import PolicyStore
 from tests.sql.harness import build, catalog_rows
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "real"
 IAMSPY = FIXTURES / "iamspy-tests"
 SCP_EXAMPLES = FIXTURES / "aws-scp-examples"
 FUNCTION = "arn:aws:lambda:eu-west-1:123456789012:function:helloworld"
