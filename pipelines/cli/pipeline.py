@@ -53,8 +53,10 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
         )
         if debug and error is not None:
             log.error(error.to_string())
-        message = (cause.message if cause else "failed").strip().splitlines()[0]
-        raise CiemError(f"asset {event.step_key} failed: {_user_message(message)}")
+        message = _user_message((cause.message if cause else "failed").strip().splitlines()[0])
+        if cause is not None and cause.cls_name == "ModelsFailed":
+            raise CiemError(message)  # the SQL models' step names each failed model itself
+        raise CiemError(f"asset {event.step_key} failed: {message}")
     raise CiemError("the Dagster run failed (run with --debug for details)")
 
 

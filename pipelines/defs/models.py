@@ -1,4 +1,5 @@
-"""Model assets: one Dagster asset per `sql/<layer>/<model>.sql`, plus the detection history."""
+"""Model assets: one Dagster asset per `sql/<layer>/<model>.sql`, all executed in one subsettable
+step (`sql_models`), plus the detection and resource history."""
 
 import time
 from datetime import UTC, datetime
@@ -15,9 +16,17 @@ from pipelines.defs.lake_tables import (
 from pipelines.defs.landing import preview, report
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.findings.suppressions import load_suppressions, resolve_path
-from pipelines.lib.lake import temp_path_for, write_parquet
+from pipelines.lib.lake import Lake, temp_path_for, write_parquet
 from pipelines.lib.warehouse.connection import connect, register_lake_views, set_run_params
-from pipelines.lib.warehouse.sql_models import SqlModel, discover_models, run_model
+from pipelines.lib.warehouse.sql_models import (
+    Audit,
+    SqlModel,
+    discover_audits,
+    discover_models,
+    run_audit,
+    run_model,
+    topological_order,
+)
 
 LAKE_TABLES = lake_tables()
 # Lake tables written by landing assets under another name.
@@ -36,46 +45,124 @@ def _column_schema(con: duckdb.DuckDBPyConnection, name: str) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(r[0], r[1]) for r in rows])
 
 
-def build_sql_asset(model: SqlModel) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=model.name,
+def _spec(model: SqlModel) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=model.name,
         group_name=model.layer,
         deps=_dep_keys(model),
         description=model.description or None,
         kinds={"duckdb", "sql"},
         metadata={"sql_file": f"sql/{model.layer}/{model.name}.sql", "grain": model.grain or ""},
+        # A model whose upstream model failed is skipped, and its downstream assets with it.
+        skippable=True,
     )
-    def _sql_asset(context: dg.AssetExecutionContext, ciem: CiemSettings) -> dg.MaterializeResult:
-        started = time.monotonic()
+
+
+def _build_model(con: duckdb.DuckDBPyConnection, lake: Lake, model: SqlModel) -> dict[str, object]:
+    """(Re)build one model on the step's connection; its materialization metadata."""
+    started = time.monotonic()
+    rows = run_model(con, model)
+    head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()
+    metadata: dict[str, object] = {
+        "dagster/row_count": rows,
+        "dagster/column_schema": _column_schema(con, model.name),
+        "preview": preview(pa.table(head)),
+    }
+    if model.is_mart:
+        path = lake.mart_path(model.name)
+        # DuckDB writes the file itself (within its memory limit, no Arrow copy).
+        tmp = temp_path_for(path)
+        con.execute(
+            f"copy (select * from {model.name}) to '{tmp}' (format parquet, compression zstd)"
+        )
+        tmp.replace(path)
+        metadata["parquet"] = str(path)
+    report(model.name, rows, started)
+    return metadata
+
+
+def _check_result(con: duckdb.DuckDBPyConnection, audit: Audit) -> dg.AssetCheckResult:
+    columns, offending = run_audit(con, audit)
+    return dg.AssetCheckResult(
+        asset_key=audit.model,
+        check_name=audit.name,
+        passed=not offending,
+        severity=dg.AssetCheckSeverity.WARN if audit.warn_only else dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "offending_rows": len(offending),
+            "sample": dg.MetadataValue.json(
+                [dict(zip(columns, map(str, r), strict=True)) for r in offending[:5]]
+            ),
+        },
+    )
+
+
+class ModelsFailed(Exception):
+    """Some selected models failed; the message names each one and the models skipped after it."""
+
+
+def build_sql_models(
+    models: list[SqlModel], audits: list[Audit], name: str = "sql_models"
+) -> dg.AssetsDefinition:
+    """Every SQL model as its own asset (lineage, description, row count, column schema and its
+    audits as asset checks), executed as one subsettable step on one DuckDB connection, the way
+    dagster-dbt runs dbt models: the lake views and run parameters are set once, the selected
+    models run in topological order, each result is reported as soon as it is built, a failed
+    model's downstream models are skipped, and the step fails at the end naming what failed."""
+    ordered = topological_order(models)
+    by_model: dict[str, list[Audit]] = {}
+    for audit in audits:
+        by_model.setdefault(audit.model, []).append(audit)
+    check_specs = [
+        dg.AssetCheckSpec(a.name, asset=a.model, description=a.description, blocking=False)
+        for a in audits
+    ]
+
+    @dg.multi_asset(
+        name=name,
+        specs=[_spec(m) for m in ordered],
+        check_specs=check_specs,
+        can_subset=True,
+    )
+    def _sql_models(context: dg.AssetExecutionContext, ciem: CiemSettings):
+        selected = {key.to_user_string() for key in context.selected_asset_keys}
+        checks = {
+            (key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys
+        }
         lake = ciem.lake
+        failed: dict[str, str] = {}
+        skipped: dict[str, str] = {}  # model -> the failed or skipped model it reads
         with connect(lake) as con:
             register_lake_views(con, lake, LAKE_TABLES)
             set_run_params(con, ciem.run_params(context))
-            rows = run_model(con, model)
-            head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()
-            metadata: dict[str, object] = {
-                "dagster/row_count": rows,
-                "dagster/column_schema": _column_schema(con, model.name),
-                "preview": preview(pa.table(head)),
-            }
-            if model.is_mart:
-                path = lake.mart_path(model.name)
-                # DuckDB writes the file itself (within its memory limit, no Arrow copy).
-                tmp = temp_path_for(path)
-                con.execute(
-                    f"copy (select * from {model.name}) to '{tmp}' "
-                    "(format parquet, compression zstd)"
-                )
-                tmp.replace(path)
-                metadata["parquet"] = str(path)
-        report(model.name, rows, started)
-        return dg.MaterializeResult(metadata=metadata)
+            for model in ordered:
+                if model.name not in selected:
+                    continue
+                broken = next((d for d in model.deps if d in failed or d in skipped), None)
+                if broken is not None:
+                    skipped[model.name] = broken
+                    continue
+                try:
+                    metadata = _build_model(con, lake, model)
+                except duckdb.Error as exc:
+                    failed[model.name] = str(exc).strip().splitlines()[0]
+                    context.log.error(f"model {model.name} failed: {failed[model.name]}")
+                    continue
+                yield dg.MaterializeResult(asset_key=model.name, metadata=metadata)
+                for audit in by_model.get(model.name, []):
+                    if (model.name, audit.name) in checks:
+                        yield _check_result(con, audit)
+        if failed:
+            lines = [f"model {n} failed: {message}" for n, message in failed.items()]
+            if skipped:
+                lines.append(f"skipped {len(skipped)} downstream: {', '.join(sorted(skipped))}")
+            raise ModelsFailed("; ".join(lines))
 
-    return _sql_asset
+    return _sql_models
 
 
 SQL_MODELS = discover_models(external=LAKE_TABLES)
-sql_assets = [build_sql_asset(m) for m in SQL_MODELS]
+sql_models = build_sql_models(SQL_MODELS, discover_audits())
 
 
 @dg.asset(

@@ -127,3 +127,68 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> int:
         con.execute(f"drop {'view' if existing[0] == 'VIEW' else 'table'} {model.name}")
     con.execute(f"create or replace {kind} {model.name} as\n{body}")
     return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]
+
+
+def topological_order(models: Iterable[SqlModel]) -> list[SqlModel]:
+    """The models so that each comes after every model it reads (ties: layer order, then name).
+
+    Raises ValueError on a cycle, naming the models in it."""
+    by_name = {m.name: m for m in models}
+    waiting = {m.name: {d for d in m.deps if d in by_name} for m in by_name.values()}
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+
+    def key(name: str) -> tuple[int, str]:
+        return rank.get(by_name[name].layer, len(rank)), name
+
+    ordered: list[SqlModel] = []
+    ready = sorted((n for n, deps in waiting.items() if not deps), key=key)
+    while ready:
+        name = ready.pop(0)
+        ordered.append(by_name[name])
+        del waiting[name]
+        freed = [n for n, deps in waiting.items() if name in deps and deps == {name}]
+        for deps in waiting.values():
+            deps.discard(name)
+        ready = sorted([*ready, *freed], key=key)
+    if waiting:
+        raise ValueError(f"the models read each other in a circle: {sorted(waiting)}")
+    return ordered
+
+
+@dataclass(frozen=True)
+class Audit:
+    """`sql/audits/<model>__<name>.sql`: a query returning the offending rows of `model`
+    (zero rows = pass). Its header comment is the description; `-- severity: warn` makes a
+    failure a warning instead of an error."""
+
+    model: str
+    name: str
+    sql: str
+    description: str
+    warn_only: bool
+
+
+def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
+    audits = []
+    for path in sorted((sql_dir / "audits").glob("*__*.sql")):
+        model, _, name = path.stem.partition("__")
+        sql = path.read_text()
+        header = [h.removeprefix("--").strip() for h in sql.splitlines() if h.startswith("--")]
+        audits.append(
+            Audit(
+                model=model,
+                name=name,
+                sql=sql,
+                description="\n".join(h for h in header if not h.startswith("severity:")),
+                warn_only="severity: warn" in header,
+            )
+        )
+    return audits
+
+
+def run_audit(
+    con: duckdb.DuckDBPyConnection, audit: Audit
+) -> tuple[list[str], list[tuple[object, ...]]]:
+    """(columns, offending rows) of one audit."""
+    relation = con.sql(audit.sql)
+    return relation.columns, relation.fetchall()
