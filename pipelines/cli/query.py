@@ -20,7 +20,10 @@ def add_query_parser(subparsers: Any) -> None:
     query = subparsers.add_parser(
         "query",
         help="run read-only SQL against the warehouse",
-        description="Runs SQL on a read-only connection to the warehouse of the last run.",
+        description="Runs SQL on a read-only connection to the warehouse of the last run. "
+        "Only queries run (SELECT, including SHOW/DESCRIBE/SUMMARIZE, and EXPLAIN), and they "
+        "read only the lake's files: no file is written, no other file read, no extension "
+        "installed, unless --allow-files.",
     )
     query.add_argument(
         "sql", metavar="SQL", help='e.g. "select rule_id, count(*) from detections group by 1"'
@@ -31,8 +34,25 @@ def add_query_parser(subparsers: Any) -> None:
         default="table",
         help="output format (default: table)",
     )
+    query.add_argument(
+        "--allow-files",
+        action="store_true",
+        help="also allow statements other than queries (COPY … TO a file, ATTACH) and files "
+        "outside the lake (read_csv('…'))",
+    )
     add_lake_args(query)
     query.set_defaults(func=cmd_query)
+
+
+# The statements a read-only query may hold (SHOW, DESCRIBE, SUMMARIZE and FROM-first queries
+# are SELECTs to DuckDB); COPY, EXPORT, ATTACH, INSTALL, LOAD, SET, PRAGMA, CALL… are refused.
+QUERY_STATEMENTS = frozenset({"SELECT", "EXPLAIN"})
+
+
+def refused_statements(con: Any, sql: str) -> list[str]:
+    """The kinds of statement in `sql` that a read-only query may not run (empty: all fine)."""
+    kinds = [str(s.type).rpartition(".")[2] for s in con.extract_statements(sql)]
+    return [k for k in kinds if k not in QUERY_STATEMENTS]
 
 
 def _json_value(value: object) -> object:
@@ -79,8 +99,14 @@ def cmd_query(args: argparse.Namespace) -> None:
 
     if not args.sql.strip():
         raise UsageError('no SQL given: ciem query "select ..."')
-    with connect(Lake.at(args.lake), read_only=True) as con:
+    with connect(Lake.at(args.lake), read_only=True, allow_files=args.allow_files) as con:
         try:
+            refused = [] if args.allow_files else refused_statements(con, args.sql)
+            if refused:
+                raise CiemError(
+                    f"ciem query runs queries only, not {', '.join(sorted(set(refused)))} "
+                    "(--allow-files allows them)"
+                )
             cursor = con.execute(args.sql)
         except duckdb.Error as exc:
             raise CiemError(str(exc).splitlines()[0]) from exc

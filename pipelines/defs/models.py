@@ -17,7 +17,12 @@ from pipelines.defs.landing import preview, report
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.findings.suppressions import load_suppressions, resolve_path
 from pipelines.lib.lake import Lake, temp_path_for, write_parquet
-from pipelines.lib.warehouse.connection import connect, register_lake_views, set_run_params
+from pipelines.lib.warehouse.connection import (
+    connect,
+    quote_literal,
+    register_lake_views,
+    set_run_params,
+)
 from pipelines.lib.warehouse.sql_models import (
     Audit,
     SqlModel,
@@ -73,7 +78,8 @@ def _build_model(con: duckdb.DuckDBPyConnection, lake: Lake, model: SqlModel) ->
         # DuckDB writes the file itself (within its memory limit, no Arrow copy).
         tmp = temp_path_for(path)
         con.execute(
-            f"copy (select * from {model.name}) to '{tmp}' (format parquet, compression zstd)"
+            f"copy (select * from {model.name}) to {quote_literal(str(tmp))} "
+            "(format parquet, compression zstd)"
         )
         tmp.replace(path)
         metadata["parquet"] = str(path)

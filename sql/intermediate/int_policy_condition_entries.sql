@@ -73,12 +73,14 @@ entries as (
         s.resource_arn,
         s.statement_index,
         s.effect,
-        o.operator,
-        k.condition_key,
-        s.condition_json::json -> o.operator -> k.condition_key as value_json
+        o.entry.key as operator,
+        k.entry.key as condition_key,
+        k.entry.value as value_json
+    -- Operators and keys are read as map entries, never as JSON paths: a key written `$.x` or
+    -- `/x` is that literal key (`->` would read it as a JSONPath or a JSON pointer).
     from statements as s,
-        unnest(json_keys(s.condition_json::json)) as o(operator),
-        unnest(json_keys(s.condition_json::json -> o.operator)) as k(condition_key)
+        unnest(map_entries(try_cast(s.condition_json::json as map(varchar, json)))) as o(entry),
+        unnest(map_entries(try_cast(o.entry.value as map(varchar, json)))) as k(entry)
 ),
 
 parsed as (

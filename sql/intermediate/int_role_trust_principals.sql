@@ -86,15 +86,15 @@ principal_entries as (
     select
         s.policy_key,
         s.statement_index,
-        k.principal_type_key,
+        k.entry.key as principal_type_key,
         v.principal
+    -- map entries, never JSON paths: a key written `$` or `/x` is that literal key
     from statements as s,
-        unnest(json_keys(s.principal_json::json)) as k(principal_type_key),
+        unnest(map_entries(try_cast(s.principal_json::json as map(varchar, json)))) as k(entry),
         unnest(
-            case json_type(s.principal_json::json -> k.principal_type_key)
-                when 'ARRAY'
-                    then from_json(s.principal_json::json -> k.principal_type_key, '["varchar"]')
-                else [(s.principal_json::json -> k.principal_type_key) ->> '$']
+            case json_type(k.entry.value)
+                when 'ARRAY' then from_json(k.entry.value, '["varchar"]')
+                else [k.entry.value ->> '$']
             end
         ) as v(principal)
     where json_type(s.principal_json::json) = 'OBJECT'

@@ -83,11 +83,12 @@ with_conditions as (
     select
         *,
         case
+            -- map entries, never JSON paths: a key written `$.x` or `/x` is that literal key
             when json_type(condition_json::json) = 'OBJECT' then list_sort(list_distinct(flatten(
                 list_transform(
-                    json_keys(condition_json::json),
+                    map_entries(try_cast(condition_json::json as map(varchar, json))),
                     lambda op: list_transform(
-                        coalesce(json_keys(condition_json::json -> op), []),
+                        coalesce(map_keys(try_cast(op.value as map(varchar, json))), []),
                         lambda k: lower(k)
                     )
                 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -55,30 +57,73 @@ class RunParams:
 # instead (measured on the 10,000-principal benchmark, bench/bench_evaluation.py). Memory that
 # leaves DuckDB (Arrow tables handed to Python) is not counted in it.
 MEMORY_LIMIT = os.environ.get("CIEM_DUCKDB_MEMORY_LIMIT", "1GB")
+_MEMORY_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+class SettingError(ValueError):
+    """A setting that is not what it must be (said in one line, naming the setting)."""
+
+
+def memory_limit() -> str:
+    """`CIEM_DUCKDB_MEMORY_LIMIT`, checked: a size such as `1GB` or `512MiB`, nothing else."""
+    if not _MEMORY_SIZE.match(MEMORY_LIMIT.strip()):
+        raise SettingError(
+            f"CIEM_DUCKDB_MEMORY_LIMIT={MEMORY_LIMIT!r} is not a memory size (e.g. 1GB, 512MiB)"
+        )
+    return MEMORY_LIMIT.strip()
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal of `value` (quotes doubled), for the few statements that take no
+    parameters (`create view … read_parquet('…')`, `copy … to '…'`)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def open_database(
+    path: Path, read_only: bool = False, lake_root: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the project's settings passed as configuration, never pasted
+    into SQL. `lake_root` confines it: files outside that folder cannot be read or written,
+    and no extension can be installed or loaded (DuckDB's `allowed_directories` with
+    `enable_external_access = false`, then the configuration is locked)."""
+    config = {
+        "memory_limit": memory_limit(),
+        "temp_directory": str(path.parent / "duckdb_tmp"),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    # Days are UTC days: casts of timestamptz to date must not depend on the machine's zone.
+    con.execute("set TimeZone = 'UTC'")
+    if lake_root is not None:
+        con.execute("set allowed_directories = ?", [[str(lake_root)]])
+        con.execute("set enable_external_access = false")
+        con.execute("set lock_configuration = true")
+    return con
 
 
 @contextmanager
 def connect(
-    lake: Lake, read_only: bool = False, timeout_s: float = 60.0
+    lake: Lake, read_only: bool = False, timeout_s: float = 60.0, allow_files: bool = False
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse; waits while another process holds the write lock."""
+    """Open the warehouse; waits while another process holds the write lock.
+
+    A read-only connection reads the lake's files only (no other file, no extension install),
+    unless `allow_files` (`ciem query --allow-files`)."""
     path = lake.warehouse_path
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `ciem run` or `ciem demo` first")
     path.parent.mkdir(parents=True, exist_ok=True)
+    confine = lake.root if read_only and not allow_files else None
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = open_database(path, read_only, confine)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
-    # Days are UTC days: casts of timestamptz to date must not depend on the machine's zone.
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
-    con.execute(f"set temp_directory = '{path.parent / 'duckdb_tmp'}'")
     try:
         yield con
     finally:
@@ -99,7 +144,7 @@ def register_lake_views(
             source = str(empty)
         con.execute(
             f"create or replace view {table.name} as "
-            f"select * from read_parquet('{source}', union_by_name = true)"
+            f"select * from read_parquet({quote_literal(source)}, union_by_name = true)"
         )
 
 

@@ -17,6 +17,7 @@ from pipelines.lib.lake import Lake, write_parquet
 from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
 from pipelines.lib.reference.csvs import reference_schema
 from pipelines.lib.reference.event_map import EVENT_ACTION_MAP_SCHEMA
+from pipelines.lib.warehouse.connection import quote_literal
 from pipelines.lib.warehouse.sql_models import SQL_DIR, SqlModel, discover_models
 
 DAILY_SCHEMAS: dict[str, pa.Schema] = {
@@ -61,7 +62,8 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, pattern: str, schema: p
     """A view over the Parquet files matching `pattern`, or an empty typed table if none."""
     if any(Path(pattern).parent.glob(Path(pattern).name)):
         con.execute(
-            f"create view {name} as select * from read_parquet('{pattern}', union_by_name = true)"
+            f"create view {name} as "
+            f"select * from read_parquet({quote_literal(pattern)}, union_by_name = true)"
         )
     else:
         con.register(name, schema.empty_table())
