@@ -5,7 +5,8 @@
 reads (README, "Inputs"); `collect` runs them for one account or for every account of an
 organization (assuming a read-only role in each member account, a bounded worker pool) and
 returns a `CollectionSummary`. Log lines carry ids, counts and error codes only: never
-credentials, never policy documents, never the credential report.
+credentials, never policy documents, never the credential report. Secret-bearing values
+(`REDACTED_FIELDS`: Lambda environment variable values...) are redacted as responses arrive.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -154,6 +155,59 @@ class CollectionSummary:
             lines.append("\nProblems (failed and skipped accounts, and steps of partial ones):")
             lines.extend(f"  ✗ {a.account_id}: {error}" for a, error in problems)
         return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# secrets: dropped from every response as it arrives, before anything reads or writes it
+
+REDACTED = "<redacted by ciem>"
+# Secret-bearing fields per API (botocore service, operation): a key path, `*` for every list item
+# or object value; the value at its end becomes REDACTED (keys and JSON shape stay). These are the
+# fields botocore marks "sensitive" in the responses received, except assumed-role credentials
+# (memory only) and account names and emails (landed). Never called: GetSecretValue, SSM,
+# CloudFormation, EC2 user data attributes.
+REDACTED_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("lambda", "ListFunctions"): (
+        "Functions.*.Environment.Variables.*",
+        "Functions.*.Environment.Error.Message",  # may echo a value that could not be applied
+        "Functions.*.ImageConfigResponse.Error.Message",
+        "Functions.*.RuntimeVersionConfig.Error.Message",
+    ),
+}
+
+
+def redact(doc: Any, paths: Iterable[str]) -> int:
+    """Replace the value at each path of `doc` by REDACTED, in place; returns how many. Missing
+    keys and nodes of unexpected types are skipped; nulls stay; an object or list is replaced."""
+    return sum(_redact(doc, path.split(".")) for path in paths)
+
+
+def _redact(node: Any, keys: list[str]) -> int:
+    key, rest = keys[0], keys[1:]
+    if key == "*" and isinstance(node, dict | list):
+        slots: list[Any] = list(node) if isinstance(node, dict) else list(range(len(node)))
+    else:
+        slots = [key] if key != "*" and isinstance(node, dict) and key in node else []
+    if rest:
+        return sum(_redact(node[slot], rest) for slot in slots)
+    hits = [slot for slot in slots if node[slot] is not None]
+    for slot in hits:
+        node[slot] = REDACTED
+    return len(hits)
+
+
+def _redact_response(parsed: Any, model: Any, **_: Any) -> None:
+    """botocore `after-call` handler: redacts each response (each page) before boto3 returns it."""
+    paths = REDACTED_FIELDS.get((model.service_model.service_name, model.name))
+    if paths and isinstance(parsed, dict):
+        redact(parsed, paths)
+
+
+def make_client(session: Any, service: str, region: str, config: Config = CLIENT_CONFIG) -> Any:
+    """Every client the collector uses: its responses are redacted as they arrive."""
+    client = session.client(service, region_name=region, config=config)
+    client.meta.events.register("after-call", _redact_response)
+    return client
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,8 +431,9 @@ class AccountRun:
     result: AccountResult
 
     def client(self, service: str, region: str | None = None) -> Any:
-        region = region or self.session.region_name or FALLBACK_REGION
-        return self.session.client(service, region_name=region, config=CLIENT_CONFIG)
+        return make_client(
+            self.session, service, region or self.session.region_name or FALLBACK_REGION
+        )
 
     @contextmanager
     def step(self, what: str) -> Iterator[None]:
@@ -603,7 +658,7 @@ def write_organization(
 ) -> tuple[OrganizationResult, list[dict]]:
     """Write `organization/`; returns the result and the accounts of the organization."""
     region = session.region_name or FALLBACK_REGION
-    org = session.client("organizations", region_name=region, config=CLIENT_CONFIG)
+    org = make_client(session, "organizations", region)
     org_dir = snapshot_dir / "organization"
     result = OrganizationResult()
     organization = get_organization(org)
@@ -715,9 +770,9 @@ def collect(
     root.mkdir(parents=True, exist_ok=True)
     base = session_factory()
     region = base.region_name or FALLBACK_REGION
-    sts = base.client("sts", region_name=region, config=CLIENT_CONFIG)
+    sts = make_client(base, "sts", region)
     try:
-        caller = get_caller_account(base.client("sts", region_name=region, config=IDENTITY_CONFIG))
+        caller = get_caller_account(make_client(base, "sts", region, IDENTITY_CONFIG))
     except (ClientError, BotoCoreError) as err:
         raise CollectError(f"cannot identify the AWS credentials in use: {err}") from None
     organization: OrganizationResult | None = None
