@@ -167,6 +167,18 @@ def print_summary(lake: Lake, as_of: date) -> None:
         ).fetchall()
         quarantined = con.execute("select count(*) from quarantine").fetchall()[0][0]
         principals = con.execute("select count(*) from principals").fetchall()[0][0]
+        has_completeness = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'main' and table_name = 'account_completeness'"
+        ).fetchall()[0][0]
+        incomplete = (
+            con.execute(
+                "select account_id, incomplete_reason, held_open_detections, previous_as_of"
+                " from account_completeness where is_incomplete order by account_id"
+            ).fetchall()
+            if has_completeness
+            else []
+        )
     width = max([len("rule_id"), *(len(r[0]) for r in rows)])
     out = [f"\nDetections as of {as_of} ({principals} identities analysed):"]
     out.append(
@@ -176,6 +188,17 @@ def print_summary(lake: Lake, as_of: date) -> None:
         out.append(f"  {rule_id:<{width}} {severity:<9} {open_:>5} {suppressed:>10} {resolved:>9}")
     totals = [sum(r[i] for r in rows) for i in (2, 3, 4)]
     out.append(f"  {'total':<{width}} {'':<9} {totals[0]:>5} {totals[1]:>10} {totals[2]:>9}")
+    if incomplete:
+        out.append(
+            f"\nIncomplete accounts ({len(incomplete)}): input could not be read; their previous"
+            " detections stay open and nothing of theirs is resolved:"
+        )
+        for account_id, reason, held, previous_as_of in incomplete:
+            if previous_as_of is None:
+                kept = "first run: its findings are shown, flagged account_incomplete"
+            else:
+                kept = f"{held} detection(s) held open from {previous_as_of}, new ones not opened"
+            out.append(f"  {account_id}: {kept}; {reason}")
     if quarantined:
         out.append(
             f"\nQuarantined {quarantined} input item(s); see them with:\n"

@@ -6,6 +6,11 @@
 -- every rule model. Optional rule columns are null for the rules that do not return them:
 -- `severity` (a per-detection severity; else the registry's), `suggested_policy`,
 -- `suggested_policy_verification`.
+-- An account incomplete in this run (int_account_completeness: some of its input could not be
+-- read) is not judged on what could be read: when the previous run had it, its detections are
+-- the previous run's, held open (same rows; evidence gains `held_open`: the reason and the run
+-- that last found it), and what this run found for it is not opened until its input is
+-- readable again. On its first run its findings are kept (the marts flag the account).
 -- grain: detection_id
 
 with optional_columns as (
@@ -34,7 +39,7 @@ params as (
     select * from run_params
 ),
 
-final as (
+found as (
     select
         substr(md5(f.rule_id || '|' || f.resource_arn), 1, 16) as detection_id,
         f.rule_id,
@@ -51,6 +56,61 @@ final as (
     from fired as f
     inner join rules as r on r.rule_id = f.rule_id
     cross join params as p
+),
+
+completeness as (
+    select * from int_account_completeness
+),
+
+held_accounts as (
+    select account_id, incomplete_reason, previous_as_of
+    from completeness
+    where is_incomplete and seen_before
+),
+
+history as (
+    -- The earlier runs' detections (see int_account_completeness for why through query_table).
+    select * from query_table('detection_history')
+    where as_of < (select as_of from params)
+),
+
+held as (
+    -- The previous run's detections of an account that is incomplete now, carried forward.
+    select
+        h.detection_id,
+        h.rule_id,
+        h.severity,
+        h.resource_arn,
+        h.resource_type,
+        h.account_id,
+        h.principal_arn,
+        h.title,
+        json_merge_patch(
+            coalesce(h.evidence, '{}'),
+            to_json({
+                'held_open': {
+                    'reason': a.incomplete_reason,
+                    'last_found_at': coalesce(
+                        json_extract_string(h.evidence, '$.held_open.last_found_at'),
+                        strftime(h.as_of, '%Y-%m-%d')
+                    )
+                }
+            })
+        )::varchar as evidence,
+        h.suggested_policy,
+        h.suggested_policy_verification,
+        p.as_of
+    from history as h
+    inner join held_accounts as a
+        on a.account_id = h.account_id and h.as_of = a.previous_as_of
+    cross join params as p
+),
+
+final as (
+    select * from found
+    where account_id is null or account_id not in (select account_id from held_accounts)
+    union all by name
+    select * from held
 )
 
 select * from final

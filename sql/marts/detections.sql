@@ -5,6 +5,10 @@
 -- not. First/last seen are the as-of dates of the first and last run that found it; evidence,
 -- principal and suggested policy are from the latest. `console_url` is the "Fix in AWS" link to
 -- the resource's page in the AWS console (partition- and region-aware).
+-- `account_incomplete` and `incomplete_reason` say that the account's input could not all be
+-- read in this run (int_account_completeness): its previous detections were held open, never
+-- resolved, and `last_seen_at` is then the run that held them (evidence `held_open` names the
+-- run that last found each).
 -- grain: detection_id
 
 with history as (
@@ -16,6 +20,10 @@ with history as (
 
 rules as (
     select * from ref_detection_rules
+),
+
+completeness as (
+    select * from int_account_completeness
 ),
 
 params as (
@@ -134,12 +142,15 @@ final as (
         end as suppression_expires_at,
         c.console_url,
         l.suggested_policy,
-        l.suggested_policy_verification
+        l.suggested_policy_verification,
+        coalesce(a.is_incomplete, false) as account_incomplete,
+        a.incomplete_reason
     from latest as l
     inner join seen as s on s.detection_id = l.detection_id
     inner join console_links as c on c.detection_id = l.detection_id
     cross join params as p
     left join rules as r on r.rule_id = l.rule_id
+    left join completeness as a on a.account_id = l.account_id
 )
 
 select * from final

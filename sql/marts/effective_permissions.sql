@@ -7,6 +7,10 @@
 -- `condition_keys` the lower-cased condition keys the result depends on (granting statements,
 -- boundary, conditional Denies). `granted_by` names each granting statement (policy, statement
 -- index, Sid, direct or via a group).
+-- `account_incomplete`: some of the account's input (its authorization details, a policy of its
+-- principals, an SCP/RCP that applies to it) could not be read in this run
+-- (int_account_completeness), so an action here may be gained or lost only because of it: read
+-- neither presence nor absence as fact for that account.
 -- grain: principal_arn, action
 
 with evaluated as (
@@ -16,6 +20,10 @@ with evaluated as (
 
 catalog as (
     select * from ref_iam_actions
+),
+
+completeness as (
+    select * from int_account_completeness
 ),
 
 final as (
@@ -37,9 +45,11 @@ final as (
         c.catalog_version,
         e.granted_resources,
         e.denied_resources,
-        e.condition_keys
+        e.condition_keys,
+        coalesce(a.is_incomplete, false) as account_incomplete
     from evaluated as e
     inner join catalog as c on c.action = e.action
+    left join completeness as a on a.account_id = e.account_id
 )
 
 select * from final

@@ -4,7 +4,7 @@
 -- data-event action in an account whose trail recorded no data events) or `unused`.
 -- `usage_history` says whether the identity existed for the whole window (`complete`); for an
 -- `insufficient_history` identity, `unused` only means "not used since it was created" and no
--- usage rule reports it.
+-- usage rule reports it. `account_incomplete` as in effective_permissions.
 -- grain: principal_arn, action
 
 with effective as (
@@ -75,7 +75,8 @@ final as (
         a.usage_history,
         p.window_start,
         p.as_of as window_end,
-        e.catalog_version
+        e.catalog_version,
+        e.account_incomplete
     from effective as e
     cross join params as p
     left join activity as a on a.principal_arn = e.principal_arn

@@ -9,7 +9,8 @@ from typing import Any
 
 import duckdb
 
-from tests.sql.harness import MODELS, build, rows
+from pipelines.lib.warehouse.sql_models import run_model
+from tests.sql.harness import MODELS, _models_needed, build, rows
 
 ACCT = "222222222222"
 D1, D2, D3 = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
@@ -398,3 +399,178 @@ def test_console_url_for_every_resource_type() -> None:
         "gov_role": "https://console.amazonaws-us-gov.com/iam/home#/roles/details/ops",
         "cn_function": "https://console.amazonaws.cn/lambda/home?region=cn-north-1#/functions/f",
     }
+
+
+# --- incomplete accounts (issue 18, item 7) --------------------------------------------------
+
+OTHER = "333333333333"  # a second member account
+MANAGEMENT = "111111111111"
+
+
+def _user_row(account: str) -> dict[str, Any]:
+    name = f"someone-{account}"
+    return {
+        "account_id": account,
+        "user_name": name,
+        "user_id": "AIDA" + account,
+        "arn": f"arn:aws:iam::{account}:user/{name}",
+    }
+
+
+def _quarantined(file: str, record: str | None = None, field: str | None = None) -> dict:
+    return {
+        "source": "snapshot",
+        "file": file,
+        "record": record,
+        "field": field,
+        "reason": "invalid JSON at line 1 col 1: Expecting value",
+        "partition": "2026-11-20",
+        "quarantined_at": RECORDED,
+    }
+
+
+def _two_accounts_found_yesterday(**inputs: list[dict]) -> duckdb.DuckDBPyConnection:
+    """Yesterday's run found one detection in each of ACCT and OTHER; today's run finds none
+    (both accounts' principals landed, unless `inputs` says otherwise)."""
+    history = [
+        _history(D2, "in-acct"),
+        _history(D2, "in-other", resource_arn=f"arn:aws:iam::{OTHER}:user/x", account_id=OTHER),
+    ]
+    base = {
+        "detection_history": history,
+        "raw_iam_users": [_user_row(ACCT), _user_row(OTHER)],
+        **_reference_inputs(),
+    }
+    base.update(inputs)
+    con = build(base, ["int_detections_current", "account_completeness"], as_of=D3)
+    # As the detection_history asset does: this run's detections appended to the history.
+    con.execute(
+        """
+        insert into detection_history by name
+        select as_of, detection_id, rule_id, severity, resource_arn, resource_type, account_id,
+            title, evidence, now() as recorded_at, principal_arn
+        from int_detections_current
+        """
+    )
+    built = {r[0] for r in rows(con, "select table_name from information_schema.tables")}
+    for model in _models_needed(["detections", "detection_timeline"]):
+        if model.name not in built:
+            run_model(con, model)
+    return con
+
+
+def _statuses(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    return set(
+        rows(con, "select detection_id, status, account_incomplete, last_seen_at from detections")
+    )
+
+
+def _resolutions(con: duckdb.DuckDBPyConnection) -> set[tuple]:
+    return set(
+        rows(con, "select detection_id from detection_timeline where event_type = 'resolved'")
+    )
+
+
+def test_complete_accounts_resolve_what_they_no_longer_find() -> None:
+    con = _two_accounts_found_yesterday()
+    assert _statuses(con) == {
+        ("in-acct", "resolved", False, D2),
+        ("in-other", "resolved", False, D2),
+    }
+    assert _resolutions(con) == {("in-acct",), ("in-other",)}
+    assert rows(con, "select count(*) from account_completeness where is_incomplete") == [(0,)]
+
+
+def test_unreadable_authorization_details_hold_the_accounts_detections_open() -> None:
+    gaad = f"{ACCT}/iam/get-account-authorization-details.json"
+    con = _two_accounts_found_yesterday(
+        raw_quarantine=[_quarantined(gaad)], raw_iam_users=[_user_row(OTHER)]
+    )
+    # ACCT is held (open, flagged, not resolved); OTHER, complete, resolves as before.
+    assert _statuses(con) == {("in-acct", "open", True, D3), ("in-other", "resolved", False, D2)}
+    assert _resolutions(con) == {("in-other",)}
+    [(reason, held, previous)] = rows(
+        con,
+        "select incomplete_reason, held_open_detections, previous_as_of "
+        f"from account_completeness where account_id = '{ACCT}'",
+    )
+    assert reason == f"unreadable input {gaad} (whole file)"
+    assert (held, previous) == (1, D2)
+    [(evidence,)] = rows(con, "select evidence from detections where detection_id = 'in-acct'")
+    assert json.loads(evidence)["held_open"] == {"reason": reason, "last_found_at": "2026-11-19"}
+
+
+def test_a_refused_policy_of_a_principal_makes_its_account_incomplete() -> None:
+    con = _two_accounts_found_yesterday(
+        raw_quarantine=[
+            _quarantined(
+                f"{OTHER}/iam/get-account-authorization-details.json",
+                "UserDetailList[0]",
+                "UserPolicyList[0].PolicyDocument",
+            )
+        ]
+    )
+    assert _statuses(con) == {("in-acct", "resolved", False, D2), ("in-other", "open", True, D3)}
+
+
+def test_absent_authorization_details_of_a_known_account_resolve_nothing() -> None:
+    # No file at all for OTHER (nothing quarantined): it had detections yesterday, no principal now.
+    con = _two_accounts_found_yesterday(raw_iam_users=[_user_row(ACCT)])
+    assert _statuses(con) == {("in-acct", "resolved", False, D2), ("in-other", "open", True, D3)}
+    assert rows(
+        con, f"select incomplete_reason from account_completeness where account_id = '{OTHER}'"
+    ) == [("authorization details absent (the previous run had its principals or detections)",)]
+
+
+def _org(policy_target: str) -> dict[str, list[dict]]:
+    """An organization: root r-1 > OU ou-1 > ACCT; OTHER and MANAGEMENT directly under the root;
+    the unreadable SCP p-deny (its file quarantined, its targets file read) on `policy_target`."""
+    arn = "arn:aws:organizations::111111111111:x"
+    return {
+        "raw_org_organization": [
+            {"organization_id": "o-1", "arn": arn, "management_account_id": MANAGEMENT}
+        ],
+        "raw_org_accounts": [
+            {"account_id": a, "arn": arn, "name": a} for a in (ACCT, OTHER, MANAGEMENT)
+        ],
+        "raw_org_parents": [
+            {"child_id": ACCT, "parent_id": "ou-1", "parent_type": "ORGANIZATIONAL_UNIT"},
+            {"child_id": "ou-1", "parent_id": "r-1", "parent_type": "ROOT"},
+            {"child_id": OTHER, "parent_id": "r-1", "parent_type": "ROOT"},
+            {"child_id": MANAGEMENT, "parent_id": "r-1", "parent_type": "ROOT"},
+        ],
+        "raw_org_policy_targets": [
+            {
+                "policy_id": "p-deny",
+                "target_id": policy_target,
+                "target_type": "X",
+                "target_name": "x",
+                "target_arn": arn,
+            }
+        ],
+        "raw_quarantine": [_quarantined("organization/policies/p-deny.json", "Policy", "Content")],
+    }
+
+
+def test_an_unreadable_scp_makes_the_accounts_it_targets_incomplete() -> None:
+    con = _two_accounts_found_yesterday(**_org("ou-1"))  # ACCT only, through its OU
+    assert _statuses(con) == {("in-acct", "open", True, D3), ("in-other", "resolved", False, D2)}
+    assert rows(
+        con, "select account_id, incomplete_reason from account_completeness where is_incomplete"
+    ) == [
+        (
+            ACCT,
+            "unreadable organization policy p-deny (organization/policies/p-deny.json) "
+            "applies to it",
+        )
+    ]
+
+
+def test_an_unreadable_scp_on_the_root_spares_the_management_account() -> None:
+    con = _two_accounts_found_yesterday(**_org("r-1"))
+    assert set(rows(con, "select account_id, is_incomplete from account_completeness")) == {
+        (ACCT, True),
+        (OTHER, True),
+        (MANAGEMENT, False),
+    }
+    assert _resolutions(con) == set()

@@ -18,7 +18,11 @@ Mapping (https://schema.ocsf.io/1.3.0/classes/detection_finding):
 - `finding_info.uid` = detection_id, `analytic` = the rule; `resources[0]` the risky resource,
   `cloud` the AWS account; `remediation` the rule's advice with its reference and the console
   link; `evidences[0].data` the detection's evidence JSON; everything ciem-specific without an
-  OCSF attribute (rule id, category, suppression, suggested policy) goes to `unmapped`.
+  OCSF attribute (rule id, category, suppression, suggested policy, `account_incomplete` and
+  `incomplete_reason`) goes to `unmapped`.
+- A detection of an account whose input this run could not read in full (`account_incomplete`)
+  is never sent as resolved: `detection_findings` leaves out its resolved rows (the run that
+  resolved one had the account complete and exported the close then).
 """
 
 from __future__ import annotations
@@ -158,6 +162,8 @@ def detection_finding(detection: Detection, product_version: str) -> dict[str, A
             "principal_arn": detection.get("principal_arn"),
             "console_url": detection.get("console_url"),
             "suppression_reason": detection.get("suppression_reason"),
+            "account_incomplete": detection.get("account_incomplete") or None,
+            "incomplete_reason": detection.get("incomplete_reason"),
             "suppression_expires_at": (
                 detection["suppression_expires_at"].isoformat()
                 if detection.get("suppression_expires_at")
@@ -179,4 +185,6 @@ def detection_findings(
     detections: Iterable[Detection], product_version: str
 ) -> Iterable[dict[str, Any]]:
     for detection in detections:
+        if detection["status"] == "resolved" and detection.get("account_incomplete"):
+            continue  # an incomplete account's detection is never closed on unreadable input
         yield detection_finding(detection, product_version)

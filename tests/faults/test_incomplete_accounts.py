@@ -1,0 +1,138 @@
+"""Incomplete accounts end to end (issue 18, item 7): an input that cannot be read never resolves
+detections. A good demo run as of 2026-11-19, then a run as of 2026-11-20 with one input replaced
+by junk: the accounts it belongs to (or an SCP targets) keep exactly their previous detections
+open, none is resolved, and the run summary names them. Every other account is judged as a clean
+run judges it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import DEMO_SNAPSHOTS, rows, run_ciem
+
+PROD, DEV, MANAGEMENT = "222222222222", "333333333333", "111111111111"
+JUNK = "this is not JSON {"
+
+
+@pytest.fixture(scope="module")
+def lake_after_good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake after one good run as of 2026-11-19 (each case copies it)."""
+    lake = tmp_path_factory.mktemp("good-2026-11-19")
+    assert run_ciem(lake, snapshot=DEMO_SNAPSHOTS / "2026-11-19", as_of="2026-11-19") == 0
+    return lake
+
+
+def _second_run(
+    lake_after_good_run: Path, tmp_path: Path, snapshot: Path, capsys: pytest.CaptureFixture
+) -> tuple[Path, str]:
+    lake = tmp_path / "lake"
+    shutil.copytree(lake_after_good_run, lake)
+    capsys.readouterr()
+    assert run_ciem(lake, snapshot=snapshot, as_of="2026-11-20") == 0
+    return lake, capsys.readouterr().out
+
+
+def _detections(lake: Path, accounts: tuple[str, ...], where: str = "true") -> set[tuple]:
+    listed = ", ".join(f"'{a}'" for a in accounts)
+    return rows(
+        lake,
+        f"select detection_id, rule_id, status from detections "
+        f"where account_id in ({listed}) and {where}",
+    )
+
+
+def _first_run_detections(lake: Path, accounts: tuple[str, ...]) -> set[tuple]:
+    """(detection_id, rule_id, status) of the accounts' detections found by the 2026-11-19 run."""
+    listed = ", ".join(f"'{a}'" for a in accounts)
+    return rows(
+        lake,
+        "select detection_id, rule_id, case when suppression_reason is null then 'open' "
+        "else 'suppressed' end from detection_history "
+        f"where as_of = '2026-11-19' and account_id in ({listed})",
+    )
+
+
+def _assert_held(lake: Path, out: str, accounts: tuple[str, ...], reason: str) -> None:
+    # Exactly the previous run's detections, still open: none resolved, none vanished or appeared.
+    assert _detections(lake, accounts, "status <> 'resolved'") == _first_run_detections(
+        lake, accounts
+    )
+    assert _detections(lake, accounts, "status = 'resolved'") == set()
+    assert rows(
+        lake,
+        "select count(*) from detection_timeline where event_type = 'resolved' "
+        f"and event_at = '2026-11-20' and account_id in ({', '.join(repr(a) for a in accounts)})",
+    ) == {(0,)}
+    flags = rows(
+        lake,
+        "select distinct account_id, account_incomplete from detections where account_id in "
+        f"({', '.join(repr(a) for a in accounts)})",
+    )
+    assert flags == {(a, True) for a in accounts}
+    for account in accounts:
+        [line] = [x for x in out.splitlines() if x.strip().startswith(f"{account}:")]
+        assert reason in line
+    assert rows(
+        lake,
+        "select distinct account_incomplete from effective_permissions where account_id in "
+        f"({', '.join(repr(a) for a in accounts)})",
+    ) <= {(True,)}
+
+
+def _assert_others_as_clean(lake: Path, clean: Path, accounts: tuple[str, ...]) -> None:
+    others = tuple(a for a in (PROD, DEV, MANAGEMENT) if a not in accounts)
+    assert _detections(lake, others, "status <> 'resolved'") == _detections(
+        clean, others, "status <> 'resolved'"
+    )
+    assert rows(
+        lake,
+        "select distinct account_incomplete from detections where account_id in "
+        f"({', '.join(repr(a) for a in others)})",
+    ) <= {(False,)}
+
+
+def test_junk_authorization_details_resolve_nothing(
+    lake_after_good_run: Path,
+    clean_demo_lake: Path,
+    demo_snapshot: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    (demo_snapshot / PROD / "iam" / "get-account-authorization-details.json").write_text(JUNK)
+    lake, out = _second_run(lake_after_good_run, tmp_path, demo_snapshot, capsys)
+    _assert_held(lake, out, (PROD,), "get-account-authorization-details.json (whole file)")
+    _assert_others_as_clean(lake, clean_demo_lake, (PROD,))
+    assert "Incomplete accounts (1)" in out
+
+
+def test_junk_deny_scp_is_not_read_as_absent(
+    lake_after_good_run: Path,
+    clean_demo_lake: Path,
+    demo_snapshot: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    # The guardrail Deny SCP targets the Workloads OU: prod and dev would gain denied actions.
+    (demo_snapshot / "organization" / "policies" / "p-denyguardrails.json").write_text(JUNK)
+    lake, out = _second_run(lake_after_good_run, tmp_path, demo_snapshot, capsys)
+    _assert_held(lake, out, (PROD, DEV), "unreadable organization policy p-denyguardrails")
+    _assert_others_as_clean(lake, clean_demo_lake, (PROD, DEV))
+
+
+def test_junk_full_aws_access_scp_is_not_read_as_absent(
+    lake_after_good_run: Path,
+    clean_demo_lake: Path,
+    demo_snapshot: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    # FullAWSAccess is attached to the root and every account: without it members could do nothing.
+    (demo_snapshot / "organization" / "policies" / "p-FullAWSAccess.json").write_text(JUNK)
+    lake, out = _second_run(lake_after_good_run, tmp_path, demo_snapshot, capsys)
+    _assert_held(lake, out, (PROD, DEV), "unreadable organization policy p-FullAWSAccess")
+    # SCPs do not restrict the management account: it is judged as a clean run judges it.
+    _assert_others_as_clean(lake, clean_demo_lake, (PROD, DEV))
