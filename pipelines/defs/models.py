@@ -1,7 +1,10 @@
-"""Model assets: one Dagster asset per `sql/<layer>/<model>.sql`, all executed in one subsettable
-step (`sql_models`), plus the detection and resource history."""
+"""Model assets: one Dagster asset per `sql/<layer>/<model>.sql` and the detection and resource
+history, all executed in one subsettable step (`sql_models`) on a copy of the warehouse that
+replaces it at the end; plus the suppressions file."""
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -18,7 +21,8 @@ from pipelines.defs.resources import CiemSettings
 from pipelines.lib.findings.suppressions import load_suppressions, resolve_path
 from pipelines.lib.lake import Lake, temp_path_for, write_parquet
 from pipelines.lib.warehouse.connection import (
-    connect,
+    RunParams,
+    building_warehouse,
     quote_literal,
     register_lake_views,
     set_run_params,
@@ -107,15 +111,119 @@ class ModelsFailed(Exception):
     """Some selected models failed; the message names each one and the models skipped after it."""
 
 
+@dataclass(frozen=True)
+class PythonModel:
+    """A model of the step written in Python: it appends this run's rows to a lake table that
+    SQL models read (the history the timeline compares), on the step's connection."""
+
+    name: str
+    deps: tuple[str, ...]
+    description: str
+    build: Callable[[duckdb.DuckDBPyConnection, Lake, RunParams], pa.Table]
+    layer: str = "detections"
+
+
+def _detection_history(con: duckdb.DuckDBPyConnection, lake: Lake, params: RunParams) -> pa.Table:
+    table = con.sql(
+        """
+        select
+            d.as_of, d.detection_id, d.rule_id, d.severity, d.resource_arn,
+            d.resource_type, d.account_id, d.title, d.evidence,
+            $recorded_at::timestamptz as recorded_at,
+            d.principal_arn, d.suggested_policy, d.suggested_policy_verification,
+            s.reason as suppression_reason, s.expires_at as suppression_expires_at
+        from int_detections_current as d
+        left join int_suppression_matches as s
+            on s.detection_id = d.detection_id and s.is_applied
+        order by d.detection_id
+        """,
+        params={"recorded_at": datetime.now(UTC)},
+    ).to_arrow_table()
+    table = table.cast(DETECTION_HISTORY_SCHEMA)
+    write_parquet(table, lake.history_path(params.as_of))
+    return table
+
+
+def _resource_config_history(
+    con: duckdb.DuckDBPyConnection, lake: Lake, params: RunParams
+) -> pa.Table:
+    table = con.sql(
+        """
+        select
+            $as_of::date as as_of, c.resource_arn, c.resource_type, c.account_id,
+            c.config_type, c.config_key, c.fingerprint, c.details,
+            $recorded_at::timestamptz as recorded_at
+        from int_resource_config_current as c
+        order by c.resource_arn, c.config_type, c.config_key
+        """,
+        params={"as_of": params.as_of, "recorded_at": datetime.now(UTC)},
+    ).to_arrow_table()
+    table = table.cast(RESOURCE_CONFIG_HISTORY_SCHEMA)
+    path = lake.root / "history" / "resources" / f"as_of={params.as_of.isoformat()}.parquet"
+    write_parquet(table, path)
+    return table
+
+
+HISTORY_MODELS = (
+    PythonModel(
+        "detection_history",
+        ("int_detections_current", "int_suppression_matches"),
+        "The detections of this run, appended to the lake per as-of date (a rerun of the same "
+        "date replaces its file), each with the suppression that applied to it in this run (if "
+        "any). `detections` and `detection_timeline` are derived from this history, so the "
+        "warehouse can be rebuilt from the lake at any time.",
+        _detection_history,
+    ),
+    PythonModel(
+        "resource_config_history",
+        ("int_resource_config_current",),
+        "The configuration items of this run's snapshot that explain detections (policies "
+        "attached, trust policies, boundaries, group memberships, access keys, compute roles), "
+        "appended to the lake per as-of date as `history/resources/as_of=YYYY-MM-DD.parquet`. "
+        "The timeline compares consecutive runs, and the history survives a rebuilt warehouse.",
+        _resource_config_history,
+    ),
+)
+
+
+def _python_spec(model: PythonModel) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=model.name,
+        group_name=model.layer,
+        deps=list(model.deps),
+        description=model.description,
+        kinds={"parquet"},
+        skippable=True,
+    )
+
+
+def _run_python_model(
+    con: duckdb.DuckDBPyConnection, lake: Lake, params: RunParams, model: PythonModel
+) -> dict[str, object]:
+    started = time.monotonic()
+    table = model.build(con, lake, params)
+    # The view over the lake table now sees this run's file (it was empty on a new lake).
+    register_lake_views(con, lake, {model.name: LAKE_TABLES[model.name]})
+    report(model.name, table.num_rows, started, f"(as of {params.as_of})")
+    return {"dagster/row_count": table.num_rows, "as_of": params.as_of.isoformat()}
+
+
 def build_sql_models(
-    models: list[SqlModel], audits: list[Audit], name: str = "sql_models"
+    models: list[SqlModel],
+    audits: list[Audit],
+    name: str = "sql_models",
+    python_models: tuple[PythonModel, ...] = (),
 ) -> dg.AssetsDefinition:
     """Every SQL model as its own asset (lineage, description, row count, column schema and its
     audits as asset checks), executed as one subsettable step on one DuckDB connection, the way
     dagster-dbt runs dbt models: the lake views and run parameters are set once, the selected
     models run in topological order, each result is reported as soon as it is built, a failed
-    model's downstream models are skipped, and the step fails at the end naming what failed."""
-    ordered = topological_order(models)
+    model's downstream models are skipped, and the step fails at the end naming what failed.
+
+    The step builds a copy of the warehouse and swaps it in with one rename at the end, so a
+    reader (a dashboard, the `duckdb` CLI) never blocks it and never sees it half-done.
+    `python_models` (the history the timeline reads) run at their place in the order."""
+    ordered = topological_order([*models, *python_models])
     by_model: dict[str, list[Audit]] = {}
     for audit in audits:
         by_model.setdefault(audit.model, []).append(audit)
@@ -126,7 +234,7 @@ def build_sql_models(
 
     @dg.multi_asset(
         name=name,
-        specs=[_spec(m) for m in ordered],
+        specs=[_spec(m) if isinstance(m, SqlModel) else _python_spec(m) for m in ordered],
         check_specs=check_specs,
         can_subset=True,
     )
@@ -136,11 +244,12 @@ def build_sql_models(
             (key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys
         }
         lake = ciem.lake
+        params = ciem.run_params(context)
         failed: dict[str, str] = {}
         skipped: dict[str, str] = {}  # model -> the failed or skipped model it reads
-        with connect(lake) as con:
+        with building_warehouse(lake) as con:
             register_lake_views(con, lake, LAKE_TABLES)
-            set_run_params(con, ciem.run_params(context))
+            set_run_params(con, params)
             for model in ordered:
                 if model.name not in selected:
                     continue
@@ -149,8 +258,11 @@ def build_sql_models(
                     skipped[model.name] = broken
                     continue
                 try:
-                    metadata = _build_model(con, lake, model)
-                except duckdb.Error as exc:
+                    if isinstance(model, SqlModel):
+                        metadata = _build_model(con, lake, model)
+                    else:
+                        metadata = _run_python_model(con, lake, params, model)
+                except (duckdb.Error, OSError, pa.ArrowException) as exc:
                     failed[model.name] = str(exc).strip().splitlines()[0]
                     context.log.error(f"model {model.name} failed: {failed[model.name]}")
                     continue
@@ -168,78 +280,7 @@ def build_sql_models(
 
 
 SQL_MODELS = discover_models(external=LAKE_TABLES)
-sql_models = build_sql_models(SQL_MODELS, discover_audits())
-
-
-@dg.asset(
-    group_name="detections",
-    deps=["int_detections_current", "int_suppression_matches"],
-    kinds={"parquet"},
-)
-def detection_history(
-    context: dg.AssetExecutionContext, ciem: CiemSettings
-) -> dg.MaterializeResult:
-    """The detections of this run, appended to the lake per as-of date (a rerun of the same
-    date replaces its file), each with the suppression that applied to it in this run (if any).
-    `detections` and `detection_timeline` are derived from this history, so the warehouse can be
-    rebuilt from the lake at any time."""
-    started = time.monotonic()
-    params = ciem.run_params(context)
-    lake = ciem.lake
-    with connect(lake) as con:
-        table = con.sql(
-            """
-            select
-                d.as_of, d.detection_id, d.rule_id, d.severity, d.resource_arn,
-                d.resource_type, d.account_id, d.title, d.evidence,
-                $recorded_at::timestamptz as recorded_at,
-                d.principal_arn, d.suggested_policy, d.suggested_policy_verification,
-                s.reason as suppression_reason, s.expires_at as suppression_expires_at
-            from int_detections_current as d
-            left join int_suppression_matches as s
-                on s.detection_id = d.detection_id and s.is_applied
-            order by d.detection_id
-            """,
-            params={"recorded_at": datetime.now(UTC)},
-        ).to_arrow_table()
-    table = table.cast(DETECTION_HISTORY_SCHEMA)
-    write_parquet(table, lake.history_path(params.as_of))
-    report("detection_history", table.num_rows, started, f"(as of {params.as_of})")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": table.num_rows, "as_of": params.as_of.isoformat()}
-    )
-
-
-@dg.asset(group_name="detections", deps=["int_resource_config_current"], kinds={"parquet"})
-def resource_config_history(
-    context: dg.AssetExecutionContext, ciem: CiemSettings
-) -> dg.MaterializeResult:
-    """The configuration items of this run's snapshot that explain detections (policies
-    attached, trust policies, boundaries, group memberships, access keys, compute roles), appended
-    to the lake per as-of date as `history/resources/as_of=YYYY-MM-DD.parquet`. The timeline
-    compares consecutive runs, and the history survives a rebuilt warehouse."""
-    started = time.monotonic()
-    params = ciem.run_params(context)
-    lake = ciem.lake
-    with connect(lake) as con:
-        table = con.sql(
-            """
-            select
-                $as_of::date as as_of, c.resource_arn, c.resource_type, c.account_id,
-                c.config_type, c.config_key, c.fingerprint, c.details,
-                $recorded_at::timestamptz as recorded_at
-            from int_resource_config_current as c
-            order by c.resource_arn, c.config_type, c.config_key
-            """,
-            params={"as_of": params.as_of, "recorded_at": datetime.now(UTC)},
-        ).to_arrow_table()
-    table = table.cast(RESOURCE_CONFIG_HISTORY_SCHEMA)
-    path = lake.root / "history" / "resources" / f"as_of={params.as_of.isoformat()}.parquet"
-    write_parquet(table, path)
-    report("resource_config_history", table.num_rows, started, f"(as of {params.as_of})")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": table.num_rows, "as_of": params.as_of.isoformat()}
-    )
+sql_models = build_sql_models(SQL_MODELS, discover_audits(), python_models=HISTORY_MODELS)
 
 
 @dg.asset(group_name="reference", kinds={"parquet"})

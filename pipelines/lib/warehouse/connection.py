@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,6 +130,38 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def building_warehouse(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write connection to a copy of the warehouse, which replaces the warehouse with one
+    rename when the block ends normally (the model step catches a failing model, so what
+    succeeded is published); an exception out of the block publishes nothing.
+
+    A reader that holds `ciem.duckdb` open (a dashboard's read-only connection, the `duckdb`
+    CLI) never blocks the build, keeps the file it opened, and sees the new results when it
+    reconnects; it never sees a half-built warehouse. Two runs at once each publish a whole
+    warehouse (the last rename wins). A crash or a kill leaves the old warehouse as it was."""
+    path = lake.warehouse_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    building = path.with_name(f".{path.name}.{uuid.uuid4().hex}.building")
+    if path.exists():
+        shutil.copyfile(path, building)
+    con = open_database(building)
+    published = False
+    try:
+        yield con
+        con.execute("checkpoint")
+        con.close()
+        # A write-ahead log of an older writer must not be replayed into the new file.
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        building.replace(path)
+        published = True
+    finally:
+        if not published:
+            con.close()
+            building.unlink(missing_ok=True)
+            building.with_name(building.name + ".wal").unlink(missing_ok=True)
 
 
 def register_lake_views(

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import duckdb
 
@@ -129,7 +130,21 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> int:
     return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]
 
 
-def topological_order(models: Iterable[SqlModel]) -> list[SqlModel]:
+class Model(Protocol):
+    """What the ordering needs of a model (a SQL model, or a Python one of the model step)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def layer(self) -> str: ...
+    @property
+    def deps(self) -> tuple[str, ...]: ...
+
+
+M = TypeVar("M", bound=Model)
+
+
+def topological_order(models: Iterable[M]) -> list[M]:
     """The models so that each comes after every model it reads (ties: layer order, then name).
 
     Raises ValueError on a cycle, naming the models in it."""
@@ -140,7 +155,7 @@ def topological_order(models: Iterable[SqlModel]) -> list[SqlModel]:
     def key(name: str) -> tuple[int, str]:
         return rank.get(by_name[name].layer, len(rank)), name
 
-    ordered: list[SqlModel] = []
+    ordered: list[M] = []
     ready = sorted((n for n, deps in waiting.items() if not deps), key=key)
     while ready:
         name = ready.pop(0)
