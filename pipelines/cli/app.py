@@ -18,6 +18,7 @@ from pipelines.cli.options import CiemError, UsageError
 from pipelines.cli.query import add_query_parser
 from pipelines.cli.run import add_run_parser
 from pipelines.lib.collect.collector import CollectError
+from pipelines.lib.lake import set_private_umask
 
 DESCRIPTION = """\
 ciem: what each AWS identity can do, what it did (CloudTrail), the gap, and the identity
@@ -78,6 +79,16 @@ def _quiet_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Private by default: whatever ciem, DuckDB and Dagster create (the lake, the warehouse, the
+    # reports, a snapshot from `ciem collect`) is owner-only, whatever the caller's umask.
+    previous_umask = set_private_umask()
+    try:
+        return _main(argv)
+    finally:
+        os.umask(previous_umask)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if not args.debug:
         # Dagster flags beta parameters (backfill_policy) on every load; not the user's concern.

@@ -1,6 +1,7 @@
 """`ciem explorer`: serves the Identity Risks Explorer on 127.0.0.1 from the last run's warehouse.
 
-Read-only; the page and its API are in pipelines/lib/serve/explorer/."""
+Read-only and private: a random token per start, in the URL it prints (as Jupyter does); the
+page and its API are in pipelines/lib/serve/explorer/."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ DEFAULT_PORT = 8765
 
 
 def add_explorer_parser(subparsers: Any) -> None:
-    """Register `ciem explorer [--lake DIR] [--port N]`."""
+    """Register `ciem explorer [--lake DIR] [--port N] [--no-token]`."""
     p = subparsers.add_parser(
         "explorer",
-        help="serve the Identity Risks Explorer page on http://127.0.0.1 (read-only)",
+        help="serve the Identity Risks Explorer page on http://127.0.0.1 (read-only, token)",
         description=(
             "Serves the identity risks of the last run: group by risk or resource, filters, "
             "and a side panel with insights, relationships, configuration, timeline and "
-            "remediation. Static copy of the same page: <lake>/reports/explorer.html."
+            "remediation. Each start makes a random token and prints the URL that carries it "
+            "(http://127.0.0.1:PORT/?token=...): a request without the token gets 403, so "
+            "other users of the machine cannot read the detections. Static copy of the same "
+            "page: <lake>/reports/explorer.html (owner-only, like the whole lake)."
         ),
     )
     p.add_argument(
@@ -33,6 +37,12 @@ def add_explorer_parser(subparsers: Any) -> None:
         metavar="N",
         help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}; 0 = any free port)",
     )
+    p.add_argument(
+        "--no-token",
+        action="store_true",
+        help="serve without a token: any local user (or a page in your browser that finds the "
+        "port) can read every detection",
+    )
     add_lake_args(p)
     p.set_defaults(func=cmd_explorer)
 
@@ -40,7 +50,7 @@ def add_explorer_parser(subparsers: Any) -> None:
 def cmd_explorer(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from pipelines.lib.serve.explorer.server import create_app
+    from pipelines.lib.serve.explorer.server import create_app, new_token
 
     lake = Lake.at(Path(args.lake))
     if not lake.warehouse_path.exists():
@@ -56,13 +66,21 @@ def cmd_explorer(args: argparse.Namespace) -> None:
         sock.close()
         raise RuntimeError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
     port = sock.getsockname()[1]
+    token = None if args.no_token else new_token()
     config = uvicorn.Config(
-        create_app(lake),
+        create_app(lake, token=token),
         log_level="debug" if args.debug else "warning",
         access_log=args.debug,
     )
+    url = f"http://127.0.0.1:{port}/" + (f"?token={token}" if token else "")
+    access = (
+        "token in the URL: keep it to yourself"
+        if token
+        else "no token (--no-token): any local user can read it"
+    )
     print(
-        f"Identity Risks Explorer: http://127.0.0.1:{port}/\n"
+        f"Identity Risks Explorer: {url}\n"
+        f"  {access}\n"
         f"  warehouse {lake.warehouse_path} (read-only); Ctrl-C stops",
         flush=True,
     )

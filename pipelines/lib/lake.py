@@ -10,6 +10,14 @@ Layout under `<lake>`:
     history/detections/as_of=YYYY-MM-DD.parquet      open detections of each run (timeline)
     marts/<table>.parquet                            result tables, exported after each model
     warehouse/ciem.duckdb                            DuckDB warehouse (rebuildable from the above)
+    reports/explorer.html                            the explorer's static snapshot
+
+Private by default: the lake holds every principal's permissions and every detection, so only
+its owner may read it. Directories are created 0700 and files written 0600 whatever the umask
+(`ciem` and the Dagster code location also set the process umask to 0o077, which covers the
+files other libraries create: DuckDB's database, WAL and spill files, Dagster's storage), and
+`Lake.at()` closes off an existing lake that an earlier version left world-readable (its root
+becomes 0700, so nothing under it can be reached by another user).
 """
 
 from __future__ import annotations
@@ -23,6 +31,57 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+# What a directory holds once `ciem` wrote to it: how Lake.at() knows a lake (it never changes
+# the mode of a directory that is not one, e.g. `--lake ~` before the first run).
+_LAKE_ENTRIES = ("parquet", "warehouse", "marts", "history", "reports")
+
+
+def set_private_umask() -> int:
+    """Files and directories this process (and its children) creates are owner-only from now;
+    returns the previous umask."""
+    return os.umask(PRIVATE_UMASK)
+
+
+def make_private_dirs(path: Path) -> Path:
+    """`mkdir -p` where every directory created is 0700 (whatever the umask); an existing
+    directory keeps its mode."""
+    missing: list[Path] = []
+    current = path
+    while not current.is_dir():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            if not directory.is_dir():
+                raise
+            continue
+        directory.chmod(PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask
+    return path
+
+
+def close_off(path: Path) -> None:
+    """Make an existing directory of ours 0700 if group or others can reach it (a directory of
+    another user, or one we may not change, is left as it is)."""
+    try:
+        st = path.stat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            path.chmod(PRIVATE_DIR_MODE)
+    except OSError:
+        pass
+
+
+def replace_private(tmp: Path, path: Path) -> None:
+    """Rename a finished temporary file onto `path`, owner-only (0600)."""
+    tmp.chmod(PRIVATE_FILE_MODE)
+    tmp.replace(path)
+
 
 @dataclass(frozen=True)
 class Lake:
@@ -30,11 +89,26 @@ class Lake:
 
     @classmethod
     def at(cls, root: str | os.PathLike[str]) -> Lake:
-        return cls(Path(root).expanduser().resolve())
+        """The lake at `root`; an existing lake that others can read is closed off (0700)."""
+        lake = cls(Path(root).expanduser().resolve())
+        if lake.root.is_dir() and (
+            not any(lake.root.iterdir()) or any((lake.root / e).is_dir() for e in _LAKE_ENTRIES)
+        ):
+            close_off(lake.root)
+        return lake
 
     @property
     def warehouse_path(self) -> Path:
-        return self.root / "warehouse" / "ciem.duckdb"
+        """The DuckDB file. In an existing lake its directory is made 0700 here, before DuckDB
+        creates anything in it: the database, its WAL and `duckdb_tmp/` are out of other users'
+        reach even if the process umask would make them readable. (A lake that does not exist
+        yet is left alone: `ciem explorer --lake typo` says there is no warehouse.)"""
+        directory = self.root / "warehouse"
+        if directory.is_dir():
+            close_off(directory)
+        elif self.root.is_dir():
+            make_private_dirs(directory)
+        return directory / "ciem.duckdb"
 
     def table_path(self, name: str) -> Path:
         return self.root / "parquet" / f"{name}.parquet"
@@ -60,8 +134,9 @@ class Lake:
 
 
 def temp_path_for(path: Path) -> Path:
-    """A unique temporary name beside `path`, renamed onto it once written (atomic replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A unique temporary name beside `path`, renamed onto it once written (atomic replace);
+    the folders it needs are created 0700."""
+    make_private_dirs(path.parent)
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
@@ -69,4 +144,4 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     """Write atomically: a rerun replaces the file whole, a crash never leaves half a file."""
     tmp = temp_path_for(path)
     pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    replace_private(tmp, path)

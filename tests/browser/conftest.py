@@ -4,10 +4,13 @@ the session, driven by Playwright; explorer servers and static snapshots per mod
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,36 +82,57 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_explorer(lake: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`ciem explorer` as a user starts it; returns the process and its URL once it answers."""
+URL_LINE = re.compile(r"^Identity Risks Explorer: (http://127\.0\.0\.1:\d+/\S*)$", re.M)
+
+
+def start_explorer(
+    lake: Path, *extra: str, stdout: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`ciem explorer` as a user starts it; returns the process and the URL it printed (with
+    its token, unless `--no-token` is in `extra`) once the server answers."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.cli",
-            "explorer",
-            "--lake",
-            str(lake),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    out = stdout or Path(tempfile.mkstemp(prefix="ciem-explorer-", suffix=".out")[1])
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "explorer",
+                "--lake",
+                str(lake),
+                "--port",
+                str(port),
+                *extra,
+            ],
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+        )
     deadline = time.monotonic() + 30
     while True:
-        try:
-            with urllib.request.urlopen(url + "api/list", timeout=5):  # noqa: S310 (loopback)
-                return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"ciem explorer did not start: {err}") from None
-            time.sleep(0.2)
+        printed = URL_LINE.search(out.read_text(encoding="utf-8", errors="replace"))
+        if printed:
+            url = printed.group(1)
+            try:
+                with urllib.request.urlopen(url, timeout=5):  # noqa: S310 (loopback)
+                    if stdout is None:
+                        out.unlink()
+                    return proc, url
+            except OSError:
+                pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"ciem explorer did not start: {err}") from None
+        time.sleep(0.2)
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """(base URL ending in /, token or None) of a URL `ciem explorer` printed."""
+    parts = urllib.parse.urlsplit(url)
+    token = urllib.parse.parse_qs(parts.query).get("token", [None])[0]
+    return f"{parts.scheme}://{parts.netloc}/", token
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

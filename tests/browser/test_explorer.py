@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from pipelines.lib.lake import Lake
 from pipelines.lib.serve.explorer.page import write_snapshot
 from tests.browser import warehouse as w
-from tests.browser.conftest import Watched, shot, start_explorer, stop
+from tests.browser.conftest import Watched, shot, split_url, start_explorer, stop
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,8 @@ def small_lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
 @pytest.fixture(scope="module", params=["live", "static"])
 def explorer(request: pytest.FixtureRequest, small_lake: Lake) -> Iterator[tuple[str, str]]:
-    """(mode, URL): the page served by `ciem explorer`, or the snapshot file the asset writes."""
+    """(mode, URL): the page served by `ciem explorer` (the URL it printed, with its token), or
+    the snapshot file the asset writes."""
     if request.param == "live":
         proc, url = start_explorer(small_lake.root)
         yield "live", url
@@ -119,9 +120,14 @@ def test_live_server_answers_only_its_fixed_endpoints(explorer: tuple[str, str])
     import urllib.error
     import urllib.request
 
+    base, token = split_url(url)
+    assert token  # the real path: the explorer as started, with its token
+
     def status(path: str, host: str | None = None) -> int:
-        headers = {"Host": host} if host else {}
-        request = urllib.request.Request(url + path, headers=headers)  # noqa: S310 (loopback)
+        headers = {"Authorization": f"token {token}"}
+        if host:
+            headers["Host"] = host
+        request = urllib.request.Request(base + path, headers=headers)  # noqa: S310 (loopback)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
                 return response.status
@@ -375,7 +381,6 @@ def test_missing_tables_say_not_available(watched: Watched, tmp_path: Path) -> N
     """A warehouse with only detections (no console_url, insights, relationships, timeline,
     configuration): every tab says so instead of failing."""
     lake = Lake.at(tmp_path)
-    lake.warehouse_path.parent.mkdir(parents=True)
     with duckdb.connect(str(lake.warehouse_path)) as con:
         con.execute(
             "create table detections as select 'd1' as detection_id, 'admin-iam-user' as rule_id, "
@@ -398,3 +403,42 @@ def test_missing_tables_say_not_available(watched: Watched, tmp_path: Path) -> N
     assert page.inner_text('[data-testid="remediation-text"]') == "Remove admin."
     assert page.inner_text('[data-testid="runs-chart"]') == "run history not available"
     assert watched.errors == []
+
+
+def test_the_token_opens_the_page_then_leaves_the_address_bar(
+    browser: Browser, small_lake: Lake
+) -> None:
+    """The URL `ciem explorer` printed: the page loads its data (the API calls carry the cookie
+    the URL set) under the served policy, the token is gone from the address bar and a reload
+    still works; another browser without the token gets 403; no page may frame the explorer."""
+    proc, url = start_explorer(small_lake.root)
+    base, token = split_url(url)
+    try:
+        context = browser.new_context()  # the page's own Content-Security-Policy applies
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        open_page(page, url)
+        assert page.url == base and token not in page.url
+        assert len(shown_ids(page)) > 0
+        page.reload()
+        page.wait_for_selector('body[data-ready="1"]')
+        open_detection(page, "d-gap")
+        assert errors == []
+        # A page of another origin framing the explorer gets nothing (X-Frame-Options,
+        # frame-ancestors 'none').
+        framing = context.new_page()
+        framing.set_content(f'<iframe id="f" src="{url}" width="800" height="600"></iframe>')
+        framing.wait_for_timeout(1000)
+        frame = framing.frame_locator("#f")
+        assert frame.locator('[data-testid="list"]').count() == 0
+        context.close()
+        stranger = browser.new_context()
+        other = stranger.new_page()
+        response = other.goto(base)
+        assert response is not None and response.status == 403
+        assert "needs its token" in other.inner_text("body")
+        stranger.close()
+    finally:
+        stop(proc)

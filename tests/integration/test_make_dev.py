@@ -55,8 +55,9 @@ def dagster_ui(tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        # dagster dev ignores SIGINT when started from a background shell; restore it.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        # dagster dev ignores SIGINT when started from a background shell; restore it. The
+        # usual umask: DAGSTER_HOME must be owner-only all the same.
+        preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.umask(0o022)),
     )
     try:
         deadline = time.monotonic() + 120
@@ -82,7 +83,9 @@ def dagster_ui(tmp_path: Path):
             proc.wait()
 
 
-def test_make_dev_serves_the_asset_graph_and_the_stopped_nightly_schedule(dagster_ui: int) -> None:
+def test_make_dev_serves_the_asset_graph_and_the_stopped_nightly_schedule(
+    dagster_ui: int, tmp_path: Path
+) -> None:
     data = _graphql(dagster_ui, QUERY)
     served = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
     expected = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
@@ -95,3 +98,12 @@ def test_make_dev_serves_the_asset_graph_and_the_stopped_nightly_schedule(dagste
     with urllib.request.urlopen(f"http://127.0.0.1:{dagster_ui}/", timeout=10) as response:
         assert response.status == 200
         assert b"Dagster" in response.read()
+    # DAGSTER_HOME (runs.db keeps the first rows of every table as previews) is owner-only.
+    home = tmp_path / "dagster_home"
+    assert (home / "dagster.yaml").exists()
+    readable = {
+        (str(p.relative_to(tmp_path)), oct(p.stat().st_mode & 0o777))
+        for p in [home, *home.rglob("*")]
+        if p.stat().st_mode & 0o077
+    }
+    assert readable == set()
