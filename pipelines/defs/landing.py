@@ -27,16 +27,30 @@ cloudtrail_days = dg.DailyPartitionsDefinition(
 )
 
 
+PREVIEW_CELL_CHARS = 80  # a longer value is cut and ends in "…"
+
+
+def _cell(value: object) -> str | None:
+    """A preview cell: the value as plain text (never Markdown), on one line, truncated."""
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    if len(text) > PREVIEW_CELL_CHARS:
+        return text[: PREVIEW_CELL_CHARS - 1] + "…"
+    return text
+
+
 def preview(table: pa.Table, rows: int = 5) -> dg.MetadataValue:
-    head = table.slice(0, rows).to_pylist()
-    if not head:
-        return dg.MetadataValue.md("_empty_")
-    cols = list(head[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in head:
-        cells = (str(row[c]).replace("|", "\\|").replace("\n", " ")[:60] for c in cols)
-        lines.append("| " + " | ".join(cells) + " |")
-    return dg.MetadataValue.md("\n".join(lines))
+    """The first `rows` rows as a table metadata value: the Dagster UI shows each cell as text,
+    so a value written as Markdown (a link, an image) stays text. (A Markdown table built from
+    data values would render them as live links and images.)"""
+    columns = table.column_names
+    records = [
+        dg.TableRecord({c: _cell(row[c]) for c in columns})
+        for row in table.slice(0, rows).to_pylist()
+    ]
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns])
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def report(name: str, rows: int, started: float, detail: str = "") -> None:

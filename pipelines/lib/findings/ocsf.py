@@ -28,6 +28,7 @@ Mapping (https://schema.ocsf.io/1.3.0/classes/detection_finding):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -59,6 +60,18 @@ AWS_ACCOUNT_TYPE = {"type": "AWS Account", "type_id": 10}
 
 Detection = Mapping[str, Any]
 
+# What an ARN's partition and region look like; anything else is not exported as one.
+_PARTITION = re.compile(r"aws(?:-[a-z]+)*", re.ASCII)
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]+", re.ASCII)
+# The console links `int_console_links` builds: https, an AWS console host (global, regional or
+# S3; aws, aws-cn, aws-us-gov), then printable ASCII without spaces or quotes. A warehouse built
+# before links were validated may hold others: they are left out of the export.
+_CONSOLE_URL = re.compile(
+    r"https://(?:(?:s3|[a-z]{2}(?:-[a-z]+)+-[0-9]+)\.)?console\."
+    r"(?:aws\.amazon\.com|amazonaws\.cn|amazonaws-us-gov\.com)/[!#-~]*",
+    re.ASCII,
+)
+
 
 def epoch_ms(day: date | datetime | None) -> int | None:
     if day is None:
@@ -73,7 +86,13 @@ def _arn_parts(arn: str) -> tuple[str | None, str | None]:
     parts = arn.split(":", 5)
     if len(parts) < 6 or parts[0] != "arn":
         return None, None
-    return parts[1] or None, parts[3] or None
+    partition = parts[1] if _PARTITION.fullmatch(parts[1]) else None
+    return partition, parts[3] if _REGION.fullmatch(parts[3]) else None
+
+
+def _console_url(url: Any) -> str | None:
+    """The detection's console link if it is one `int_console_links` builds, else None."""
+    return url if isinstance(url, str) and _CONSOLE_URL.fullmatch(url) else None
 
 
 def _json(text: str | None) -> Any:
@@ -102,7 +121,8 @@ def detection_finding(detection: Detection, product_version: str) -> dict[str, A
     severity = detection["severity"]
     partition, region = _arn_parts(detection["resource_arn"])
     account = {"uid": detection["account_id"], **AWS_ACCOUNT_TYPE}
-    references = [u for u in (detection.get("reference_url"), detection.get("console_url")) if u]
+    console_url = _console_url(detection.get("console_url"))
+    references = [u for u in (detection.get("reference_url"), console_url) if u]
     resolved_at = detection.get("resolved_at") if status == "resolved" else None
     finding = {
         "activity_id": activity_id,
@@ -160,7 +180,7 @@ def detection_finding(detection: Detection, product_version: str) -> dict[str, A
             "category": detection.get("category"),
             "resource_type": detection["resource_type"],
             "principal_arn": detection.get("principal_arn"),
-            "console_url": detection.get("console_url"),
+            "console_url": console_url,
             "suppression_reason": detection.get("suppression_reason"),
             "account_incomplete": detection.get("account_incomplete") or None,
             "incomplete_reason": detection.get("incomplete_reason"),
