@@ -56,5 +56,17 @@ def lake_tables() -> dict[str, LakeTable]:
             RESOURCE_CONFIG_HISTORY_SCHEMA,
             "history/resources/as_of=*.parquet",
         ),
+        # The same files, for the models that read earlier runs only (`as_of <` this run's): this
+        # run appends to them after those models, so under these names they are no dependency.
+        LakeTable(
+            "earlier_detection_history",
+            DETECTION_HISTORY_SCHEMA,
+            "history/detections/as_of=*.parquet",
+        ),
+        LakeTable(
+            "earlier_resource_config_history",
+            RESOURCE_CONFIG_HISTORY_SCHEMA,
+            "history/resources/as_of=*.parquet",
+        ),
     ]
     return {table.name: table for table in tables}

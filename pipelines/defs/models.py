@@ -38,8 +38,12 @@ from pipelines.lib.warehouse.sql_models import (
 )
 
 LAKE_TABLES = lake_tables()
-# Lake tables written by landing assets under another name.
-PRODUCED_BY = {"raw_quarantine": ("raw_cloudtrail_events", "raw_iam_users")}
+# Lake tables written by other assets under another name; () = written by earlier runs only.
+PRODUCED_BY: dict[str, tuple[str, ...]] = {
+    "raw_quarantine": ("raw_cloudtrail_events", "raw_iam_users"),
+    "earlier_detection_history": (),
+    "earlier_resource_config_history": (),
+}
 
 
 def _dep_keys(model: SqlModel) -> list[str]:

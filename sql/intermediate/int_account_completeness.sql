@@ -16,10 +16,10 @@
 -- `incomplete_reason` is one line per reason, joined with '; ' (null when complete).
 -- `previous_as_of` is the previous run's as-of date (null on the first run); `seen_before` says
 -- that run had the account (principals or detections).
--- The earlier runs' history is read through query_table('detection_history') and
--- query_table('resource_config_history'): only runs before this as-of date, which this run's
--- history assets append to after the models; naming them as tables would make a dependency cycle
--- (detection_history is written from int_detections_current, which reads this model).
+-- The earlier runs' history is read from `earlier_detection_history` and
+-- `earlier_resource_config_history` (the same lake files as `detection_history` and
+-- `resource_config_history`, under names that are no dependency within a run: this run appends
+-- to them only after int_detections_current, which reads this model), before this as-of date.
 -- grain: account_id
 
 with recursive params as (
@@ -27,12 +27,12 @@ with recursive params as (
 ),
 
 earlier_detections as (
-    select * from query_table('detection_history')
+    select * from earlier_detection_history
     where as_of < (select as_of from params)
 ),
 
 earlier_config as (
-    select * from query_table('resource_config_history')
+    select * from earlier_resource_config_history
     where as_of < (select as_of from params)
 ),
 

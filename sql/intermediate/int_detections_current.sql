@@ -69,8 +69,8 @@ held_accounts as (
 ),
 
 history as (
-    -- The earlier runs' detections (see int_account_completeness for why through query_table).
-    select * from query_table('detection_history')
+    -- The earlier runs' detections (see int_account_completeness for why under this name).
+    select * from earlier_detection_history
     where as_of < (select as_of from params)
 ),
 
