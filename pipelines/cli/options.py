@@ -20,10 +20,25 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def lake_folder(value: str) -> str:
+    """A local lake folder. An object-store URL (`s3://bucket/prefix`) is refused in one line
+    instead of becoming a local folder named `s3:` (the lake on S3 is issue 11's work)."""
+    scheme, sep, _ = value.partition("://")
+    if sep and scheme.isalnum():
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: a lake on {scheme}:// is not supported yet; give a local folder"
+        )
+    return value
+
+
 def add_lake_args(parser: argparse.ArgumentParser) -> None:
     """--lake DIR and --debug, for the commands that read or write a lake."""
     parser.add_argument(
-        "--lake", metavar="DIR", default="data/lake", help="lake folder (default: data/lake)"
+        "--lake",
+        metavar="DIR",
+        type=lake_folder,
+        default="data/lake",
+        help="lake folder (default: data/lake)",
     )
     add_debug_arg(parser)
 

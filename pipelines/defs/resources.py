@@ -26,6 +26,12 @@ class CiemSettings(dg.ConfigurableResource):
 
     @property
     def lake(self) -> Lake:
+        scheme, sep, _ = self.lake_dir.partition("://")
+        if sep and scheme.isalnum():  # would silently become a local folder named `s3:`
+            raise ValueError(
+                f"CIEM_LAKE={self.lake_dir!r}: a lake on {scheme}:// is not supported yet; "
+                "give a local folder"
+            )
         return Lake.at(self.lake_dir)
 
     def run_params(self, context: dg.AssetExecutionContext | None = None) -> RunParams:
