@@ -28,6 +28,12 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),
         pa.field("partition", pa.string()),  # CloudTrail day or snapshot folder name
         pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        # Snapshot entries: the account folder the file is in (null for organization/ files) and
+        # the ARN of the principal, policy or resource the entry is about, when known (a refused
+        # inline policy or trust policy names its principal, a managed policy or SCP its own ARN).
+        # Lake files written before these columns read them as null (union_by_name).
+        pa.field("account_id", pa.string()),
+        pa.field("subject_arn", pa.string()),
     ]
 )
 
@@ -40,6 +46,8 @@ class QuarantineEntry:
     record: str | None = None
     field: str | None = None
     partition: str | None = None
+    account_id: str | None = None
+    subject_arn: str | None = None
 
     def message(self) -> str:
         """One line naming file, record and field, as shown to the user."""
@@ -61,7 +69,14 @@ class Quarantine:
     quiet: bool = False  # a worker process collects; its parent logs
 
     def add(
-        self, file: str, reason: str, record: str | None = None, field: str | None = None
+        self,
+        file: str,
+        reason: str,
+        record: str | None = None,
+        field: str | None = None,
+        *,
+        account_id: str | None = None,
+        subject_arn: str | None = None,
     ) -> None:
         entry = QuarantineEntry(
             source=self.source,
@@ -70,6 +85,8 @@ class Quarantine:
             record=record,
             field=field,
             partition=self.partition,
+            account_id=account_id,
+            subject_arn=subject_arn,
         )
         self.extend([entry])
 
@@ -95,6 +112,8 @@ class Quarantine:
                     "reason": e.reason,
                     "partition": e.partition,
                     "quarantined_at": now,
+                    "account_id": e.account_id,
+                    "subject_arn": e.subject_arn,
                 }
                 for e in self.entries
             ],

@@ -111,6 +111,17 @@ def policy(*statements: dict[str, Any]) -> dict[str, Any]:
 
 ALLOW_S3_READ = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
 ALLOW_ALL = policy({"Effect": "Allow", "Action": "*", "Resource": "*"})
+# The same as resource-based policies (bucket, key, queue, ... policies), which name a Principal
+# (IAM's grammar requires one there).
+RESOURCE_ALLOW_S3_READ = policy(
+    {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "s3:GetObject",
+        "Resource": "*",
+    }
+)
+RESOURCE_ALLOW_ALL = policy({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"})
 TRUST_EC2 = policy(
     {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
 )

@@ -313,17 +313,31 @@ def test_unparseable_date_lands_null_and_is_quarantined(snap):
     }
 
 
-def test_wrongly_typed_value_quarantines_the_record_instead_of_failing_the_table(snap):
+def test_wrongly_typed_optional_value_is_left_out_and_the_row_still_lands(snap):
+    # Issue 18: an optional value that cannot land is nulled and quarantined as a field; a
+    # required one (the ARN) still quarantines the record.
+    bad_arn = gaad_role("api", TRUST_EC2)
+    bad_arn["Arn"] = 42
     write(
         snap / GAAD,
         gaad_doc(
             roles=[
                 gaad_role("web", TRUST_EC2, MaxSessionDuration="3600"),
                 gaad_role("db", TRUST_EC2),
+                bad_arn,
             ]
         ),
     )
     tables, quarantine = land(snap)
-    assert [r["role_name"] for r in rows(tables, "raw_iam_roles")] == ["db"]
-    assert quarantined(quarantine) == {(GAAD, "RoleDetailList[0]", None)}
-    assert quarantine.entries[0].reason == "column max_session_duration: expected int64, got str"
+    assert [(r["role_name"], r["max_session_duration"]) for r in rows(tables, "raw_iam_roles")] == [
+        ("web", None),
+        ("db", None),
+    ]
+    assert quarantined(quarantine) == {
+        (GAAD, "RoleDetailList[0]", "MaxSessionDuration"),
+        (GAAD, "RoleDetailList[2]", "Arn"),
+    }
+    assert [e.reason for e in quarantine.entries] == [
+        "column max_session_duration: expected int64, got str ('3600'); the value is left out",
+        "column arn: expected string, got int (42)",
+    ]

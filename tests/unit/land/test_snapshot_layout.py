@@ -8,9 +8,9 @@ import pytest
 from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS
 from tests.unit.land.snapshot_files import (
     ACCOUNT,
-    ALLOW_ALL,
-    ALLOW_S3_READ,
     CREDENTIAL_REPORT,
+    RESOURCE_ALLOW_ALL,
+    RESOURCE_ALLOW_S3_READ,
     VULNERABLE,
     VULNERABLE_ACCOUNT,
     gaad_doc,
@@ -51,8 +51,8 @@ def test_full_snapshot_tables_have_the_declared_schemas(snap):
             ]
         },
     )
-    write(snap / ACCOUNT / "s3" / "bucket-policies" / "b.json", ALLOW_S3_READ)
-    write(snap / ACCOUNT / "us-east-1" / "kms" / "key-policies" / "k.json", ALLOW_ALL)
+    write(snap / ACCOUNT / "s3" / "bucket-policies" / "b.json", RESOURCE_ALLOW_S3_READ)
+    write(snap / ACCOUNT / "us-east-1" / "kms" / "key-policies" / "k.json", RESOURCE_ALLOW_ALL)
     write_organization(snap)
     tables, quarantine = land(snap)
     assert {name: t.schema for name, t in tables.items()} == SNAPSHOT_SCHEMAS

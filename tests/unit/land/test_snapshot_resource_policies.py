@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Resource policies name a Principal (issue 18: IAM's grammar is checked on landing).
 from tests.unit.land.snapshot_files import (
     ACCOUNT,
-    ALLOW_ALL,
-    ALLOW_S3_READ,
     compact,
     land,
     quarantined,
     rows,
     write,
 )
+from tests.unit.land.snapshot_files import RESOURCE_ALLOW_ALL as ALLOW_ALL
+from tests.unit.land.snapshot_files import RESOURCE_ALLOW_S3_READ as ALLOW_S3_READ
 
 
 def test_s3_bucket_policies(snap):
@@ -187,8 +188,9 @@ def test_bad_resource_policies_are_quarantined_one_by_one(snap):
         (
             f"{where}/lambda/function-policies/empty.json",
             None,
-            None,
-            "policy document has no Statement",
+            "Statement",
+            "policy document refused (not IAM policy grammar for a resource policy): "
+            "missing Statement",
         ),
         (
             f"{where}/secretsmanager/secret-policies/null.json",

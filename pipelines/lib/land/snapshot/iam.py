@@ -13,10 +13,11 @@ import pyarrow as pa
 from pipelines.lib.land.snapshot.context import (
     CREDENTIAL_REPORT_NULLS,
     Ctx,
+    Seen,
     arn_partition,
     boundary_arn,
-    json_text,
 )
+from pipelines.lib.land.snapshot.grammar import IDENTITY, TRUST
 from pipelines.lib.land.snapshot.schemas import SNAPSHOT_SCHEMAS, TS, Row
 
 # ---------------------------------------------------------------------------------------------
@@ -33,7 +34,7 @@ def _user_row(ctx: Ctx, user: dict[str, Any]) -> Row:
         "create_date": ctx.timestamp(user.get("CreateDate"), "CreateDate"),
         "password_last_used": ctx.timestamp(user.get("PasswordLastUsed"), "PasswordLastUsed"),
         "permissions_boundary_arn": boundary_arn(user),
-        "tags_json": json_text(user.get("Tags")),
+        "tags_json": ctx.json(user.get("Tags"), "Tags"),
     }
 
 
@@ -62,7 +63,7 @@ def _role_row(ctx: Ctx, role: dict[str, Any]) -> Row:
         "description": role.get("Description"),
         "max_session_duration": role.get("MaxSessionDuration"),
         # An invalid trust policy keeps the role (null document); the entry says why.
-        "assume_role_policy_document": ctx.document(trust, "AssumeRolePolicyDocument"),
+        "assume_role_policy_document": ctx.document(trust, "AssumeRolePolicyDocument", TRUST),
         "permissions_boundary_arn": boundary_arn(role),
         "role_last_used_at": ctx.timestamp(
             last_used.get("LastUsedDate"), "RoleLastUsed.LastUsedDate"
@@ -71,7 +72,7 @@ def _role_row(ctx: Ctx, role: dict[str, Any]) -> Row:
         # Service-linked roles live under /aws-service-role/ and are exempt from SCPs.
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
         "is_service_linked": isinstance(path, str) and path.startswith("/aws-service-role/"),
-        "tags_json": json_text(role.get("Tags")),
+        "tags_json": ctx.json(role.get("Tags"), "Tags"),
     }
 
 
@@ -80,7 +81,7 @@ def _default_version_document(ctx: Ctx, policy: dict[str, Any]) -> str | None:
     for index, version in enumerate(policy.get("PolicyVersionList") or []):
         if version.get("IsDefaultVersion") is True:
             where = f"PolicyVersionList[{index}].Document"
-            return ctx.document(version.get("Document"), where, required=True)
+            return ctx.document(version.get("Document"), where, IDENTITY, required=True)
     ctx.reject("no policy version with IsDefaultVersion true", "PolicyVersionList")
     return None
 
@@ -127,7 +128,7 @@ def _inline_row(
     ctx: Ctx, principal_arn: str, principal_type: str, policy: dict[str, Any], where: str
 ) -> Row | None:
     name = policy["PolicyName"]
-    document = ctx.document(policy["PolicyDocument"], f"{where}.PolicyDocument")
+    document = ctx.document(policy["PolicyDocument"], f"{where}.PolicyDocument", IDENTITY)
     if document is None:
         return None
     return {
@@ -153,8 +154,11 @@ def _instance_profile_row(ctx: Ctx, role_arn: str, profile: dict[str, Any]) -> R
 def _land_principal_policies(
     ctx: Ctx, principal_arn: str, principal_type: str, doc: dict[str, Any], inline_key: str
 ) -> None:
+    attached = Seen("PolicyArn")
     for index, attachment in enumerate(doc.get("AttachedManagedPolicies") or []):
         prefix = f"AttachedManagedPolicies[{index}]."
+        if attached.repeated(ctx, attachment, prefix[:-1], prefix[:-1]):
+            continue
         ctx.land(
             "raw_iam_policy_attachments",
             _attachment_row,
@@ -163,8 +167,11 @@ def _land_principal_policies(
             attachment,
             field_prefix=prefix,
         )
+    inline = Seen("PolicyName")
     for index, policy in enumerate(doc.get(inline_key) or []):
         where = f"{inline_key}[{index}]"
+        if inline.repeated(ctx, policy, where, where):
+            continue
         ctx.land(
             "raw_iam_inline_policies",
             _inline_row,
@@ -180,7 +187,10 @@ def _land_user(ctx: Ctx, user: dict[str, Any], group_arns: dict[str, str]) -> No
     row = ctx.land("raw_iam_users", _user_row, user)
     if row is None:
         return
+    groups = Seen()
     for index, group_name in enumerate(user.get("GroupList") or []):
+        if groups.repeated(ctx, group_name, f"GroupList[{index}]", f"GroupList[{index}]"):
+            continue
         ctx.land(
             "raw_iam_group_memberships",
             _membership_row,
@@ -223,23 +233,29 @@ def _group_arns(doc: dict[str, Any]) -> dict[str, str]:
     groups = doc.get("GroupDetailList")
     if not isinstance(groups, list):
         return {}
-    return {
-        group["GroupName"]: group["Arn"]
-        for group in groups
-        if isinstance(group, dict) and group.get("GroupName") and group.get("Arn")
-    }
+    arns: dict[str, str] = {}
+    for group in groups:
+        if isinstance(group, dict) and group.get("GroupName") and group.get("Arn"):
+            arns.setdefault(group["GroupName"], group["Arn"])  # a repeated group: the first
+    return arns
 
 
 def land_gaad(ctx: Ctx, doc: dict[str, Any]) -> None:
+    # A record repeated under its ARN (pages merged twice) lands once. The ARN, not the id, is
+    # the key: it keys every row downstream, and hand-written dumps (IAMSpy's) reuse one id.
     group_arns = _group_arns(doc)
-    for user_ctx, user in ctx.entries(doc, "UserDetailList"):
+    users = ctx.entries(doc, "UserDetailList", Seen("Arn"), subject="Arn")
+    for user_ctx, user in users:
         _land_user(user_ctx, user, group_arns)
-    for group_ctx, group in ctx.entries(doc, "GroupDetailList"):
+    groups = ctx.entries(doc, "GroupDetailList", Seen("Arn"), subject="Arn")
+    for group_ctx, group in groups:
         _land_group(group_ctx, group)
     seen_profiles: set[tuple[str, str]] = set()
-    for role_ctx, role in ctx.entries(doc, "RoleDetailList"):
+    roles = ctx.entries(doc, "RoleDetailList", Seen("Arn"), subject="Arn")
+    for role_ctx, role in roles:
         _land_role(role_ctx, role, seen_profiles)
-    for policy_ctx, policy in ctx.entries(doc, "Policies"):
+    policies = ctx.entries(doc, "Policies", Seen("Arn"), subject="Arn")
+    for policy_ctx, policy in policies:
         policy_ctx.land("raw_iam_policies", _policy_row, policy)
 
 
@@ -279,5 +295,8 @@ def land_credential_report(ctx: Ctx, text: str) -> None:
     if missing:
         ctx.reject(f"not a credential report: no {', '.join(missing)} column")
         return
+    seen = Seen("arn")
     for line_num, line in lines:
-        ctx.at(f"line {line_num}").land("raw_credential_report", _credential_row, line)
+        line_ctx = ctx.at(f"line {line_num}").about(line.get("arn"))
+        if not seen.repeated(line_ctx, line, line_ctx.record or ""):
+            line_ctx.land("raw_credential_report", _credential_row, line)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import pyarrow as pa
 
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot.context import Ctx
+from pipelines.lib.land.snapshot.decode import decode_text, load_json, text_problem
 from pipelines.lib.land.snapshot.iam import land_credential_report, land_gaad
 from pipelines.lib.land.snapshot.organizations import (
     land_accounts,
@@ -40,6 +42,18 @@ _CREDENTIAL_REPORT_FILE = "credential-report.csv"
 # files and folders
 
 
+# Decoder and lander errors that one bad file can raise; each quarantines that file only.
+_FILE_ERRORS = (
+    RecursionError,
+    UnicodeError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+)
+
+
 @dataclass(frozen=True)
 class _Snapshot:
     """The snapshot folder being read, where its rows and quarantine entries go."""
@@ -48,17 +62,64 @@ class _Snapshot:
     quarantine: Quarantine
     out: dict[str, list[Row]]
 
-    def _open(self, path: Path, account_id: str | None) -> tuple[Ctx, str] | None:
-        """(context, text) of an existing file; None when absent or quarantined (not UTF-8)."""
-        if not path.is_file():
-            return None
-        ctx = Ctx(path.relative_to(self.root).as_posix(), self.quarantine, self.out, account_id)
+    def ctx(self, path: Path, account_id: str | None, folder: bool = False) -> Ctx:
+        """The context of a file (or a folder, named with a trailing `/`) of the snapshot."""
+        name = path.relative_to(self.root).as_posix() + ("/" if folder else "")
+        return Ctx(name, self.quarantine, self.out, account_id)
+
+    def entries(self, folder: Path, account_id: str | None) -> list[Path]:
+        """The entries of a folder of the layout, sorted; [] when it is absent. A path that is
+        there but is not a readable folder is quarantined (its account is then incomplete)."""
         try:
-            # utf-8-sig: files saved by Windows PowerShell start with a byte-order mark.
-            return ctx, path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as err:
-            ctx.reject(f"not UTF-8 text: {err}")
+            return sorted(folder.iterdir())
+        except FileNotFoundError:
+            return []
+        except OSError as err:
+            self.ctx(folder, account_id, folder=True).reject(f"unreadable folder: {_why(err)}")
+            return []
+
+    def subdirs(self, folder: Path, account_id: str | None) -> list[Path]:
+        return [p for p in self.entries(folder, account_id) if p.is_dir()]
+
+    def json_files(self, folder: Path, account_id: str | None) -> list[Path]:
+        # Every `*.json` entry, not only regular files: one that is a folder, a symlink loop or
+        # unreadable is quarantined by `_open` rather than skipped without a word.
+        return [p for p in self.entries(folder, account_id) if p.name.endswith(".json")]
+
+    def _open(self, path: Path, account_id: str | None) -> tuple[Ctx, str] | None:
+        """(context, text) of a file of the layout; None when absent or quarantined.
+
+        A path that exists but is not a readable regular file (a folder, a symlink loop, a
+        dangling symlink, a FIFO, no permission) is quarantined with its reason. Bytes that are
+        not UTF-8 do not make the file unreadable: they are kept as lone surrogates and the one
+        value holding them is quarantined when it lands (`decode`).
+        """
+        ctx = self.ctx(path, account_id)
+        try:
+            path.lstat()
+        except FileNotFoundError:
+            return None  # files missing from the layout land nothing
+        except OSError as err:
+            ctx.reject(f"unreadable file: {_why(err)}")
             return None
+        try:
+            mode = path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                ctx.reject("unreadable file: it is a folder")
+                return None
+            if not stat.S_ISREG(mode):
+                ctx.reject("unreadable file: not a regular file")
+                return None
+            return ctx, decode_text(path.read_bytes())
+        except OSError as err:
+            ctx.reject(f"unreadable file: {_why(err)}")
+            return None
+
+    def _land(self, ctx: Ctx, land: Callable[..., None], *args: Any) -> None:
+        try:
+            land(ctx, *args)
+        except _FILE_ERRORS as err:
+            ctx.reject(f"unreadable content: {type(err).__name__}: {err}")
 
     def read_text(
         self, path: Path, account_id: str | None, land: Callable[..., None], *args: Any
@@ -66,7 +127,8 @@ class _Snapshot:
         """`land(ctx, text, *args)` for the file at `path`, if there is one."""
         opened = self._open(path, account_id)
         if opened is not None:
-            land(*opened, *args)
+            ctx, text = opened
+            self._land(ctx, land, text, *args)
 
     def read_json(
         self,
@@ -82,24 +144,23 @@ class _Snapshot:
             return
         ctx, text = opened
         try:
-            doc = json.loads(text)
+            doc = load_json(text)
         except json.JSONDecodeError as err:
-            ctx.reject(f"invalid JSON at line {err.lineno} col {err.colno}: {err.msg}")
+            reason = f"invalid JSON at line {err.lineno} col {err.colno}: {err.msg}"
+            problem = text_problem(text)
+            ctx.reject(reason + (f" ({problem})" if problem else ""))
+            return
+        except (RecursionError, ValueError) as err:
+            ctx.reject(f"invalid JSON: {type(err).__name__}: {err}")
             return
         if object_only and not isinstance(doc, dict):
             ctx.reject(f"expected a JSON object, got {type(doc).__name__}")
             return
-        land(ctx, doc, *args)
+        self._land(ctx, land, doc, *args)
 
 
-def _subdirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-
-
-def _json_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(".json"))
+def _why(err: OSError) -> str:
+    return err.strerror or type(err).__name__
 
 
 def _stem(path: Path) -> str:
@@ -111,20 +172,20 @@ def _read_account(snap: _Snapshot, account_dir: Path) -> None:
     iam = account_dir / "iam"
     snap.read_json(iam / _GAAD_FILE, account_id, land_gaad)
     snap.read_text(iam / _CREDENTIAL_REPORT_FILE, account_id, land_credential_report)
-    for region_dir in _subdirs(account_dir):
+    for region_dir in snap.subdirs(account_dir, account_id):
         region = region_dir.name
         instances = region_dir / "ec2" / "describe-instances.json"
         snap.read_json(instances, account_id, land_instances, region)
         functions = region_dir / "lambda" / "list-functions.json"
         snap.read_json(functions, account_id, land_functions, region)
         for kind in RESOURCE_POLICY_KINDS:
-            for path in _json_files(region_dir / kind.service / kind.folder):
+            for path in snap.json_files(region_dir / kind.service / kind.folder, account_id):
                 # File names are percent-encoded resource names (a secret `prod/db`: prod%2Fdb).
                 name = unquote(_stem(path))
                 snap.read_json(
                     path, account_id, land_resource_policy, region, kind, name, object_only=False
                 )
-    for path in _json_files(account_dir / "s3" / "bucket-policies"):
+    for path in snap.json_files(account_dir / "s3" / "bucket-policies", account_id):
         snap.read_json(path, account_id, land_bucket_policy, _stem(path), object_only=False)
 
 
@@ -132,11 +193,13 @@ def _read_organization(snap: _Snapshot, org_dir: Path) -> None:
     snap.read_json(org_dir / "describe-organization.json", None, land_organization)
     snap.read_json(org_dir / "list-accounts.json", None, land_accounts)
     snap.read_json(org_dir / "list-roots.json", None, land_roots)
-    for path in _json_files(org_dir / "parents"):
-        snap.read_json(path, None, land_parents, _stem(path))
-    for path in _json_files(org_dir / "policies"):
+    for path in snap.json_files(org_dir / "parents", None):
+        child_id = _stem(path)
+        account_id = child_id if _ACCOUNT_DIR.match(child_id) else None
+        snap.read_json(path, account_id, land_parents, child_id)
+    for path in snap.json_files(org_dir / "policies", None):
         snap.read_json(path, None, land_org_policy)
-    for path in _json_files(org_dir / "targets"):
+    for path in snap.json_files(org_dir / "targets", None):
         snap.read_json(path, None, land_targets, _stem(path))
 
 
@@ -144,16 +207,25 @@ def read_snapshot(snapshot_dir: str | Path, quarantine: Quarantine) -> dict[str,
     """Every table of SNAPSHOT_SCHEMAS (empty when there is no data) from one snapshot folder.
 
     Account folders are the 12-digit sub-folders; `organization/` is optional. Files missing from
-    the layout land nothing; unknown files are ignored. Bad input goes to `quarantine`.
+    the layout land nothing; unknown files are ignored. Bad input goes to `quarantine`: a path of
+    the layout that is there but cannot be read (a folder or a symlink loop in place of a file),
+    a file that is not JSON, a record or a value that cannot land, each with its reason.
     """
     root = Path(snapshot_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"snapshot folder not found: {root}")
     snap = _Snapshot(root, quarantine, {name: [] for name in SNAPSHOT_SCHEMAS})
-    for account_dir in _subdirs(root):
-        if _ACCOUNT_DIR.match(account_dir.name):
-            _read_account(snap, account_dir)
-    _read_organization(snap, root / "organization")
+    for entry in snap.entries(root, None):
+        if not _ACCOUNT_DIR.match(entry.name):
+            continue  # not an account folder: ignored
+        if entry.is_dir():
+            _read_account(snap, entry)
+        else:  # a file, a symlink loop, ... where an account folder should be
+            snap.ctx(entry, entry.name, folder=True).reject("unreadable folder: not a folder")
+    org_dir = root / "organization"
+    if org_dir.exists() and not org_dir.is_dir():
+        snap.ctx(org_dir, None, folder=True).reject("unreadable folder: not a folder")
+    _read_organization(snap, org_dir)
     return {
         name: pa.Table.from_pylist(snap.out[name], schema=schema)
         for name, schema in SNAPSHOT_SCHEMAS.items()

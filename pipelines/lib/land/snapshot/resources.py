@@ -3,11 +3,11 @@ bucket policies and the KMS / Lambda / SQS / SNS / Secrets Manager resource poli
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.lib.land.snapshot.context import Ctx, json_text, partition, tag_value
+from pipelines.lib.land.snapshot.context import Ctx, Seen, partition, tag_value
+from pipelines.lib.land.snapshot.grammar import RESOURCE
 from pipelines.lib.land.snapshot.schemas import Row
 
 # ---------------------------------------------------------------------------------------------
@@ -30,16 +30,17 @@ def _instance_row(ctx: Ctx, region: str, instance: dict[str, Any]) -> Row:
         "private_ip_address": instance.get("PrivateIpAddress"),
         "public_ip_address": instance.get("PublicIpAddress"),
         "name": tag_value(instance.get("Tags"), "Name"),
-        "tags_json": json_text(instance.get("Tags")),
+        "tags_json": ctx.json(instance.get("Tags"), "Tags"),
     }
 
 
 def land_instances(ctx: Ctx, doc: dict[str, Any], region: str) -> None:
+    seen = Seen("InstanceId")  # an instance repeated (pages merged twice) lands once
     for reservation_ctx, reservation in ctx.entries(doc, "Reservations"):
         if not isinstance(reservation, dict):
             reservation_ctx.reject("record is not a JSON object")
             continue
-        for instance_ctx, instance in reservation_ctx.entries(reservation, "Instances"):
+        for instance_ctx, instance in reservation_ctx.entries(reservation, "Instances", seen):
             instance_ctx.land("raw_ec2_instances", _instance_row, region, instance)
 
 
@@ -56,7 +57,8 @@ def _function_row(ctx: Ctx, region: str, function: dict[str, Any]) -> Row:
 
 
 def land_functions(ctx: Ctx, doc: dict[str, Any], region: str) -> None:
-    for function_ctx, function in ctx.entries(doc, "Functions"):
+    functions = ctx.entries(doc, "Functions", Seen("FunctionArn"), subject="FunctionArn")
+    for function_ctx, function in functions:
         function_ctx.land("raw_lambda_functions", _function_row, region, function)
 
 
@@ -64,7 +66,9 @@ def _bucket_policy_row(ctx: Ctx, bucket: str, doc: Any) -> Row | None:
     # The file is the decoded policy; `get-bucket-policy` output saved as is ({"Policy": "<json
     # text>"}) is accepted too.
     wrapped = isinstance(doc, dict) and doc.keys() == {"Policy"}
-    document = ctx.document(doc["Policy"] if wrapped else doc, "Policy" if wrapped else None)
+    ctx = ctx.about(f"arn:aws:s3:::{bucket}")
+    policy = doc["Policy"] if wrapped else doc
+    document = ctx.document(policy, "Policy" if wrapped else None, RESOURCE, required=True)
     if document is None:
         return None
     return {"account_id": ctx.account_id, "bucket": bucket, "document": document}
@@ -123,14 +127,13 @@ def _resource_policy_row(
     ctx: Ctx, doc: Any, region: str, kind: _ResourcePolicyKind, name: str
 ) -> Row | None:
     policy, where, named_arn = _unwrap_policy(doc)
-    document = ctx.document(policy, where, required=True)
-    if document is None:
-        return None
-    if "Statement" not in json.loads(document):
-        ctx.reject("policy document has no Statement", where)
-        return None
     resource = kind.arn_resource.format(name=name)
     arn = f"arn:{partition(region)}:{kind.service}:{region}:{ctx.account_id}:{resource}"
+    ctx = ctx.about(named_arn or arn)
+    # The grammar check refuses a document without a Statement too.
+    document = ctx.document(policy, where, RESOURCE, required=True)
+    if document is None:
+        return None
     return {
         "account_id": ctx.account_id,
         "region": region,
