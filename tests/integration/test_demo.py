@@ -149,6 +149,13 @@ def test_query_command_is_read_only(demo_lake: Path, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert main(["query", "delete from detections", "--lake", str(demo_lake)]) == 1
     err = capsys.readouterr().err
+    assert err == (
+        "ciem: error: ciem query runs queries only, not DELETE (--allow-files allows them)\n"
+    )
+    # --allow-files allows other statements, yet the warehouse stays read-only
+    delete = ["query", "delete from detections", "--allow-files", "--lake", str(demo_lake)]
+    assert main(delete) == 1
+    err = capsys.readouterr().err
     assert err.startswith("ciem: error: ") and "read-only" in err
     assert _query(demo_lake, "select count(*) > 0 from detections") == [(True,)]
 
