@@ -68,6 +68,7 @@ def iam_snapshot_collected(context: dg.AssetExecutionContext, config: CollectCon
             "accounts_collected": len(summary.collected),
             "accounts_failed": [a.account_id for a in summary.failed],
             "files": sum(1 for p in snapshot_dir.rglob("*") if p.is_file()),
-            "summary": dg.MetadataValue.md(f"```\n{summary.render()}\n```"),
+            # plain text: account names and AWS error messages are data, never Markdown
+            "summary": dg.MetadataValue.text(summary.render()),
         }
     )
