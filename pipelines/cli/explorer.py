@@ -40,8 +40,7 @@ def add_explorer_parser(subparsers: Any) -> None:
     p.add_argument(
         "--no-token",
         action="store_true",
-        help="serve without a token: any local user (or a page in your browser that finds the "
-        "port) can read every detection",
+        help="serve without a token: any user of this machine can read every detection",
     )
     add_lake_args(p)
     p.set_defaults(func=cmd_explorer)
