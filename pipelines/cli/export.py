@@ -75,7 +75,7 @@ def read_detections(lake_dir: str | Path, statuses: list[str] | None) -> list[di
             ).fetchone()
             source = _WITH_RESOLVED_AT if has_timeline and has_timeline[0] else _WITHOUT_RESOLVED_AT
             cursor = con.execute(
-                f"select * from ({source}) where $all or list_contains($statuses, status) "
+                f"select * from ({source}) where $all or list_contains($statuses, status) "  # noqa: S608 (source is one of two fixed queries; statuses are bound)
                 "order by detection_id",
                 {"all": not statuses, "statuses": statuses or []},
             )

@@ -125,3 +125,12 @@ def test_ciem_prints_the_failed_model_in_one_line(sql_dir: Path, tmp_path: Path)
     assert str(raised.value) == (
         "model int_b failed: Invalid Input Error: boom; skipped 1 downstream: int_a_after_b"
     )
+
+
+def test_a_model_file_name_that_is_no_plain_identifier_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "sql" / "staging"
+    root.mkdir(parents=True)
+    (root / "stg_ok.sql").write_text("select 1 as n\n")
+    (root / "stg_x; drop table y.sql").write_text("select 1 as n\n")
+    with pytest.raises(ValueError, match=r"lower-case SQL identifiers: \['stg_x; drop table y'\]"):
+        discover_models(tmp_path / "sql")

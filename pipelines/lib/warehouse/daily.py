@@ -1,13 +1,14 @@
 """Daily CloudTrail aggregates (model layer, per partition): `sql/daily/*.sql` run on one day.
 
-Each model reads `day_events` (the day's landed parts), `ref_event_action_map` and
+Each model reads `day_events` (the day's landed parts, less the events whose eventID the
+previous day's partition holds: a redelivery, counted there only), `ref_event_action_map` and
 `ref_error_codes`, and is written to `<lake>/parquet/<model>/day=YYYY-MM-DD/data.parquet`.
 The window models read these small tables instead of raw events.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -47,6 +48,7 @@ DAILY_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("events", pa.int64()),
             pa.field("successful_events", pa.int64()),
             pa.field("principal_events", pa.int64()),
+            pa.field("unattributed_events", pa.int64()),  # credited to no principal
         ]
     ),
 }
@@ -62,11 +64,27 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, pattern: str, schema: p
     """A view over the Parquet files matching `pattern`, or an empty typed table if none."""
     if any(Path(pattern).parent.glob(Path(pattern).name)):
         con.execute(
-            f"create view {name} as "
+            f"create view {name} as "  # noqa: S608 (a fixed view name; the path is quoted)
             f"select * from read_parquet({quote_literal(pattern)}, union_by_name = true)"
         )
     else:
         con.register(name, schema.empty_table())
+
+
+def _register_day_events(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> None:
+    """`day_events`: the day's landed events (landing keeps each eventID once per day) less
+    those whose eventID the previous day's partition holds. CloudTrail may redeliver an event in
+    a later file; one delivered on two days counts in the earlier. Events without an eventID
+    are all kept."""
+    day_parts = f"{lake.cloudtrail_day_dir(day)}/*.parquet"
+    _register(con, "landed_day_events", day_parts, CLOUDTRAIL_EVENTS_SCHEMA)
+    previous_parts = f"{lake.cloudtrail_day_dir(day - timedelta(days=1))}/*.parquet"
+    _register(con, "previous_day_events", previous_parts, CLOUDTRAIL_EVENTS_SCHEMA)
+    con.execute(
+        "create temp view day_events as select e.* from landed_day_events as e "
+        "anti join (select event_id from previous_day_events where event_id is not null) as p "
+        "on p.event_id = e.event_id"
+    )
 
 
 def build_daily(lake: Lake, day: date) -> dict[str, int]:
@@ -74,8 +92,7 @@ def build_daily(lake: Lake, day: date) -> dict[str, int]:
     counts = {}
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        day_parts = f"{lake.cloudtrail_day_dir(day)}/*.parquet"
-        _register(con, "day_events", day_parts, CLOUDTRAIL_EVENTS_SCHEMA)
+        _register_day_events(con, lake, day)
         codes = str(lake.table_path("ref_error_codes"))
         _register(con, "ref_error_codes", codes, reference_schema("ref_error_codes"))
         event_map = str(lake.table_path("ref_event_action_map"))

@@ -27,6 +27,7 @@ _LINE_COMMENT = re.compile(r"--[^\n]*")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 DETECTION_RULES_PLACEHOLDER = "{{ detection_rules }}"
+MODEL_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")  # a file stem is a table name in SQL
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,17 @@ def discover_models(
     wanted = set(layers)
     paths = sorted(p for p in sql_dir.glob("*/*.sql") if p.parent.name in wanted)
     names = [p.stem for p in paths]
+    bad = [n for n in names if not MODEL_NAME.match(n)]
+    if bad:
+        # The name becomes a table name in SQL: a plain lower-case identifier, nothing else.
+        raise ValueError(f"model file names must be lower-case SQL identifiers: {sorted(bad)}")
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise ValueError(f"model names must be unique across layers: {sorted(duplicates)}")
     known = set(names) | set(external)
-    rule_union = "\n    union all by name\n    ".join(
-        f"select * from {p.stem}" for p in paths if p.parent.name == "detections"
-    )
+    # model names are checked identifiers (MODEL_NAME)
+    rules = [p.stem for p in paths if p.parent.name == "detections"]
+    rule_union = "\n    union all by name\n    ".join(f"select * from {r}" for r in rules)  # noqa: S608
     models = []
     for path in paths:
         sql = path.read_text()
@@ -127,7 +132,7 @@ def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> int:
     if existing and (existing[0] == "VIEW") != (kind == "view"):
         con.execute(f"drop {'view' if existing[0] == 'VIEW' else 'table'} {model.name}")
     con.execute(f"create or replace {kind} {model.name} as\n{body}")
-    return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]
+    return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]  # noqa: S608 (model names are checked identifiers (MODEL_NAME))
 
 
 class Model(Protocol):
