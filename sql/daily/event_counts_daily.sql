@@ -3,6 +3,9 @@
 -- delivery-day partition, with how the event->IAM action map resolves them: `mapped`,
 -- `no_iam_action` (authentication events) or `unmapped` (reported; a check warns above 1%).
 -- Data-event counts tell which accounts record data events (observability).
+-- `unattributed_events`: events credited to no principal that are not explained as an AWS
+-- service, an identity-provider user or another account (no userIdentity, or an unknown type):
+-- counted here, never credited to anyone. Each eventID counts once (see usage_daily).
 -- grain: day, account_id, event_source, event_name, event_category (within one partition)
 
 with events as (
@@ -37,7 +40,8 @@ final as (
                 and coalesce(json_extract_string(e.response_elements, '$.ConsoleLogin'), '')
                 != 'Failure'
         ) as successful_events,
-        count(*) filter (where e.principal_arn is not null) as principal_events
+        count(*) filter (where e.principal_arn is not null) as principal_events,
+        count(*) filter (where e.principal_type = 'unknown') as unattributed_events
     from events as e
     left join action_map as m
         on m.event_source = e.event_source

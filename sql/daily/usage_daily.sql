@@ -5,7 +5,9 @@
 -- services on their own and by identities that are not IAM principals credit nobody and are
 -- left out. Events exercising no IAM action (sign-in, GetCallerIdentity) or that the map cannot
 -- resolve keep `action` null: they still show that the principal was active. Events delivered
--- after midnight land in the next day's partition, so sum across partitions.
+-- after midnight land in the next day's partition, so sum across partitions. Each eventID
+-- counts once: `day_events` holds it once, and not if the previous partition has it (a
+-- redelivery; see pipelines/lib/warehouse/daily.py).
 -- grain: day, account_id, principal_arn, action (within one partition)
 
 with events as (

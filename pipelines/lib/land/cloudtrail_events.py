@@ -5,7 +5,7 @@ msgspec fast path in `cloudtrail_fast.py`; neither imports the other's internals
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -62,6 +62,8 @@ PRINCIPAL_TYPES = (
 )
 
 _REQUIRED_FIELDS = ("eventTime", "eventSource", "eventName")
+# CloudTrail started on 2013-11-01: an earlier eventTime is not a real event.
+EARLIEST_EVENT_DAY = date(2013, 11, 1)
 # userIdentity.type values whose caller is an identity-provider user, not an IAM principal.
 _FEDERATED_IDP_TYPES = frozenset({"SAMLUser", "WebIdentityUser", "IdentityCenterUser"})
 
@@ -197,6 +199,23 @@ def required_problem(record: dict[str, Any]) -> tuple[str, str] | None:
             return name, f"missing required field {name}"
     if event_time(record["eventTime"]) is None:
         return "eventTime", f"unparseable eventTime {record['eventTime']!r}"
+    return None
+
+
+def implausible_time(value: str, delivery_day: date, undated: bool = False) -> str | None:
+    """Why an eventTime cannot be a real event of a file delivered on `delivery_day` (None if
+    it can): before CloudTrail existed, or more than one day after the delivery day (a day of
+    clock skew is allowed; an undated export has no delivery day to compare with)."""
+    when = event_time(value)
+    if when is None:
+        return None
+    if when.date() < EARLIEST_EVENT_DAY:
+        return f"eventTime {value!r} before CloudTrail existed (2013-11-01)"
+    if not undated and when.date() > delivery_day + timedelta(days=1):
+        return (
+            f"eventTime {value!r} more than one day after the file's delivery day "
+            f"{delivery_day.isoformat()}"
+        )
     return None
 
 

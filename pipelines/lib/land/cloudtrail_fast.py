@@ -5,12 +5,14 @@ additionalEventData stay raw JSON bytes (`msgspec.Raw`), never parsed into Pytho
 that does not fit the expected shape (a record that is not an object, a required field missing
 or of another type...) returns None, and the caller parses it with the stdlib path, which names
 each problem in the quarantine. Both paths produce the same rows (JSON parts equal as JSON:
-the fast path keeps the text as delivered, CloudTrail's own compact JSON).
+the fast path keeps the text as delivered, CloudTrail's own compact JSON). A file with an
+implausible eventTime, text that is not UTF-8, or a value msgspec or Arrow refuses (nested too
+deeply, a lone surrogate...) also returns None: the stdlib path quarantines that one record.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 import msgspec
 import pyarrow as pa
@@ -97,8 +99,32 @@ def _bool(value: bool | str | None) -> bool | None:
     return value if value is None or value is True or value is False else ct.to_bool(value)
 
 
-def decode_delivery_file(data: bytes, day: date, source_file: str) -> pa.Table | None:
+_EARLIEST_AT = datetime.combine(ct.EARLIEST_EVENT_DAY, time(), tzinfo=UTC)
+
+
+def decode_delivery_file(data: bytes | bytearray, day: date, source_file: str) -> pa.Table | None:
     """Rows of a `{"Records": [...]}` file, or None if it needs the stdlib path."""
+    try:
+        table = _decode(data, day, source_file)
+    except (
+        RecursionError,
+        ValueError,
+        TypeError,
+        UnicodeError,
+        OverflowError,
+        msgspec.MsgspecError,
+    ):
+        return None
+    if table is None or table.num_rows == 0:
+        return table
+    low, high = pc.min_max(table.column("event_time")).values()
+    latest = datetime.combine(day + timedelta(days=2), time(), tzinfo=UTC)
+    if low.as_py() < _EARLIEST_AT or high.as_py() >= latest:
+        return None
+    return table
+
+
+def _decode(data: bytes | bytearray, day: date, source_file: str) -> pa.Table | None:
     try:
         records = _DECODER.decode(data).Records
     except (msgspec.ValidationError, msgspec.DecodeError):

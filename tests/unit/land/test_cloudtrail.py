@@ -644,3 +644,118 @@ def test_large_files_are_streamed_in_batches_with_the_same_rows(
     assert [(e.record, e.reason.split(":")[0]) for e in quarantine.entries] == [
         ("Records[3]", "invalid JSON")
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile input: one record's problem stays that record's (issue 18)
+
+
+def _hostile_text() -> bytes:
+    """Records[0..5]: good, not UTF-8, nested 100,000 deep, a 5000-digit number, 300 KB of
+    text, good."""
+    records = [
+        _event("h0"),
+        _event("h1", userAgent="@@FF@@"),
+        _event("h2", requestParameters="@@DEEP@@"),
+        _event("h3", requestParameters="@@INT@@"),
+        _event("h4", requestParameters={"blob": "x" * 300_000}),
+        _event("h5"),
+    ]
+    text = json.dumps({"Records": records}, separators=(",", ":"))
+    text = text.replace('"@@DEEP@@"', "[" * 100_000 + "]" * 100_000)
+    text = text.replace('"@@INT@@"', "1" * 5000)
+    return text.encode().replace(b"@@FF@@", b"\xff")
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_hostile_records_are_quarantined_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, streamed: bool
+):
+    """Whole (small file) or streamed, each undecodable record is quarantined by its label and
+    the records around it land with their own record index."""
+    from pipelines.lib.land import cloudtrail as ct
+
+    monkeypatch.setattr(ct, "MAX_RECORD_CHARS", 100_000)
+    if streamed:
+        monkeypatch.setattr(ct, "STREAM_MIN_BYTES", 0)
+        monkeypatch.setattr(ct, "_CHUNK_CHARS", 4096)
+    path = tmp_path / "h.json.gz"
+    path.write_bytes(gzip.compress(_hostile_text()))
+    obj = ct.LogObject("h.json.gz", 1, "", date(2023, 7, 10))
+    quarantine = Quarantine("cloudtrail")
+    table, _ = ct.read_objects(ct.CloudTrailSource(tmp_path), [obj], date(2023, 7, 10), quarantine)
+    assert table.column("event_id").to_pylist() == ["h0", "h5"]
+    assert table.column("record_index").to_pylist() == [0, 5]
+    assert [(e.record, e.reason.split(":")[0]) for e in quarantine.entries] == [
+        ("Records[1]", "not UTF-8 text"),
+        ("Records[2]", "JSON nested too deeply"),
+        ("Records[3]", "invalid JSON value"),
+        ("Records[4]", "record larger than 0 MB"),
+    ]
+
+
+def test_streamed_json_lines_keep_going_after_a_bad_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from pipelines.lib.land import cloudtrail as ct
+
+    monkeypatch.setattr(ct, "STREAM_MIN_BYTES", 0)
+    lines = [
+        json.dumps(_event("j1")),
+        '{"eventID": "broken", "eventTime": ',
+        json.dumps(_event("j3", requestParameters="@@DEEP@@")).replace(
+            '"@@DEEP@@"', "[" * 50_000 + "]" * 50_000
+        ),
+        "",
+        json.dumps(_event("j5")),
+    ]
+    (tmp_path / "export.jsonl").write_text("\n".join(lines) + "\n")
+    obj = ct.LogObject("export.jsonl", 1, "", None)
+    quarantine = Quarantine("cloudtrail")
+    table, _ = ct.read_objects(ct.CloudTrailSource(tmp_path), [obj], date(2023, 7, 10), quarantine)
+    assert table.column("event_id").to_pylist() == ["j1", "j5"]
+    assert [(e.record, e.reason.split(":")[0]) for e in quarantine.entries] == [
+        ("line 2", "invalid JSON at col 36"),
+        ("line 3", "JSON nested too deeply"),
+    ]
+
+
+def test_implausible_event_times_are_quarantined_on_both_paths(tmp_path: Path):
+    """Before 2013-11-01 (no CloudTrail yet) or more than a day after the delivery day; the
+    day after is accepted (clock skew, events delivered after midnight)."""
+    records = [
+        _event("ok"),
+        _event("next-day", eventTime="2023-07-11T23:59:59Z"),
+        _event("ancient", eventTime="2013-10-31T23:59:59Z"),
+        _event("future", eventTime="2023-07-12T00:00:00Z"),
+    ]
+    path = _write_gz(
+        tmp_path / _delivery_name("111111111111", "us-east-1", date(2023, 7, 10), "p"),
+        {"Records": records},
+    )
+    quarantine = Quarantine("cloudtrail")
+    table = read_events([path], date(2023, 7, 10), quarantine, root=tmp_path)
+    assert table.column("event_id").to_pylist() == ["ok", "next-day"]
+    assert [(e.record, e.field, e.reason) for e in quarantine.entries] == [
+        (
+            "Records[2]",
+            "eventTime",
+            "eventTime '2013-10-31T23:59:59Z' before CloudTrail existed (2013-11-01)",
+        ),
+        (
+            "Records[3]",
+            "eventTime",
+            "eventTime '2023-07-12T00:00:00Z' more than one day after the file's delivery day "
+            "2023-07-10",
+        ),
+    ]
+
+
+def test_a_lone_surrogate_escape_quarantines_its_record_only(tmp_path: Path):
+    text = json.dumps({"Records": [_event("s1", userAgent="\ud800"), _event("s2")]})
+    path = tmp_path / "s.json.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    quarantine = Quarantine("cloudtrail")
+    table = read_events([path], date(2023, 7, 10), quarantine, root=tmp_path)
+    assert table.column("event_id").to_pylist() == ["s2"]
+    assert [e.record for e in quarantine.entries] == ["Records[0]"]

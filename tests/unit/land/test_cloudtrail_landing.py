@@ -242,3 +242,30 @@ def test_worker_processes_land_the_same_rows_and_bad_files(
     statuses = {k.rsplit("_", 1)[-1]: s for k, _, s, _ in _manifest(parallel_lake)}
     assert statuses["bad.json.gz"] == "quarantined"
     assert set(statuses.values()) == {"ingested", "quarantined"}
+
+
+def test_an_event_delivered_again_later_in_the_day_lands_once(setup: tuple[Path, Lake]) -> None:
+    """A later file repeating an eventID (and one event twice in that file): appended, the
+    repeats are dropped and quarantined by file and record; the manifest counts what landed."""
+    root, lake = setup
+    land_day(CloudTrailSource(root), lake, DAY)
+    late = _delivery(root, "20261110T2300Z", [_event("a2"), _event("c1"), _event("c1"), _event("")])
+    result = land_day(CloudTrailSource(root), lake, DAY)
+    assert (result.mode, result.records, result.duplicates) == ("appended", 2, 2)
+    parts = sorted(lake.cloudtrail_day_dir(DAY).glob("*.parquet"))
+    ids = [e for p in parts for e in pq.read_table(p).column("event_id").to_pylist()]
+    assert sorted(map(str, ids)) == sorted(
+        ["a1", "a2", "b1", "c1", "None"]
+    )  # an event without eventID is kept
+    key = late.relative_to(root).as_posix()
+    assert (key, 2, "ingested", "part-00001") in _manifest(lake)
+    quarantine = [
+        (r["file"], r["record"], r["field"], r["reason"])
+        for path in (lake.root / "parquet" / "quarantine").glob("*.parquet")
+        for r in pq.read_table(path).to_pylist()
+    ]
+    reason = "duplicate eventID {!r}: already landed for this day, counted once"
+    assert sorted(quarantine) == [
+        (key, "Records[0]", "eventID", reason.format("a2")),
+        (key, "Records[2]", "eventID", reason.format("c1")),
+    ]
