@@ -13,8 +13,12 @@
 -- grain: principal_arn, credential_type, access_key_id
 
 with events as (
+    -- Each eventID counts once: a redelivery in a later day's partition is the same call
+    -- (landing keeps an eventID once per day; events without one are all kept).
     select * from raw_cloudtrail_events
     where principal_type in ('user', 'root') and principal_arn is not null
+    qualify event_id is null
+        or row_number() over (partition by event_id order by day, source_file, record_index) = 1
 ),
 
 params as (
