@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-explorer lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-explorer bench-bad-input lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -61,6 +61,11 @@ bench-cloudtrail: $(STAMP)
 # The explorer with 10,000 generated detections: group-by switches and panel openings in Chromium.
 bench-explorer: $(STAMP) chromium
 	$(BIN)/python bench/bench_explorer.py --detections 10000
+
+# The bad-input corpus (issue 18): 125 one-change cases run end to end against a clean run; writes
+# bench/results/bad_input_corpus.md (`--heavy` adds the 400 MB gzip case).
+bench-bad-input: $(STAMP)
+	$(BIN)/python bench/bad_input_corpus.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
