@@ -19,13 +19,8 @@ import botocore.session
 import pytest
 from botocore.model import Shape
 
-from pipelines.lib.collect.collector import (
-    REDACTED,
-    REDACTED_FIELDS,
-    CollectionSummary,
-    CollectOptions,
-    collect,
-)
+from pipelines.lib.collect.collector import CollectionSummary, CollectOptions, collect
+from pipelines.lib.collect.redact import REDACTED, REDACTED_FIELDS
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot import read_snapshot
 from tests.fixtures.moto_org import (

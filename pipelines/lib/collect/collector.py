@@ -11,56 +11,58 @@ credentials, never policy documents, never the credential report. Secret-bearing
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipelines.lib.collect.api import (
+    complete_policy_names,
+    error_code,
+    full,
+    get_account_authorization_details,
+    get_assumed_credentials,
+    get_bucket_policy,
+    get_buckets,
+    get_caller_account,
+    get_child_ous,
+    get_credential_report,
+    get_enabled_regions,
+    get_function_policy,
+    get_functions,
+    get_instances,
+    get_key_ids,
+    get_key_policy,
+    get_organization,
+    get_policy,
+    get_queue_policy,
+    get_queue_urls,
+    get_secret_names,
+    get_secret_policy,
+    get_topic_arns,
+    get_topic_policy,
+)
+from pipelines.lib.collect.files import safe_file_name, write_bytes, write_json, write_policy_text
+from pipelines.lib.collect.redact import make_client
+from pipelines.lib.collect.settings import (
+    DEFAULT_ROLE_NAME,
+    DEFAULT_WORKERS,
+    FALLBACK_REGION,
+    IDENTITY_CONFIG,
+    ORG_POLICY_LABELS,
+    ORG_POLICY_TYPES,
+    REGION_DISABLED_CODES,
+    SessionFactory,
+)
+
 log = logging.getLogger("ciem.collector")
-
-DEFAULT_ROLE_NAME = "CiemReadOnly"
-# Region for regional calls made before any region is chosen (DescribeRegions) when the AWS
-# configuration names none; global services (IAM, Organizations) ignore it.
-FALLBACK_REGION = "us-east-1"
-DEFAULT_WORKERS = 4
-ROLE_SESSION_NAME = "ciem-collector"
-# Throttling and transient errors are retried with backoff by botocore itself; "adaptive" also
-# rate-limits the client once AWS starts throttling.
-# https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
-CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 10}, user_agent_extra="ciem-collector"
-)
-# Organizations policy types whose documents the evaluation logic uses.
-ORG_POLICY_LABELS = {"SERVICE_CONTROL_POLICY": "SCPs", "RESOURCE_CONTROL_POLICY": "RCPs"}
-ORG_POLICY_TYPES = tuple(ORG_POLICY_LABELS)
-# describe-regions OptInStatus values of regions an account can call.
-ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
-# Error codes that mean "this region is not enabled for this account / these credentials".
-REGION_DISABLED_CODES = frozenset(
-    {"AuthFailure", "UnrecognizedClientException", "InvalidClientTokenId", "OptInRequired"}
-)
-# The first call (who am I?) fails fast on a wrong endpoint or missing credentials.
-IDENTITY_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 2},
-    connect_timeout=10,
-    user_agent_extra="ciem-collector",
-)
-CREDENTIAL_REPORT_TIMEOUT_S = 300.0
-
-SessionFactory = Callable[..., boto3.Session]
 
 
 class CollectError(RuntimeError):
@@ -158,267 +160,6 @@ class CollectionSummary:
 
 
 # ---------------------------------------------------------------------------------------------
-# secrets: dropped from every response as it arrives, before anything reads or writes it
-
-REDACTED = "<redacted by ciem>"
-# Secret-bearing fields per API (botocore service, operation): a key path, `*` for every list item
-# or object value; the value at its end becomes REDACTED (keys and JSON shape stay). These are the
-# fields botocore marks "sensitive" in the responses received, except assumed-role credentials
-# (memory only) and account names and emails (landed). Never called: GetSecretValue, SSM,
-# CloudFormation, EC2 user data attributes.
-REDACTED_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("lambda", "ListFunctions"): (
-        "Functions.*.Environment.Variables.*",
-        "Functions.*.Environment.Error.Message",  # may echo a value that could not be applied
-        "Functions.*.ImageConfigResponse.Error.Message",
-        "Functions.*.RuntimeVersionConfig.Error.Message",
-    ),
-}
-
-
-def redact(doc: Any, paths: Iterable[str]) -> int:
-    """Replace the value at each path of `doc` by REDACTED, in place; returns how many. Missing
-    keys and nodes of unexpected types are skipped; nulls stay; an object or list is replaced."""
-    return sum(_redact(doc, path.split(".")) for path in paths)
-
-
-def _redact(node: Any, keys: list[str]) -> int:
-    key, rest = keys[0], keys[1:]
-    if key == "*" and isinstance(node, dict | list):
-        slots: list[Any] = list(node) if isinstance(node, dict) else list(range(len(node)))
-    else:
-        slots = [key] if key != "*" and isinstance(node, dict) and key in node else []
-    if rest:
-        return sum(_redact(node[slot], rest) for slot in slots)
-    hits = [slot for slot in slots if node[slot] is not None]
-    for slot in hits:
-        node[slot] = REDACTED
-    return len(hits)
-
-
-def _redact_response(parsed: Any, model: Any, **_: Any) -> None:
-    """botocore `after-call` handler: redacts each response (each page) before boto3 returns it."""
-    paths = REDACTED_FIELDS.get((model.service_model.service_name, model.name))
-    if paths and isinstance(parsed, dict):
-        redact(parsed, paths)
-
-
-def make_client(session: Any, service: str, region: str, config: Config = CLIENT_CONFIG) -> Any:
-    """Every client the collector uses: its responses are redacted as they arrive."""
-    client = session.client(service, region_name=region, config=config)
-    client.meta.events.register("after-call", _redact_response)
-    return client
-
-
-# ---------------------------------------------------------------------------------------------
-# writing files (atomic, formatted like `aws ... --output json`)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # botocore parses AWS timestamps as aware datetimes; the CLI prints them ISO 8601.
-        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8")
-    return str(value)
-
-
-def cli_json(doc: dict[str, Any]) -> str:
-    """A response as `aws ... --output json` prints it: indent 4, no ResponseMetadata."""
-    body = {key: value for key, value in doc.items() if key != "ResponseMetadata"}
-    return json.dumps(body, indent=4, ensure_ascii=False, default=_json_default) + "\n"
-
-
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, doc: dict[str, Any]) -> None:
-    write_bytes(path, cli_json(doc).encode("utf-8"))
-
-
-def write_policy_text(path: Path, policy: str) -> None:
-    """A resource policy as `--query Policy --output text` prints it (the JSON text verbatim)."""
-    write_bytes(path, (policy.rstrip("\n") + "\n").encode("utf-8"))
-
-
-def safe_file_name(name: str) -> str:
-    """A resource name usable as a file name: percent-encoded except letters, digits, `_.-~`.
-
-    Bucket, queue, topic and function names and key ids are unchanged; a secret named
-    `prod/db` becomes `prod%2Fdb`.
-    """
-    return quote(name, safe="")
-
-
-# ---------------------------------------------------------------------------------------------
-# get_*: dumb API calls
-
-
-def _full(client: Any, operation: str, **kwargs: Any) -> dict[str, Any]:
-    """Every page of a paginated operation merged into one response, as the AWS CLI does."""
-    result = client.get_paginator(operation).paginate(**kwargs).build_full_result()
-    result.pop("ResponseMetadata", None)
-    return result
-
-
-def _error_code(err: ClientError) -> str:
-    return err.response.get("Error", {}).get("Code", "Unknown")
-
-
-def get_caller_account(sts: Any) -> tuple[str, str]:
-    """(account id, partition) of the credentials in use."""
-    identity = sts.get_caller_identity()
-    return identity["Account"], identity["Arn"].split(":")[1]
-
-
-def get_account_authorization_details(iam: Any) -> dict[str, Any]:
-    # No Filter: every entity type (users, groups, roles, local and AWS-managed policies), as
-    # `aws iam get-account-authorization-details` without --filter returns them.
-    return _full(iam, "get_account_authorization_details")
-
-
-def get_policies_by_arn(iam: Any) -> dict[str, dict[str, Any]]:
-    policies = _full(iam, "list_policies", Scope="All").get("Policies", [])
-    return {policy["Arn"]: policy for policy in policies}
-
-
-def complete_policy_names(doc: dict[str, Any], iam: Any) -> int:
-    """Fill PolicyName / PolicyId that a GetAccountAuthorizationDetails response left out.
-
-    AWS always returns both; moto 5.2.5 omits them (REFERENCE-DATA.md, "moto gaps"), and the
-    snapshot reader requires them. Only when some are missing, the values come from
-    iam:ListPolicies (same ARNs); returns how many policies were completed.
-    """
-    missing = [p for p in doc.get("Policies", []) if "PolicyName" not in p or "PolicyId" not in p]
-    if not missing:
-        return 0
-    listed = get_policies_by_arn(iam)
-    for policy in missing:
-        known = listed.get(policy["Arn"], {})
-        for key in ("PolicyName", "PolicyId"):
-            if key not in policy and key in known:
-                policy[key] = known[key]
-    return len(missing)
-
-
-def get_credential_report(
-    iam: Any, timeout_s: float = CREDENTIAL_REPORT_TIMEOUT_S, sleep: Callable = time.sleep
-) -> bytes:
-    """Generate the credential report, wait for it, fetch it (boto3 base64-decodes Content)."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.25  # a report usually takes seconds; poll often at first, then back off
-    while iam.generate_credential_report()["State"] != "COMPLETE":
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"credential report not ready after {timeout_s:.0f} s")
-        sleep(delay)
-        delay = min(delay * 2, 10.0)
-    return iam.get_credential_report()["Content"]
-
-
-def get_enabled_regions(ec2: Any) -> list[str]:
-    regions = ec2.describe_regions()["Regions"]
-    return sorted(r["RegionName"] for r in regions if r.get("OptInStatus") in ENABLED_OPT_IN)
-
-
-def get_instances(ec2: Any) -> dict[str, Any]:
-    return _full(ec2, "describe_instances")
-
-
-def get_functions(lambda_: Any) -> dict[str, Any]:
-    return _full(lambda_, "list_functions")
-
-
-def get_function_policy(lambda_: Any, function_name: str) -> str | None:
-    try:
-        return lambda_.get_policy(FunctionName=function_name)["Policy"]
-    except ClientError as err:
-        if _error_code(err) == "ResourceNotFoundException":  # no resource-based policy
-            return None
-        raise
-
-
-def get_buckets(s3: Any) -> list[str]:
-    return [bucket["Name"] for bucket in _full(s3, "list_buckets").get("Buckets", [])]
-
-
-def get_bucket_policy(s3: Any, bucket: str) -> str | None:
-    try:
-        return s3.get_bucket_policy(Bucket=bucket)["Policy"]
-    except ClientError as err:
-        if _error_code(err) == "NoSuchBucketPolicy":
-            return None
-        raise
-
-
-def get_key_ids(kms: Any) -> list[str]:
-    return [key["KeyId"] for key in _full(kms, "list_keys").get("Keys", [])]
-
-
-def get_key_policy(kms: Any, key_id: str) -> str:
-    # "default" is the only key policy name KMS supports.
-    return kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
-
-
-def get_queue_urls(sqs: Any) -> list[str]:
-    return _full(sqs, "list_queues").get("QueueUrls", [])
-
-
-def get_queue_policy(sqs: Any, queue_url: str) -> str | None:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["Policy"])
-    return attributes.get("Attributes", {}).get("Policy")
-
-
-def get_topic_arns(sns: Any) -> list[str]:
-    return [topic["TopicArn"] for topic in _full(sns, "list_topics").get("Topics", [])]
-
-
-def get_topic_policy(sns: Any, topic_arn: str) -> str | None:
-    return sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"].get("Policy")
-
-
-def get_secret_names(secretsmanager: Any) -> list[str]:
-    return [s["Name"] for s in _full(secretsmanager, "list_secrets").get("SecretList", [])]
-
-
-def get_secret_policy(secretsmanager: Any, name: str) -> str | None:
-    return secretsmanager.get_resource_policy(SecretId=name).get("ResourcePolicy")
-
-
-def get_organization(org: Any) -> dict[str, Any]:
-    response = org.describe_organization()
-    response.pop("ResponseMetadata", None)
-    return response
-
-
-def get_child_ous(org: Any, parent_id: str) -> list[dict[str, Any]]:
-    result = _full(org, "list_organizational_units_for_parent", ParentId=parent_id)
-    return result.get("OrganizationalUnits", [])
-
-
-def get_policy(org: Any, policy_id: str) -> dict[str, Any]:
-    response = org.describe_policy(PolicyId=policy_id)
-    response.pop("ResponseMetadata", None)
-    return response
-
-
-def get_assumed_credentials(sts: Any, role_arn: str, external_id: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": ROLE_SESSION_NAME}
-    if external_id:
-        params["ExternalId"] = external_id
-    return sts.assume_role(**params)["Credentials"]
-
-
-# ---------------------------------------------------------------------------------------------
 # write_*: one account
 
 
@@ -441,7 +182,7 @@ class AccountRun:
         try:
             yield
         except ClientError as err:
-            message = f"{what}: {_error_code(err)}"
+            message = f"{what}: {error_code(err)}"
             self.result.errors.append(message)
             log.warning(f"✗ {self.result.account_id} {message}")
         except (BotoCoreError, TimeoutError) as err:
@@ -563,7 +304,7 @@ def _region_disabled(account: AccountRun, region: str) -> bool:
     try:
         write_instances(account, region)
     except ClientError as err:
-        code = _error_code(err)
+        code = error_code(err)
         if code in REGION_DISABLED_CODES:
             account.result.errors.append(f"region {region} not enabled or not reachable: {code}")
             log.warning(f"✗ {account.result.account_id} region {region}: {code}, skipped")
@@ -632,10 +373,10 @@ def _walk_ous(org: Any, root_ids: list[str]) -> list[str]:
 def write_org_policies(org: Any, org_dir: Path, result: OrganizationResult) -> None:
     for policy_type in ORG_POLICY_TYPES:
         try:
-            summaries = _full(org, "list_policies", Filter=policy_type).get("Policies", [])
+            summaries = full(org, "list_policies", Filter=policy_type).get("Policies", [])
         except ClientError as err:
-            result.errors.append(f"list-policies {policy_type}: {_error_code(err)}")
-            log.warning(f"✗ organization list-policies {policy_type}: {_error_code(err)}")
+            result.errors.append(f"list-policies {policy_type}: {error_code(err)}")
+            log.warning(f"✗ organization list-policies {policy_type}: {error_code(err)}")
             continue
         for summary in summaries:
             write_org_policy(org, org_dir, result, summary["Id"])
@@ -646,11 +387,11 @@ def write_org_policy(org: Any, org_dir: Path, result: OrganizationResult, policy
     """`policies/<id>.json` and `targets/<id>.json`; a refused call is recorded, not fatal."""
     try:
         write_json(org_dir / "policies" / f"{policy_id}.json", get_policy(org, policy_id))
-        targets = _full(org, "list_targets_for_policy", PolicyId=policy_id)
+        targets = full(org, "list_targets_for_policy", PolicyId=policy_id)
         write_json(org_dir / "targets" / f"{policy_id}.json", targets)
     except ClientError as err:
-        result.errors.append(f"policy {policy_id}: {_error_code(err)}")
-        log.warning(f"✗ organization policy {policy_id}: {_error_code(err)}")
+        result.errors.append(f"policy {policy_id}: {error_code(err)}")
+        log.warning(f"✗ organization policy {policy_id}: {error_code(err)}")
 
 
 def write_organization(
@@ -664,14 +405,14 @@ def write_organization(
     organization = get_organization(org)
     result.organization_id = organization["Organization"]["Id"]
     write_json(org_dir / "describe-organization.json", organization)
-    accounts = _full(org, "list_accounts")
+    accounts = full(org, "list_accounts")
     write_json(org_dir / "list-accounts.json", accounts)
-    roots = _full(org, "list_roots")
+    roots = full(org, "list_roots")
     write_json(org_dir / "list-roots.json", roots)
     ou_ids = _walk_ous(org, [root["Id"] for root in roots.get("Roots", [])])
     children = [account["Id"] for account in accounts.get("Accounts", [])] + ou_ids
     for child_id in children:
-        parents = _full(org, "list_parents", ChildId=child_id)
+        parents = full(org, "list_parents", ChildId=child_id)
         write_json(org_dir / "parents" / f"{child_id}.json", parents)
     result.counts.update(
         {"accounts": len(accounts.get("Accounts", [])), "organizational-units": len(ou_ids)}
@@ -728,7 +469,7 @@ def _collect_one(
         try:
             session = _member_session(factory, sts, role_arn, options.external_id, base.region_name)
         except (ClientError, BotoCoreError) as err:
-            code = _error_code(err) if isinstance(err, ClientError) else type(err).__name__
+            code = error_code(err) if isinstance(err, ClientError) else type(err).__name__
             result.status = "failed"
             result.errors.append(f"cannot assume role {options.role_name}: {code}")
             log.warning(f"✗ {result.account_id} cannot assume {options.role_name}, skipped")
@@ -781,7 +522,7 @@ def collect(
         try:
             organization, accounts = write_organization(base, root)
         except ClientError as err:
-            raise CollectError(f"cannot read the organization: {_error_code(err)}") from None
+            raise CollectError(f"cannot read the organization: {error_code(err)}") from None
         todo, skipped = _org_targets(accounts)
     else:
         todo = [AccountResult(account_id=caller[0])]

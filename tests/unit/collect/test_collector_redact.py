@@ -14,16 +14,9 @@ import pytest
 from botocore.model import Shape
 from botocore.stub import Stubber
 
-from pipelines.lib.collect.collector import (
-    REDACTED,
-    REDACTED_FIELDS,
-    AccountResult,
-    AccountRun,
-    get_functions,
-    make_client,
-    redact,
-    write_functions,
-)
+from pipelines.lib.collect.api import get_functions
+from pipelines.lib.collect.collector import AccountResult, AccountRun, write_functions
+from pipelines.lib.collect.redact import REDACTED, REDACTED_FIELDS, make_client, redact
 
 LIST_FUNCTIONS = REDACTED_FIELDS[("lambda", "ListFunctions")]
 SECRET = "ciem-planted-secret-unit"  # noqa: S105 (a planted marker, not a secret)

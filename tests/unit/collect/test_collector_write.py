@@ -11,17 +11,9 @@ from typing import Any
 
 import pytest
 
-from pipelines.lib.collect.collector import (
-    AccountResult,
-    CollectionSummary,
-    OrganizationResult,
-    cli_json,
-    complete_policy_names,
-    get_credential_report,
-    safe_file_name,
-    write_bytes,
-    write_json,
-)
+from pipelines.lib.collect.api import complete_policy_names, get_credential_report
+from pipelines.lib.collect.collector import AccountResult, CollectionSummary, OrganizationResult
+from pipelines.lib.collect.files import cli_json, safe_file_name, write_bytes, write_json
 from pipelines.lib.reference.catalog import load_catalog
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
