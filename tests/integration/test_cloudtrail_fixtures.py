@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.lib.lake import Lake
-from pipelines.lib.land.cloudtrail import CloudTrailSource, _unwrap, parse_records
+from pipelines.lib.land.cloudtrail import CloudTrailSource, parse_records
 from pipelines.lib.land.cloudtrail_events import event_time
 from pipelines.lib.land.cloudtrail_landing import land_day
+from pipelines.lib.land.cloudtrail_stream import unwrap
 from pipelines.lib.land.quarantine import Quarantine
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
@@ -35,7 +36,7 @@ def _inventory(root: Path) -> tuple[set[tuple[str, str]], set[date]]:
         parsed = parse_records(source.read_bytes(obj.key), obj.key, Quarantine("x", quiet=True))
         for label, record in parsed or [("<file>", None)]:
             records.add((obj.key, label))
-            event = _unwrap(record) if isinstance(record, dict) else None
+            event = unwrap(record) if isinstance(record, dict) else None
             when = event and event_time(event.get("eventTime") or event.get("@timestamp"))
             if when is not None:
                 days.add(obj.day or when.date())

@@ -612,12 +612,13 @@ def test_large_files_are_streamed_in_batches_with_the_same_rows(
     import json as _json
 
     from pipelines.lib.land import cloudtrail as ct
+    from pipelines.lib.land import cloudtrail_stream as cs
 
     files = sorted((INVICTUS / "CloudTrail").glob("*.json.gz"))[:5]
     whole = ct.read_events(files, date(2023, 7, 10), Quarantine("cloudtrail"), INVICTUS)
     monkeypatch.setattr(ct, "STREAM_MIN_BYTES", 0)
-    monkeypatch.setattr(ct, "STREAM_BATCH_RECORDS", 7)
-    monkeypatch.setattr(ct, "_CHUNK_CHARS", 1000)
+    monkeypatch.setattr(cs, "STREAM_BATCH_RECORDS", 7)
+    monkeypatch.setattr(cs, "_CHUNK_CHARS", 1000)
     source = ct.CloudTrailSource(INVICTUS)
     objects = [
         ct.LogObject(f.relative_to(INVICTUS).as_posix(), 1, "", date(2023, 7, 10)) for f in files
@@ -674,11 +675,12 @@ def test_hostile_records_are_quarantined_one_by_one(
     """Whole (small file) or streamed, each undecodable record is quarantined by its label and
     the records around it land with their own record index."""
     from pipelines.lib.land import cloudtrail as ct
+    from pipelines.lib.land import cloudtrail_stream as cs
 
-    monkeypatch.setattr(ct, "MAX_RECORD_CHARS", 100_000)
+    monkeypatch.setattr(cs, "MAX_RECORD_CHARS", 100_000)
     if streamed:
         monkeypatch.setattr(ct, "STREAM_MIN_BYTES", 0)
-        monkeypatch.setattr(ct, "_CHUNK_CHARS", 4096)
+        monkeypatch.setattr(cs, "_CHUNK_CHARS", 4096)
     path = tmp_path / "h.json.gz"
     path.write_bytes(gzip.compress(_hostile_text()))
     obj = ct.LogObject("h.json.gz", 1, "", date(2023, 7, 10))
