@@ -108,6 +108,14 @@ def run_pipeline(
     )
     upstream = dg.AssetSelection.groups("landing", "reference") - partitioned
     days = params.window_dates()
+    from pipelines.defs.landing import CLOUDTRAIL_START
+
+    first = date.fromisoformat(CLOUDTRAIL_START[:10])
+    if days[0] < first:
+        raise CiemError(
+            f"the window starts on {days[0]}, before the first CloudTrail day {first} "
+            "(CIEM_CLOUDTRAIL_START; CloudTrail began in November 2013)"
+        )
     resources = {"ciem": settings}
     log.info(f"ciem run: as of {as_of} (window {days[0]} .. {days[-1]}), lake {lake_dir}")
     log.info(f"landing the snapshot {snapshot} and the reference tables")

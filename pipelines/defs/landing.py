@@ -21,10 +21,10 @@ from pipelines.lib.warehouse.daily import DAILY_MODELS, build_daily, daily_model
 
 log = logging.getLogger("ciem")
 
-# CloudTrail days as Dagster partitions; CIEM_CLOUDTRAIL_START moves the first day.
-cloudtrail_days = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("CIEM_CLOUDTRAIL_START", "2023-01-01"), end_offset=1
-)
+# CloudTrail days as Dagster partitions, from CloudTrail's first month (November 2013), so any
+# real capture has its days; CIEM_CLOUDTRAIL_START moves the first day.
+CLOUDTRAIL_START = os.environ.get("CIEM_CLOUDTRAIL_START", "2013-11-01")
+cloudtrail_days = dg.DailyPartitionsDefinition(start_date=CLOUDTRAIL_START, end_offset=1)
 
 
 PREVIEW_CELL_CHARS = 80  # a longer value is cut and ends in "…"
