@@ -34,6 +34,7 @@ import copy
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -1772,8 +1773,28 @@ def make_inputs(case: Case | None, base: Path) -> tuple[Path, Path, Path | None]
     return snapshot, trail, changed
 
 
+# With --freeze, `ciem` runs from a `git archive HEAD` copy of the code (PYTHONPATH wins over
+# the editable install): edits others make to the working tree meanwhile cannot leak into a case.
+FROZEN_CODE: dict[str, Path] = {}
+
+
+def freeze_code(work: Path) -> str:
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.strip()
+    code = work / "code"
+    code.mkdir()
+    archive = subprocess.run(["git", "archive", commit], capture_output=True, cwd=ROOT, check=True)
+    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
+    FROZEN_CODE["path"] = code
+    return commit
+
+
 def ciem_run(lake: Path, snapshot: Path, trail: Path, as_of: str) -> tuple[int, str, float]:
     started = time.monotonic()
+    env = dict(os.environ)
+    if "path" in FROZEN_CODE:
+        env["PYTHONPATH"] = str(FROZEN_CODE["path"])
     done = subprocess.run(
         [
             str(CIEM),
@@ -1790,6 +1811,7 @@ def ciem_run(lake: Path, snapshot: Path, trail: Path, as_of: str) -> tuple[int, 
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
         timeout=1800,
         check=False,
     )
@@ -1995,6 +2017,18 @@ def render(rows: list[dict[str, Any]], wall: float, jobs: int, heavy: bool) -> s
     return "\n".join(lines) + "\n"
 
 
+def parse_results(path: Path) -> list[dict[str, Any]]:
+    """The rows of a results file written by `render` (for --merge)."""
+    keys = ("case", "kind", "damage", "outcome", "quarantined", "resolved", "changed", "why")
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("| ") or line.startswith(("| case |", "|---")):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rows.append(dict(zip(keys, cells, strict=True)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=2)
@@ -2002,6 +2036,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heavy", action="store_true", help="include the 400 MB gzip case")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--freeze", action="store_true", help="run a `git archive HEAD` copy of the code"
+    )
+    parser.add_argument(
+        "--merge", action="store_true", help="replace the --only cases' rows in the results file"
+    )
     args = parser.parse_args(argv)
     cases = [c for c in CASES if (args.heavy or not c.heavy)]
     if args.only:
@@ -2009,6 +2049,8 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="ciem-bad-input-"))
     started = time.monotonic()
     try:
+        if args.freeze:
+            print(f"code frozen at {freeze_code(work)}", flush=True)
         baseline = work / "baseline-lake"
         rc, output, seconds = ciem_run(baseline, PREVIOUS_SNAPSHOT, CLOUDTRAIL, PREVIOUS_AS_OF)
         if rc != 0:
@@ -2043,7 +2085,15 @@ def main(argv: list[str] | None = None) -> int:
         text = render(rows, wall, args.jobs, args.heavy)
         print()
         print(text)
-        if not args.only:
+        if args.merge:
+            rerun = {r["case"]: r for r in rows}
+            merged = [rerun.pop(r["case"], r) for r in parse_results(args.out)]
+            text = render([*merged, *rerun.values()], wall, args.jobs, args.heavy)
+            text = text.replace(
+                f"Wall time {wall:.0f} s",
+                f"Wall time of the rerun of {len(rows)} case(s) {wall:.0f} s",
+            )
+        if not args.only or args.merge:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)
             print(f"written to {args.out.relative_to(ROOT)}")
