@@ -1195,7 +1195,10 @@ def _cases() -> list[Case]:
         "cloudtrail",
         "the same delivery file under a second name",
         ct_same_file_twice,
-        "same",
+        # Counted once: either nothing changes but the manifest row of the copy, or the copy's
+        # records are quarantined as repeats; usage and detections are the reference's.
+        "either",
+        f"{CT_NEW_DAY}/{DEV}_CloudTrail_eu-west-1_20261120T2359Z_samefileagain000.json.gz",
         cloudtrail=True,
         scope=("samefileagain",),
     )
@@ -1204,7 +1207,8 @@ def _cases() -> list[Case]:
         "cloudtrail",
         "an eventID redelivered in another file",
         ct_redelivered,
-        "same",
+        "either",  # counted once; the new file's manifest row is the only change allowed
+        f"{CT_NEW_DAY}/{DEV}_CloudTrail_eu-west-1_20261120T0005Z_redelivered00000.json.gz",
         cloudtrail=True,
         scope=("redelivered",),
     )
@@ -1494,7 +1498,7 @@ def _cases() -> list[Case]:
         "valid-no-sid",
         "valid-variant",
         "bucket policy statements without Sid",
-        json_file(BUCKET, lambda d: [s.pop("Sid", None) for s in d["Statement"]]),
+        json_file(BUCKET, _drop_sids),
         "scoped",
         scope=(BUCKET_ARN,),
     )
@@ -1540,8 +1544,10 @@ def _cases() -> list[Case]:
         "valid-variant",
         "lambda eventNames without their date suffix (ListFunctions)",
         ct_replace_all_lambda(),
-        "same",
-        scope=(),
+        # event_counts_daily keeps the eventName as delivered and the manifest the new sizes;
+        # usage, permissions and detections must be the reference's.
+        "scoped",
+        scope=("lambda.amazonaws.com", "_CloudTrail_"),
         cloudtrail=True,
     )
     add(
@@ -1666,6 +1672,11 @@ def _action_as_string(doc: dict[str, Any]) -> None:
                     st["Action"] = st["Action"][0]
                     return
     raise AssertionError("no one-element Action list")
+
+
+def _drop_sids(doc: dict[str, Any]) -> None:
+    for statement in doc["Statement"]:
+        statement.pop("Sid", None)
 
 
 def _swap(statement: dict[str, Any], old: str, new: str, value: Any) -> None:
