@@ -62,7 +62,7 @@ bench-cloudtrail: $(STAMP)
 bench-explorer: $(STAMP) chromium
 	$(BIN)/python bench/bench_explorer.py --detections 10000
 
-# The bad-input corpus (issue 18): 125 one-change cases run end to end against a clean run; writes
+# The bad-input corpus (issue 18): 126 one-change cases run end to end against a clean run; writes
 # bench/results/bad_input_corpus.md (`--heavy` adds the 400 MB gzip case).
 bench-bad-input: $(STAMP)
 	$(BIN)/python bench/bad_input_corpus.py
