@@ -64,6 +64,10 @@ PRINCIPAL_TYPES = (
 _REQUIRED_FIELDS = ("eventTime", "eventSource", "eventName")
 # CloudTrail started on 2013-11-01: an earlier eventTime is not a real event.
 EARLIEST_EVENT_DAY = date(2013, 11, 1)
+# CloudTrail delivers an event within minutes, late ones within hours: an event of a delivered
+# file older than this, before its delivery day, is not a delivery of that event.
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/how-cloudtrail-works.html
+MAX_DELIVERY_DELAY = timedelta(days=30)
 # userIdentity.type values whose caller is an identity-provider user, not an IAM principal.
 _FEDERATED_IDP_TYPES = frozenset({"SAMLUser", "WebIdentityUser", "IdentityCenterUser"})
 
@@ -205,7 +209,8 @@ def required_problem(record: dict[str, Any]) -> tuple[str, str] | None:
 def implausible_time(value: str, delivery_day: date, undated: bool = False) -> str | None:
     """Why an eventTime cannot be a real event of a file delivered on `delivery_day` (None if
     it can): before CloudTrail existed, or more than one day after the delivery day (a day of
-    clock skew is allowed; an undated export has no delivery day to compare with)."""
+    clock skew is allowed), or more than MAX_DELIVERY_DELAY before it (an undated export has no
+    delivery day to compare with)."""
     when = event_time(value)
     if when is None:
         return None
@@ -215,6 +220,11 @@ def implausible_time(value: str, delivery_day: date, undated: bool = False) -> s
         return (
             f"eventTime {value!r} more than one day after the file's delivery day "
             f"{delivery_day.isoformat()}"
+        )
+    if not undated and when.date() < delivery_day - MAX_DELIVERY_DELAY:
+        return (
+            f"eventTime {value!r} more than {MAX_DELIVERY_DELAY.days} days before the file's "
+            f"delivery day {delivery_day.isoformat()}"
         )
     return None
 

@@ -119,7 +119,8 @@ def decode_delivery_file(data: bytes | bytearray, day: date, source_file: str) -
         return table
     low, high = pc.min_max(table.column("event_time")).values()
     latest = datetime.combine(day + timedelta(days=2), time(), tzinfo=UTC)
-    if low.as_py() < _EARLIEST_AT or high.as_py() >= latest:
+    earliest = datetime.combine(day - ct.MAX_DELIVERY_DELAY, time(), tzinfo=UTC)
+    if low.as_py() < max(_EARLIEST_AT, earliest) or high.as_py() >= latest:
         return None
     return table
 

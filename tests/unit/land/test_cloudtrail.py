@@ -761,3 +761,34 @@ def test_a_lone_surrogate_escape_quarantines_its_record_only(tmp_path: Path):
     table = read_events([path], date(2023, 7, 10), quarantine, root=tmp_path)
     assert table.column("event_id").to_pylist() == ["s2"]
     assert [e.record for e in quarantine.entries] == ["Records[0]"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_event_long_before_its_delivery_day_is_quarantined(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fast: bool
+):
+    """An event of 2014 in a file delivered on 2023-07-10 is no delivery of that event (a late
+    delivery takes hours, not years); events within 30 days before the delivery day land."""
+    from pipelines.lib.land import cloudtrail as ct
+
+    if not fast:
+        monkeypatch.setattr(ct, "_fast_table", lambda *_: None)
+    name = "111111111111_CloudTrail_us-east-1_20230710T1200Z_abcdefghijklmnop.json.gz"
+    records = [
+        _event("recent"),
+        _event("late", eventTime="2023-06-20T08:00:00Z"),
+        _event("ancient", eventTime="2014-05-01T00:00:00Z"),
+    ]
+    (tmp_path / name).write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    quarantine = Quarantine("cloudtrail")
+    obj = ct.LogObject(name, 1, "", date(2023, 7, 10))
+    table, _ = ct.read_objects(ct.CloudTrailSource(tmp_path), [obj], date(2023, 7, 10), quarantine)
+    assert table.column("event_id").to_pylist() == ["recent", "late"]
+    assert [(e.record, e.field, e.reason) for e in quarantine.entries] == [
+        (
+            "Records[2]",
+            "eventTime",
+            "eventTime '2014-05-01T00:00:00Z' more than 30 days before the file's delivery day "
+            "2023-07-10",
+        )
+    ]
