@@ -2,6 +2,8 @@
 
 import argparse
 
+from pipelines.lib.lake import local_lake_folder
+
 
 class UsageError(Exception):
     """The command line is wrong (a combination argparse cannot check): one line, exit code 2."""
@@ -23,12 +25,10 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
 def lake_folder(value: str) -> str:
     """A local lake folder. An object-store URL (`s3://bucket/prefix`) is refused in one line
     instead of becoming a local folder named `s3:` (the lake on S3 is issue 11's work)."""
-    scheme, sep, _ = value.partition("://")
-    if sep and scheme.isalnum():
-        raise argparse.ArgumentTypeError(
-            f"{value!r}: a lake on {scheme}:// is not supported yet; give a local folder"
-        )
-    return value
+    try:
+        return local_lake_folder(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def add_lake_args(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
-from pipelines.lib.lake import Lake
+from pipelines.lib.lake import Lake, local_lake_folder
 from pipelines.lib.warehouse.connection import RunParams
 
 
@@ -26,13 +26,10 @@ class CiemSettings(dg.ConfigurableResource):
 
     @property
     def lake(self) -> Lake:
-        scheme, sep, _ = self.lake_dir.partition("://")
-        if sep and scheme.isalnum():  # would silently become a local folder named `s3:`
-            raise ValueError(
-                f"CIEM_LAKE={self.lake_dir!r}: a lake on {scheme}:// is not supported yet; "
-                "give a local folder"
-            )
-        return Lake.at(self.lake_dir)
+        try:
+            return Lake.at(local_lake_folder(self.lake_dir))
+        except ValueError as exc:
+            raise ValueError(f"CIEM_LAKE={exc}") from exc
 
     def run_params(self, context: dg.AssetExecutionContext | None = None) -> RunParams:
         if self.as_of:

@@ -39,6 +39,18 @@ PRIVATE_FILE_MODE = 0o600
 _LAKE_ENTRIES = ("parquet", "warehouse", "marts", "history", "reports")
 
 
+def local_lake_folder(value: str) -> str:
+    """`value` if it names a local folder. An object-store URL (`s3://bucket/prefix`) raises
+    ValueError in one line instead of becoming a local folder named `s3:` (the lake on object
+    storage is not built yet)."""
+    scheme, sep, _ = value.partition("://")
+    if sep and scheme.isalnum():
+        raise ValueError(
+            f"{value!r}: a lake on {scheme}:// is not supported yet; give a local folder"
+        )
+    return value
+
+
 def set_private_umask() -> int:
     """Files and directories this process (and its children) creates are owner-only from now;
     returns the previous umask."""
