@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures.moto_org import point_boto3_at
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -65,9 +67,5 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point boto3 (and everything built on it) at the moto server for one test."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    point_boto3_at(monkeypatch, moto_endpoint)
     return moto_endpoint

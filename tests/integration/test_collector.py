@@ -34,6 +34,7 @@ from tests.fixtures.moto_org import (
     ROLE_NAME,
     MotoOrg,
     build_moto_org,
+    point_boto3_at,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,11 +106,7 @@ def _recording_factory(run: Run, unreachable_id: str) -> Callable[..., boto3.Ses
 def collected(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """The moto organization, collected once in organization mode over both regions."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGIONS[0])
-        env.delenv("AWS_PROFILE", raising=False)
+        point_boto3_at(env, moto_endpoint, REGIONS[0])
         org = build_moto_org(moto_endpoint)
         folder = tmp_path_factory.mktemp("collected")
         snapshot, default_snapshot = folder / "organization-mode", folder / "default"

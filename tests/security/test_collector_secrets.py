@@ -29,6 +29,7 @@ from tests.fixtures.moto_org import (
     MotoOrg,
     build_moto_org,
     member_session,
+    point_boto3_at,
 )
 
 PLANTED = "ciem-planted-secret"  # every planted value contains it
@@ -99,11 +100,7 @@ def _factory(run: Run) -> Any:
 @pytest.fixture(scope="module")
 def collected(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        env.setenv("AWS_DEFAULT_REGION", REGIONS[0])
-        env.delenv("AWS_PROFILE", raising=False)
+        point_boto3_at(env, moto_endpoint, REGIONS[0])
         org = build_moto_org(moto_endpoint)
         management = boto3.Session(region_name=REGIONS[0])
         for account_id in org.accounts:
