@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -127,9 +128,22 @@ class PythonModel:
     layer: str = "detections"
 
 
+def _append_history(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    values: dict[str, object],
+    schema: pa.Schema,
+    path: Path,
+) -> pa.Table:
+    """This run's rows of a history table, from `sql` on the step's connection, written to the
+    as-of date's file (a rerun of the date replaces it)."""
+    table = con.sql(sql, params=values).to_arrow_table().cast(schema)
+    write_parquet(table, path)
+    return table
+
+
 def _detection_history(con: duckdb.DuckDBPyConnection, lake: Lake, params: RunParams) -> pa.Table:
-    table = con.sql(
-        """
+    sql = """
         select
             d.as_of, d.detection_id, d.rule_id, d.severity, d.resource_arn,
             d.resource_type, d.account_id, d.title, d.evidence,
@@ -140,32 +154,26 @@ def _detection_history(con: duckdb.DuckDBPyConnection, lake: Lake, params: RunPa
         left join int_suppression_matches as s
             on s.detection_id = d.detection_id and s.is_applied
         order by d.detection_id
-        """,
-        params={"recorded_at": datetime.now(UTC)},
-    ).to_arrow_table()
-    table = table.cast(DETECTION_HISTORY_SCHEMA)
-    write_parquet(table, lake.history_path(params.as_of))
-    return table
+    """
+    values = {"recorded_at": datetime.now(UTC)}
+    path = lake.history_path(params.as_of)
+    return _append_history(con, sql, values, DETECTION_HISTORY_SCHEMA, path)
 
 
 def _resource_config_history(
     con: duckdb.DuckDBPyConnection, lake: Lake, params: RunParams
 ) -> pa.Table:
-    table = con.sql(
-        """
+    sql = """
         select
             $as_of::date as as_of, c.resource_arn, c.resource_type, c.account_id,
             c.config_type, c.config_key, c.fingerprint, c.details,
             $recorded_at::timestamptz as recorded_at
         from int_resource_config_current as c
         order by c.resource_arn, c.config_type, c.config_key
-        """,
-        params={"as_of": params.as_of, "recorded_at": datetime.now(UTC)},
-    ).to_arrow_table()
-    table = table.cast(RESOURCE_CONFIG_HISTORY_SCHEMA)
-    path = lake.root / "history" / "resources" / f"as_of={params.as_of.isoformat()}.parquet"
-    write_parquet(table, path)
-    return table
+    """
+    values = {"as_of": params.as_of, "recorded_at": datetime.now(UTC)}
+    path = lake.resource_history_path(params.as_of)
+    return _append_history(con, sql, values, RESOURCE_CONFIG_HISTORY_SCHEMA, path)
 
 
 HISTORY_MODELS = (

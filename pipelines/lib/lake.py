@@ -138,6 +138,10 @@ class Lake:
     def history_path(self, as_of: date) -> Path:
         return self.root / "history" / "detections" / f"as_of={as_of.isoformat()}.parquet"
 
+    def resource_history_path(self, as_of: date) -> Path:
+        """The configuration items of one run (the timeline compares consecutive runs)."""
+        return self.root / "history" / "resources" / f"as_of={as_of.isoformat()}.parquet"
+
     def mart_path(self, name: str) -> Path:
         return self.root / "marts" / f"{name}.parquet"
 
