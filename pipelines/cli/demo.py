@@ -16,7 +16,9 @@ from pipelines.lib.lake import Lake
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_DIR = REPO_ROOT / "data" / "demo"
 # The demo organization is collected twice; running both shows the detection timeline.
-DEMO_RUNS = (("2026-11-19", "snapshots/2026-11-19"), ("2026-11-20", "snapshots/2026-11-20"))
+# The two as-of days of the demo; each uses the newest snapshot under data/demo/snapshots/ taken
+# on or before it (the folders 2026-11-19 and 2026-11-20).
+DEMO_RUNS = ("2026-11-19", "2026-11-20")
 
 
 def add_demo_parser(subparsers: Any) -> None:
@@ -26,7 +28,7 @@ def add_demo_parser(subparsers: Any) -> None:
         help="run the whole pipeline on the embedded demo organization",
         description=(
             "Runs the pipeline twice on the demo organization of data/demo (as of "
-            f"{DEMO_RUNS[0][0]} and {DEMO_RUNS[1][0]}, so the timeline has history) and "
+            f"{DEMO_RUNS[0]} and {DEMO_RUNS[1]}, so the timeline has history) and "
             "prints the detections per rule, the time and the peak memory."
         ),
     )
@@ -37,15 +39,16 @@ def add_demo_parser(subparsers: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     started = time.monotonic()
     lake_dir = Path(args.lake)
-    for as_of, snapshot in DEMO_RUNS:
+    for as_of in DEMO_RUNS:
         run_pipeline(
-            DEMO_DIR / snapshot,
+            None,
             DEMO_DIR / "cloudtrail",
             date.fromisoformat(as_of),
             15,
             lake_dir,
             debug=args.debug,
+            snapshot_root=DEMO_DIR / "snapshots",
         )
-    print_summary(Lake.at(lake_dir), date.fromisoformat(DEMO_RUNS[-1][0]))
+    print_summary(Lake.at(lake_dir), date.fromisoformat(DEMO_RUNS[-1]))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB")

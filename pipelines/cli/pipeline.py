@@ -61,7 +61,7 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
 
 
 def run_pipeline(
-    snapshot: Path,
+    snapshot: Path | None,
     cloudtrail: str | Path,
     as_of: date,
     window_days: int,
@@ -72,69 +72,85 @@ def run_pipeline(
     unused_days: int = 90,
     key_rotation_days: int = 90,
     suppressions: str | None = None,
+    snapshot_root: Path | None = None,
 ) -> None:
-    """Materialize every asset of the code location for one as-of date, in process: the
-    snapshot and reference tables, then the window's CloudTrail days (one run over the
-    partition range), then every model."""
+    """Materialize every asset of the code location for one as-of day, in process: the
+    reference tables, then the window's CloudTrail days (one run over the partition range),
+    then the as-of day's snapshot and every model. The definitions are those of the UI, built
+    for this as-of day and window (`run_days`)."""
     import dagster as dg
 
-    from pipelines.definitions import defs
+    from pipelines.defs.location import build_definitions
+    from pipelines.defs.partitions import CLOUDTRAIL_EPOCH, run_days
     from pipelines.defs.resources import CiemSettings
     from pipelines.lib.land.cloudtrail import CloudTrailSource
+    from pipelines.lib.land.sources import SnapshotNotFound
 
-    if not snapshot.is_dir():
-        raise CiemError(f"snapshot folder not found: {snapshot}")
-    if not CloudTrailSource(cloudtrail).exists():
-        raise CiemError(f"CloudTrail location not found: {cloudtrail}")
-    suppressions = suppressions or os.environ.get("CIEM_SUPPRESSIONS", "")
-    _check_suppressions(suppressions)
     settings = CiemSettings(
-        snapshot_dir=str(snapshot),
+        snapshot_dir=str(snapshot) if snapshot is not None else "",
+        snapshot_root=str(snapshot_root) if snapshot_root is not None else "",
         cloudtrail_dir=str(cloudtrail),
         lake_dir=str(lake_dir),
-        as_of=as_of.isoformat(),
         window_days=window_days,
         gap_threshold=gap_threshold,
         unused_days=unused_days,
         key_rotation_days=key_rotation_days,
         cloudtrail_full_refresh=full_refresh,
-        suppressions_file=suppressions,
+        suppressions_file=suppressions or os.environ.get("CIEM_SUPPRESSIONS", ""),
     )
-    params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
+    try:
+        snapshot_dir = settings.snapshots.for_day(as_of)
+    except SnapshotNotFound as exc:
+        raise CiemError(str(exc)) from exc
+    if not CloudTrailSource(cloudtrail).exists():
+        raise CiemError(f"CloudTrail location not found: {cloudtrail}")
+    _check_suppressions(settings.suppressions_file)
+    window = params_window(as_of, window_days)
+    if window[0] < CLOUDTRAIL_EPOCH:
+        raise CiemError(
+            f"the window starts on {window[0]}, before the first CloudTrail day "
+            f"{CLOUDTRAIL_EPOCH} (CIEM_CLOUDTRAIL_START; CloudTrail began in November 2013)"
+        )
+    days = run_days(as_of, window_days)
+    defs = build_definitions(settings, days, collect=False)
     assets = [*defs.assets, *(defs.asset_checks or [])]
     graph = defs.resolve_asset_graph()
-    partitioned = dg.AssetSelection.assets(
-        *(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def is not None)
-    )
-    upstream = dg.AssetSelection.groups("landing", "reference") - partitioned
-    days = params.window_dates()
-    from pipelines.defs.landing import CLOUDTRAIL_START
-
-    first = date.fromisoformat(CLOUDTRAIL_START[:10])
-    if days[0] < first:
-        raise CiemError(
-            f"the window starts on {days[0]}, before the first CloudTrail day {first} "
-            "(CIEM_CLOUDTRAIL_START; CloudTrail began in November 2013)"
+    by_days = {
+        name: dg.AssetSelection.assets(
+            *(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == partitions)
         )
+        for name, partitions in (("cloudtrail", days.cloudtrail_days), ("as_of", days.as_of_days))
+    }
+    reference = dg.AssetSelection.groups("reference")
+    log.info(f"ciem run: as of {as_of} (window {window[0]} .. {window[-1]}), lake {lake_dir}")
+    log.info("landing the reference tables")
     resources = {"ciem": settings}
-    log.info(f"ciem run: as of {as_of} (window {days[0]} .. {days[-1]}), lake {lake_dir}")
-    log.info(f"landing the snapshot {snapshot} and the reference tables")
-    _materialize(assets, debug, selection=upstream, resources=resources)
-    log.info(f"landing {len(days)} CloudTrail days from {cloudtrail}")
+    _materialize(assets, debug, selection=reference, resources=resources)
+    log.info(f"landing {len(window)} CloudTrail days from {cloudtrail}")
     _materialize(
         assets,
         debug,
-        selection=partitioned,
+        selection=by_days["cloudtrail"],
         resources=resources,
         tags={
-            "dagster/asset_partition_range_start": days[0].isoformat(),
-            "dagster/asset_partition_range_end": days[-1].isoformat(),
+            "dagster/asset_partition_range_start": window[0].isoformat(),
+            "dagster/asset_partition_range_end": window[-1].isoformat(),
         },
     )
-    log.info("building the models")
-    # Live collection (group `collect`) is `ciem collect`'s job, never a side effect of a run.
-    models = dg.AssetSelection.all() - upstream - partitioned - dg.AssetSelection.groups("collect")
-    _materialize(assets, debug, selection=models, resources=resources)
+    log.info(f"landing the snapshot {snapshot_dir} and building the models")
+    _materialize(
+        assets,
+        debug,
+        selection=by_days["as_of"],
+        resources=resources,
+        partition_key=as_of.isoformat(),
+    )
+    rest = dg.AssetSelection.all() - reference - by_days["cloudtrail"] - by_days["as_of"]
+    _materialize(assets, debug, selection=rest, resources=resources)
+
+
+def params_window(as_of: date, window_days: int) -> list[date]:
+    return RunParams(as_of=as_of, window_days=window_days, gap_threshold=0).window_dates()
 
 
 def _check_suppressions(setting: str) -> None:

@@ -35,8 +35,15 @@ def add_run_parser(subparsers: Any) -> None:
             "suppressed and resolved detections per rule."
         ),
     )
-    run.add_argument(
-        "--snapshot", required=True, metavar="DIR", help="snapshot folder (<account_id>/iam/...)"
+    snapshot = run.add_mutually_exclusive_group(required=True)
+    snapshot.add_argument(
+        "--snapshot", metavar="DIR", help="one snapshot folder (<account_id>/iam/...)"
+    )
+    snapshot.add_argument(
+        "--snapshot-root",
+        metavar="DIR",
+        help="a root of dated snapshot folders (DIR/YYYY-MM-DD/<account_id>/...): the run uses "
+        "the newest taken on or before --as-of",
     )
     run.add_argument(
         "--cloudtrail",
@@ -75,7 +82,7 @@ def add_run_parser(subparsers: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     lake_dir = Path(args.lake)
     run_pipeline(
-        Path(args.snapshot),
+        Path(args.snapshot) if args.snapshot else None,
         args.cloudtrail,
         args.as_of,
         args.window_days,
@@ -86,5 +93,6 @@ def cmd_run(args: argparse.Namespace) -> None:
         unused_days=args.unused_days,
         key_rotation_days=args.key_rotation_days,
         suppressions=args.suppressions,
+        snapshot_root=Path(args.snapshot_root) if args.snapshot_root else None,
     )
     print_summary(Lake.at(lake_dir), args.as_of)

@@ -25,13 +25,17 @@ from pipelines.lib.warehouse.daily import DAILY_SCHEMAS
 def lake_tables() -> dict[str, LakeTable]:
     """Every lake table by name, with its schema and the glob of its Parquet files in the lake."""
     whole = {
-        **SNAPSHOT_SCHEMAS,
         "ref_event_action_map": EVENT_ACTION_MAP_SCHEMA,
         "ref_iam_actions": CATALOG_SCHEMA,
         **{name: reference_schema(name) for name in REFERENCE_CSVS},
         "ref_suppressions": SUPPRESSIONS_SCHEMA,
     }
     tables = [LakeTable(name, schema, f"parquet/{name}.parquet") for name, schema in whole.items()]
+    # The snapshot is landed per as-of day (the newest snapshot on or before it).
+    tables += [
+        LakeTable(name, schema, "", f"parquet/{name}/as_of={{as_of}}.parquet")
+        for name, schema in SNAPSHOT_SCHEMAS.items()
+    ]
     tables += [
         LakeTable(name, schema, f"parquet/{name}/day=*/data.parquet")
         for name, schema in DAILY_SCHEMAS.items()
@@ -47,7 +51,13 @@ def lake_tables() -> dict[str, LakeTable]:
             MANIFEST_SCHEMA,
             "parquet/cloudtrail_manifest/day=*/manifest.parquet",
         ),
-        LakeTable("raw_quarantine", QUARANTINE_SCHEMA, "parquet/quarantine/*.parquet"),
+        # CloudTrail's quarantine of every landed day, and the snapshot's of the as-of day.
+        LakeTable(
+            "raw_quarantine",
+            QUARANTINE_SCHEMA,
+            "parquet/quarantine/cloudtrail-*.parquet",
+            "parquet/snapshot_quarantine/as_of={as_of}.parquet",
+        ),
         LakeTable(
             "detection_history", DETECTION_HISTORY_SCHEMA, "history/detections/as_of=*.parquet"
         ),

@@ -1,7 +1,7 @@
 """Landing assets: the snapshot folder, CloudTrail days and reference data become Parquet tables."""
 
+import json
 import logging
-import os
 import time
 from datetime import date
 from pathlib import Path
@@ -9,22 +9,35 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
+from pipelines.defs.partitions import Days
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.lake import write_parquet
+from pipelines.lib.lake import temp_path_for, write_parquet
 from pipelines.lib.land.cloudtrail import CloudTrailSource
 from pipelines.lib.land.cloudtrail_landing import WorkerPool, land_day
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS, read_snapshot
+from pipelines.lib.land.sources import SnapshotNotFound
 from pipelines.lib.reference.catalog import catalog_version, load_catalog
 from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
 from pipelines.lib.warehouse.daily import DAILY_MODELS, build_daily, daily_model
 
 log = logging.getLogger("ciem")
 
-# CloudTrail days as Dagster partitions, from CloudTrail's first month (November 2013), so any
-# real capture has its days; CIEM_CLOUDTRAIL_START moves the first day.
-CLOUDTRAIL_START = os.environ.get("CIEM_CLOUDTRAIL_START", "2013-11-01")
-cloudtrail_days = dg.DailyPartitionsDefinition(start_date=CLOUDTRAIL_START, end_offset=1)
+
+class SnapshotMissing(Exception):
+    """No snapshot folder serves the as-of day (the message says where it looked)."""
+
+
+# A partition is brought up to date when something it reads changed since it was built (a
+# re-landed CloudTrail day, a new snapshot), once nothing it reads is missing or running. Unlike
+# `AutomationCondition.eager()`, it is not limited to the latest day: a re-landed day of last
+# week updates the aggregates of that day and every as-of day whose window holds it.
+UPSTREAM_CHANGED = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("upstream_changed")
 
 
 PREVIEW_CELL_CHARS = 80  # a longer value is cut and ends in "…"
@@ -53,131 +66,172 @@ def preview(table: pa.Table, rows: int = 5) -> dg.MetadataValue:
     return dg.MetadataValue.table(records=records, schema=schema)
 
 
+def write_json(value: object, path: Path) -> None:
+    """A small JSON record in the lake, written atomically."""
+    tmp = temp_path_for(path)
+    tmp.write_text(json.dumps(value, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
 def report(name: str, rows: int, started: float, detail: str = "") -> None:
     """Progress line for the CLI and the Dagster UI (the `ciem` logger is managed by Dagster)."""
     log.info(f"✓ {name:<34} {rows:>10,} rows  {time.monotonic() - started:6.1f}s {detail}".rstrip())
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(name, group_name="landing", kinds={"parquet"}, skippable=True)
-        for name in SNAPSHOT_SCHEMAS
-    ],
-    can_subset=False,
-)
-def iam_snapshot(context: dg.AssetExecutionContext, ciem: CiemSettings):
-    """The IAM/Organizations snapshot folder (AWS CLI outputs per account) as typed Parquet tables.
+def build_landing(days: Days) -> list[dg.AssetsDefinition]:
+    """The landing assets for the code location's days: the snapshot per as-of day, CloudTrail
+    and its daily aggregates per delivery day."""
 
-    Malformed files, records and policy documents go to the `quarantine` table; the rest lands.
-    """
-    started = time.monotonic()
-    snapshot_dir = Path(ciem.snapshot_dir)
-    if not snapshot_dir.is_dir():
-        raise FileNotFoundError(f"snapshot folder not found: {snapshot_dir}")
-    quarantine = Quarantine(source="snapshot", partition=snapshot_dir.name)
-    tables = read_snapshot(snapshot_dir, quarantine)
-    lake = ciem.lake
-    for name, table in tables.items():
-        write_parquet(table, lake.table_path(name))
-    write_parquet(quarantine.to_table(), lake.quarantine_path("snapshot", "current"))
-    report(
-        "iam_snapshot",
-        sum(t.num_rows for t in tables.values()),
-        started,
-        f"({len(quarantine)} quarantined)",
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(name, group_name="landing", kinds={"parquet"}, skippable=True)
+            for name in SNAPSHOT_SCHEMAS
+        ],
+        partitions_def=days.as_of_days,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=False,
     )
-    for name, table in tables.items():
-        yield dg.MaterializeResult(
-            asset_key=name,
-            metadata={
-                "dagster/row_count": table.num_rows,
-                "snapshot_dir": str(snapshot_dir),
-                "quarantined": len(quarantine),
-                "preview": preview(table),
-            },
-        )
+    def iam_snapshot(context: dg.AssetExecutionContext, ciem: CiemSettings):
+        """The IAM/Organizations snapshot (AWS CLI outputs per account) as typed Parquet tables,
+        per as-of day: from the newest dated folder under the snapshot root taken on or before
+        that day (`CIEM_SNAPSHOT_ROOT`; or the one folder `CIEM_SNAPSHOT`). The folder used is
+        recorded in the metadata and in the lake (`parquet/snapshot_source/`).
 
-
-@dg.asset(
-    partitions_def=cloudtrail_days,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    group_name="landing",
-    kinds={"parquet"},
-)
-def raw_cloudtrail_events(
-    context: dg.AssetExecutionContext, ciem: CiemSettings
-) -> dg.MaterializeResult:
-    """CloudTrail records of one UTC day (files delivered that day), typed, Parquet per day.
-
-    Reads a local folder or an S3 prefix; only objects not yet in the day's manifest are read
-    and appended (a full refresh rebuilds the day). requestParameters / responseElements stay
-    JSON text. Corrupt files and malformed records go to the `quarantine` table.
-    """
-    source = CloudTrailSource(ciem.cloudtrail_dir)
-    if not source.exists():
-        raise FileNotFoundError(f"CloudTrail location not found: {ciem.cloudtrail_dir}")
-    lake = ciem.lake
-    totals = {"records": 0, "objects_read": 0, "quarantined": 0}
-    modes: dict[str, int] = {}
-    with WorkerPool() as pool:
-        results = []
+        Malformed files, records and policy documents go to the `quarantine` table; the rest
+        lands."""
+        lake = ciem.lake
+        source = ciem.snapshots
+        read: dict[Path, tuple[dict[str, pa.Table], Quarantine]] = {}
+        results: dict[str, tuple[int, Path, int]] = {}
         for key in context.partition_keys:
             started = time.monotonic()
-            day = date.fromisoformat(key)
-            result = land_day(source, lake, day, ciem.cloudtrail_full_refresh, pool)
-            results.append(result)
-            report(
-                f"raw_cloudtrail_events[{key}]",
-                result.records,
-                started,
-                f"({result.mode}: {result.objects_read} of {result.objects_total} files read, "
-                f"{result.quarantined} quarantined)",
+            as_of = date.fromisoformat(key)
+            try:
+                snapshot_dir = source.for_day(as_of)
+            except SnapshotNotFound as exc:
+                raise SnapshotMissing(str(exc)) from exc
+            if snapshot_dir not in read:
+                quarantine = Quarantine(source="snapshot", partition=snapshot_dir.name)
+                read[snapshot_dir] = (read_snapshot(snapshot_dir, quarantine), quarantine)
+            tables, quarantine = read[snapshot_dir]
+            for name, table in tables.items():
+                write_parquet(table, lake.snapshot_table_path(name, as_of))
+            write_parquet(quarantine.to_table(), lake.snapshot_quarantine_path(as_of))
+            write_json(
+                {"as_of": key, "snapshot_dir": str(snapshot_dir.resolve())},
+                lake.snapshot_source_path(as_of),
             )
-    for result in results:
-        totals["records"] += result.records
-        totals["objects_read"] += result.objects_read
-        totals["quarantined"] += result.quarantined
-        modes[result.mode] = modes.get(result.mode, 0) + 1
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": totals["records"],
-            "days": len(context.partition_keys),
-            "days_by_mode": dg.MetadataValue.json(modes),
-            "objects_read": totals["objects_read"],
-            "quarantined": totals["quarantined"],
-        }
+            rows = sum(t.num_rows for t in tables.values())
+            results[key] = (rows, snapshot_dir, len(quarantine))
+            report(
+                f"iam_snapshot[{key}]",
+                rows,
+                started,
+                f"(snapshot {snapshot_dir}; {len(quarantine)} quarantined)",
+            )
+        last_dir = results[context.partition_keys[-1]][1]
+        tables, quarantine = read[last_dir]
+        for name, table in tables.items():
+            yield dg.MaterializeResult(
+                asset_key=name,
+                metadata={
+                    "dagster/row_count": table.num_rows,
+                    "snapshot_dir": str(last_dir),
+                    "snapshots_used": dg.MetadataValue.json(
+                        {key: str(r[1]) for key, r in results.items()}
+                    ),
+                    "quarantined": len(quarantine),
+                    "preview": preview(table),
+                },
+            )
+
+    @dg.asset(
+        partitions_def=days.cloudtrail_days,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="landing",
+        kinds={"parquet"},
     )
+    def raw_cloudtrail_events(
+        context: dg.AssetExecutionContext, ciem: CiemSettings
+    ) -> dg.MaterializeResult:
+        """CloudTrail records of one UTC day (files delivered that day), typed, Parquet per day.
 
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            name,
-            group_name="landing",
-            kinds={"duckdb", "parquet"},
-            deps=["raw_cloudtrail_events", "ref_event_action_map", "ref_error_codes"],
-            partitions_def=cloudtrail_days,
-            description=daily_model(name).description,
+        Reads a local folder or an S3 prefix; only objects not yet in the day's manifest are
+        read and appended (a full refresh rebuilds the day). requestParameters /
+        responseElements stay JSON text. Corrupt files and malformed records go to the
+        `quarantine` table.
+        """
+        source = CloudTrailSource(ciem.cloudtrail_dir)
+        if not source.exists():
+            raise FileNotFoundError(f"CloudTrail location not found: {ciem.cloudtrail_dir}")
+        lake = ciem.lake
+        totals = {"records": 0, "objects_read": 0, "quarantined": 0}
+        modes: dict[str, int] = {}
+        with WorkerPool() as pool:
+            results = []
+            for key in context.partition_keys:
+                started = time.monotonic()
+                day = date.fromisoformat(key)
+                result = land_day(source, lake, day, ciem.cloudtrail_full_refresh, pool)
+                results.append(result)
+                write_json(
+                    {"day": key, "objects": result.objects_total, "mode": result.mode},
+                    lake.cloudtrail_landed_path(day),
+                )
+                report(
+                    f"raw_cloudtrail_events[{key}]",
+                    result.records,
+                    started,
+                    f"({result.mode}: {result.objects_read} of {result.objects_total} files read, "
+                    f"{result.quarantined} quarantined)",
+                )
+        for result in results:
+            totals["records"] += result.records
+            totals["objects_read"] += result.objects_read
+            totals["quarantined"] += result.quarantined
+            modes[result.mode] = modes.get(result.mode, 0) + 1
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": totals["records"],
+                "days": len(context.partition_keys),
+                "days_by_mode": dg.MetadataValue.json(modes),
+                "objects_read": totals["objects_read"],
+                "quarantined": totals["quarantined"],
+            }
         )
-        for name in DAILY_MODELS
-    ],
-    partitions_def=cloudtrail_days,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    can_subset=False,
-)
-def cloudtrail_daily_aggregates(context: dg.AssetExecutionContext, ciem: CiemSettings):
-    """Per-day aggregates of CloudTrail (`sql/daily/*.sql`), so the usage window reads a few
-    small partitions instead of raw events."""
-    lake = ciem.lake
-    rows = dict.fromkeys(DAILY_MODELS, 0)
-    for key in context.partition_keys:
-        started = time.monotonic()
-        counts = build_daily(lake, date.fromisoformat(key))
-        for name, n in counts.items():
-            rows[name] += n
-        report(f"usage_daily[{key}]", counts["usage_daily"], started)
-    for name in DAILY_MODELS:
-        yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows[name]})
+
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                name,
+                group_name="landing",
+                kinds={"duckdb", "parquet"},
+                deps=["raw_cloudtrail_events", "ref_event_action_map", "ref_error_codes"],
+                partitions_def=days.cloudtrail_days,
+                description=daily_model(name).description,
+                automation_condition=UPSTREAM_CHANGED,
+            )
+            for name in DAILY_MODELS
+        ],
+        partitions_def=days.cloudtrail_days,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=False,
+    )
+    def cloudtrail_daily_aggregates(context: dg.AssetExecutionContext, ciem: CiemSettings):
+        """Per-day aggregates of CloudTrail (`sql/daily/*.sql`), so the usage window reads a few
+        small partitions instead of raw events."""
+        lake = ciem.lake
+        rows = dict.fromkeys(DAILY_MODELS, 0)
+        for key in context.partition_keys:
+            started = time.monotonic()
+            counts = build_daily(lake, date.fromisoformat(key))
+            for name, n in counts.items():
+                rows[name] += n
+            report(f"usage_daily[{key}]", counts["usage_daily"], started)
+        for name in DAILY_MODELS:
+            yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows[name]})
+
+    return [iam_snapshot, raw_cloudtrail_events, cloudtrail_daily_aggregates]
 
 
 @dg.asset(group_name="reference", kinds={"parquet"})

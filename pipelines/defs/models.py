@@ -2,10 +2,11 @@
 history, all executed in one subsettable step (`sql_models`) on a copy of the warehouse that
 replaces it at the end; plus the suppressions file."""
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -17,17 +18,22 @@ from pipelines.defs.lake_tables import (
     RESOURCE_CONFIG_HISTORY_SCHEMA,
     lake_tables,
 )
-from pipelines.defs.landing import preview, report
+from pipelines.defs.landing import UPSTREAM_CHANGED, preview, report
+from pipelines.defs.partitions import Days
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.findings.suppressions import load_suppressions, resolve_path
 from pipelines.lib.lake import Lake, temp_path_for, write_parquet
+from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS
 from pipelines.lib.warehouse.connection import (
     RunParams,
     building_warehouse,
+    prune_day_warehouses,
+    publish_day_warehouse,
     quote_literal,
     register_lake_views,
     set_run_params,
 )
+from pipelines.lib.warehouse.daily import DAILY_MODELS
 from pipelines.lib.warehouse.sql_models import (
     Audit,
     SqlModel,
@@ -37,6 +43,8 @@ from pipelines.lib.warehouse.sql_models import (
     run_model,
     topological_order,
 )
+
+log = logging.getLogger("ciem")
 
 LAKE_TABLES = lake_tables()
 # Lake tables written by other assets under another name; () = written by earlier runs only.
@@ -59,11 +67,12 @@ def _column_schema(con: duckdb.DuckDBPyConnection, name: str) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(r[0], r[1]) for r in rows])
 
 
-def _spec(model: SqlModel) -> dg.AssetSpec:
+def _spec(model: SqlModel, days: Days) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=model.name,
         group_name=model.layer,
-        deps=_dep_keys(model),
+        deps=_deps(_dep_keys(model), days),
+        automation_condition=UPSTREAM_CHANGED,
         description=model.description or None,
         kinds={"duckdb", "sql"},
         metadata={"sql_file": f"sql/{model.layer}/{model.name}.sql", "grain": model.grain or ""},
@@ -72,8 +81,11 @@ def _spec(model: SqlModel) -> dg.AssetSpec:
     )
 
 
-def _build_model(con: duckdb.DuckDBPyConnection, lake: Lake, model: SqlModel) -> dict[str, object]:
-    """(Re)build one model on the step's connection; its materialization metadata."""
+def _build_model(
+    con: duckdb.DuckDBPyConnection, lake: Lake, model: SqlModel, write_mart: bool = True
+) -> dict[str, object]:
+    """(Re)build one model on the step's connection; its materialization metadata. A mart is
+    also written to the lake's `marts/` unless the day is older than the published one."""
     started = time.monotonic()
     rows = run_model(con, model)
     head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()  # noqa: S608 (model names are checked identifiers (MODEL_NAME); paths quoted)
@@ -82,7 +94,7 @@ def _build_model(con: duckdb.DuckDBPyConnection, lake: Lake, model: SqlModel) ->
         "dagster/column_schema": _column_schema(con, model.name),
         "preview": preview(pa.table(head)),
     }
-    if model.is_mart:
+    if model.is_mart and write_mart:
         path = lake.mart_path(model.name)
         # DuckDB writes the file itself (within its memory limit, no Arrow copy).
         tmp = temp_path_for(path)
@@ -125,6 +137,7 @@ class PythonModel:
     deps: tuple[str, ...]
     description: str
     build: Callable[[duckdb.DuckDBPyConnection, Lake, RunParams], pa.Table]
+    output: Callable[[Lake, date], Path]  # the file it writes for an as-of day
     layer: str = "detections"
 
 
@@ -185,6 +198,7 @@ HISTORY_MODELS = (
         "any). `detections` and `detection_timeline` are derived from this history, so the "
         "warehouse can be rebuilt from the lake at any time.",
         _detection_history,
+        Lake.history_path,
     ),
     PythonModel(
         "resource_config_history",
@@ -194,18 +208,32 @@ HISTORY_MODELS = (
         "appended to the lake per as-of date as `history/resources/as_of=YYYY-MM-DD.parquet`. "
         "The timeline compares consecutive runs, and the history survives a rebuilt warehouse.",
         _resource_config_history,
+        Lake.resource_history_path,
     ),
 )
 
 
-def _python_spec(model: PythonModel) -> dg.AssetSpec:
+# Lake tables landed per as-of day from its snapshot.
+SNAPSHOT_TABLES = frozenset({*SNAPSHOT_SCHEMAS, "raw_quarantine"})
+
+
+def _deps(keys: list[str] | tuple[str, ...], days: Days) -> list[dg.AssetDep]:
+    """A model's dependencies; those on CloudTrail days go through the window's mapping (raw
+    events through the longer look-back of credential use)."""
+    mappings = dict.fromkeys(DAILY_MODELS, days.window)
+    mappings["raw_cloudtrail_events"] = days.lookback
+    return [dg.AssetDep(key, partition_mapping=mappings.get(key)) for key in keys]
+
+
+def _python_spec(model: PythonModel, days: Days) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=model.name,
         group_name=model.layer,
-        deps=list(model.deps),
+        deps=_deps(model.deps, days),
         description=model.description,
         kinds={"parquet"},
         skippable=True,
+        automation_condition=UPSTREAM_CHANGED,
     )
 
 
@@ -215,14 +243,82 @@ def _run_python_model(
     started = time.monotonic()
     table = model.build(con, lake, params)
     # The view over the lake table now sees this run's file (it was empty on a new lake).
-    register_lake_views(con, lake, {model.name: LAKE_TABLES[model.name]})
+    register_lake_views(con, lake, {model.name: LAKE_TABLES[model.name]}, params.as_of)
     report(model.name, table.num_rows, started, f"(as of {params.as_of})")
     return {"dagster/row_count": table.num_rows, "as_of": params.as_of.isoformat()}
+
+
+class InputsMissing(Exception):
+    """An as-of day's inputs were never landed: the message names them and how to land them."""
+
+
+def missing_inputs(lake: Lake, as_of: date, days: Days, reads: set[str]) -> list[str]:
+    """What the selected models read for an as-of day and is not in the lake: the day's
+    snapshot, and the CloudTrail days of its window (from the first CloudTrail partition on)
+    that never landed or whose daily aggregates were never built. Answering without them would
+    call every permission of that time "unused". `reads`: the lake tables the models read."""
+    problems = []
+    if reads & SNAPSHOT_TABLES and not lake.snapshot_source_path(as_of).exists():
+        problems.append(f"the snapshot for as-of {as_of} (materialize iam_snapshot for {as_of})")
+    window = _days_to(as_of, days.window_days, days.first_cloudtrail)
+    if "raw_cloudtrail_events" in reads:
+        lookback = _days_to(as_of, max(days.window_days, days.lookback_days), days.first_cloudtrail)
+        missing = [d for d in lookback if not lake.cloudtrail_landed_path(d).exists()]
+        if missing:
+            problems.append(
+                f"{len(missing)} CloudTrail day(s) of the window never landed: "
+                f"{_day_ranges(missing)} (materialize raw_cloudtrail_events for them)"
+            )
+    aggregates = sorted(reads & set(DAILY_MODELS))
+    missing = [d for d in window if not all(lake.daily_path(n, d).exists() for n in aggregates)]
+    if missing:
+        problems.append(
+            f"the daily aggregates of {len(missing)} CloudTrail day(s) were never built: "
+            f"{_day_ranges(missing)} (materialize {' and '.join(aggregates)} for them)"
+        )
+    return problems
+
+
+def _days_to(as_of: date, count: int, first: date) -> list[date]:
+    """The `count` days ending on `as_of`, from `first` on."""
+    days_ = (as_of - timedelta(days=i) for i in range(count))
+    return sorted(d for d in days_ if d >= first)
+
+
+def _day_ranges(days_: list[date]) -> str:
+    """2026-11-06..2026-11-08, 2026-11-12: consecutive days written as ranges."""
+    ranges: list[list[date]] = []
+    for day in sorted(days_):
+        if ranges and (day - ranges[-1][-1]).days == 1:
+            ranges[-1].append(day)
+        else:
+            ranges.append([day])
+    return ", ".join(f"{r[0]}..{r[-1]}" if len(r) > 1 else r[0].isoformat() for r in ranges)
+
+
+WINDOW_CHECK = "window_inputs_landed"
+# The newest as-of days whose own warehouse is kept (an older one is rebuilt if asked for).
+KEEP_DAY_WAREHOUSES = 3
+
+
+def _tables_in(path: Path) -> set[str]:
+    """The tables of a warehouse file (none if it does not exist or cannot be read)."""
+    if not path.exists():
+        return set()
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            rows = con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main'"
+            ).fetchall()
+    except duckdb.Error:
+        return set()
+    return {r[0] for r in rows}
 
 
 def build_sql_models(
     models: list[SqlModel],
     audits: list[Audit],
+    days: Days,
     name: str = "sql_models",
     python_models: tuple[PythonModel, ...] = (),
 ) -> dg.AssetsDefinition:
@@ -232,6 +328,11 @@ def build_sql_models(
     models run in topological order, each result is reported as soon as it is built, a failed
     model's downstream models are skipped, and the step fails at the end naming what failed.
 
+    Partitioned by as-of day; a range of days (a backfill) is built day by day in date order,
+    each with its own snapshot and window, and the tables end as of the newest day built. An
+    as-of day whose snapshot or window CloudTrail days were never landed fails with one line
+    naming them (the blocking check `window_inputs_landed` shows it on the asset page).
+
     The step builds a copy of the warehouse and swaps it in with one rename at the end, so a
     reader (a dashboard, the `duckdb` CLI) never blocks it and never sees it half-done.
     `python_models` (the history the timeline reads) run at their place in the order."""
@@ -239,16 +340,45 @@ def build_sql_models(
     by_model: dict[str, list[Audit]] = {}
     for audit in audits:
         by_model.setdefault(audit.model, []).append(audit)
+    names = [m.name for m in ordered]
+    # The window's check sits on the model that reads the window's usage (else the first one).
+    first_model = "int_usage_in_window" if "int_usage_in_window" in names else names[0]
     check_specs = [
         dg.AssetCheckSpec(a.name, asset=a.model, description=a.description, blocking=False)
         for a in audits
+    ] + [
+        dg.AssetCheckSpec(
+            WINDOW_CHECK,
+            asset=first_model,
+            description="The as-of day's snapshot and every CloudTrail day of its window are "
+            "landed (otherwise the models would call unobserved permissions unused).",
+            blocking=True,
+        )
     ]
+
+    def _missing_upstream(lake: Lake, as_of: date, names: set[str]) -> set[str]:
+        """The models `names` read (directly or not) that the day does not hold yet."""
+        tables = _tables_in(lake.day_warehouse_path(as_of))
+        python = {m.name: m for m in python_models}
+        return {
+            name
+            for name in _with_ancestors(names, ordered)
+            if (name not in python and name not in tables)
+            or (name in python and not python[name].output(lake, as_of).exists())
+        }
+
+    def spec(model: SqlModel | PythonModel) -> dg.AssetSpec:
+        if isinstance(model, PythonModel):
+            return _python_spec(model, days)
+        return _spec(model, days)
 
     @dg.multi_asset(
         name=name,
-        specs=[_spec(m) if isinstance(m, SqlModel) else _python_spec(m) for m in ordered],
+        specs=[spec(m) for m in ordered],
         check_specs=check_specs,
         can_subset=True,
+        partitions_def=days.as_of_days,
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _sql_models(context: dg.AssetExecutionContext, ciem: CiemSettings):
         selected = {key.to_user_string() for key in context.selected_asset_keys}
@@ -256,32 +386,76 @@ def build_sql_models(
             (key.asset_key.to_user_string(), key.name) for key in context.selected_asset_check_keys
         }
         lake = ciem.lake
-        params = ciem.run_params(context)
+        as_of_days = sorted(date.fromisoformat(k) for k in context.partition_keys)
+        published = lake_published_as_of(lake)
+        # Each as-of day has its own warehouse (`warehouse/as_of=D/`), so the models of a day
+        # only ever read tables of that day, whichever subset a run builds. The selected models
+        # are built, with any model they read that the day's warehouse does not hold yet.
+        builds = {
+            as_of: selected | _missing_upstream(lake, as_of, selected) for as_of in as_of_days
+        }
+        problems = {}
+        for as_of, build in builds.items():
+            reads = {dep for model in ordered if model.name in build for dep in model.deps}
+            if found := missing_inputs(lake, as_of, days, reads):
+                problems[as_of] = found
+        if (first_model, WINDOW_CHECK) in checks:
+            yield dg.AssetCheckResult(
+                asset_key=first_model,
+                check_name=WINDOW_CHECK,
+                passed=not problems,
+                metadata={
+                    "as_of_days": f"{as_of_days[0]}..{as_of_days[-1]}",
+                    "missing": dg.MetadataValue.json(
+                        {d.isoformat(): found for d, found in problems.items()}
+                    ),
+                },
+            )
+        if problems:
+            as_of, found = next(iter(problems.items()))
+            more = f" (and {len(problems) - 1} more as-of day(s))" if len(problems) > 1 else ""
+            raise InputsMissing(f"as-of {as_of} cannot be answered: {'; '.join(found)}{more}")
         failed: dict[str, str] = {}
         skipped: dict[str, str] = {}  # model -> the failed or skipped model it reads
-        with building_warehouse(lake) as con:
-            register_lake_views(con, lake, LAKE_TABLES)
-            set_run_params(con, params)
-            for model in ordered:
-                if model.name not in selected:
-                    continue
-                broken = next((d for d in model.deps if d in failed or d in skipped), None)
-                if broken is not None:
-                    skipped[model.name] = broken
-                    continue
-                try:
-                    if isinstance(model, SqlModel):
-                        metadata = _build_model(con, lake, model)
-                    else:
-                        metadata = _run_python_model(con, lake, params, model)
-                except (duckdb.Error, OSError, pa.ArrowException) as exc:
-                    failed[model.name] = str(exc).strip().splitlines()[0]
-                    context.log.error(f"model {model.name} failed: {failed[model.name]}")
-                    continue
-                yield dg.MaterializeResult(asset_key=model.name, metadata=metadata)
-                for audit in by_model.get(model.name, []):
-                    if (model.name, audit.name) in checks:
-                        yield _check_result(con, audit)
+        for as_of in as_of_days:
+            # The lake's marts follow the newest day; an older day rebuilt later leaves them.
+            newest = published is None or as_of >= published
+            with building_warehouse(lake, lake.day_warehouse_path(as_of)) as con:
+                params = ciem.run_params(as_of)
+                register_lake_views(con, lake, LAKE_TABLES, as_of)
+                set_run_params(con, params)
+                if len(as_of_days) > 1:
+                    log.info(f"as of {as_of}:")
+                for model in ordered:
+                    if model.name not in builds[as_of]:
+                        continue
+                    broken = next((d for d in model.deps if d in failed or d in skipped), None)
+                    if broken is not None:
+                        skipped[model.name] = broken
+                        continue
+                    try:
+                        if isinstance(model, SqlModel):
+                            metadata = _build_model(con, lake, model, write_mart=newest)
+                        else:
+                            metadata = _run_python_model(con, lake, params, model)
+                    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+                        failed[model.name] = str(exc).strip().splitlines()[0]
+                        context.log.error(f"model {model.name} failed: {failed[model.name]}")
+                        continue
+                    if as_of != as_of_days[-1] or model.name not in selected:
+                        continue
+                    yield dg.MaterializeResult(asset_key=model.name, metadata=metadata)
+                    for audit in by_model.get(model.name, []):
+                        if (model.name, audit.name) in checks:
+                            yield _check_result(con, audit)
+                con.execute(
+                    "create or replace table warehouse_as_of as select ?::date as as_of", [as_of]
+                )
+            if newest:
+                publish_day_warehouse(lake, as_of)
+            if failed:
+                break
+        prune_day_warehouses(lake, keep=KEEP_DAY_WAREHOUSES)
         if failed:
             lines = [f"model {n} failed: {message}" for n, message in failed.items()]
             if skipped:
@@ -291,8 +465,35 @@ def build_sql_models(
     return _sql_models
 
 
+def _with_ancestors(names: set[str], ordered: list[SqlModel | PythonModel]) -> set[str]:
+    """`names` and every model of the step they read, directly or not."""
+    deps = {m.name: m.deps for m in ordered}
+    found = set(names)
+    for model in reversed(ordered):
+        if model.name in found:
+            found.update(d for d in deps[model.name] if d in deps)
+    return found
+
+
+def lake_published_as_of(lake: Lake) -> date | None:
+    """The as-of day of the tables in the warehouse (`warehouse_as_of`, written with them)."""
+    path = lake.warehouse_path
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            row = con.execute("select max(as_of) from warehouse_as_of").fetchone()
+    except duckdb.Error:  # a warehouse of an older release, or none yet
+        return None
+    return row[0] if row else None
+
+
 SQL_MODELS = discover_models(external=LAKE_TABLES)
-sql_models = build_sql_models(SQL_MODELS, discover_audits(), python_models=HISTORY_MODELS)
+
+
+def build_models(days: Days) -> dg.AssetsDefinition:
+    """The code location's models step for its days."""
+    return build_sql_models(SQL_MODELS, discover_audits(), days, python_models=HISTORY_MODELS)
 
 
 @dg.asset(group_name="reference", kinds={"parquet"})

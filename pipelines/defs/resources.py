@@ -1,22 +1,26 @@
 """Resources: where the inputs are, where the lake is, and what the run is about."""
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
 from pipelines.lib.lake import Lake, local_lake_folder
+from pipelines.lib.land.sources import SnapshotSource
 from pipelines.lib.warehouse.connection import RunParams
 
 
 class CiemSettings(dg.ConfigurableResource):
     """Inputs, lake and run parameters. `ciem run` passes them explicitly; the Dagster UI takes
-    them from `CIEM_*` environment variables (defaults: the embedded demo organization)."""
+    them from `CIEM_*` environment variables (defaults: the embedded demo organization).
 
-    snapshot_dir: str
+    The as-of day is never a setting: it is the partition being materialized."""
+
     cloudtrail_dir: str  # a local folder or s3://bucket/prefix
+    snapshot_root: str = ""  # dated snapshot folders <root>/YYYY-MM-DD/; the newest on or before
+    snapshot_dir: str = ""  # or one fixed snapshot folder, used for every as-of day
     lake_dir: str = "data/lake"
-    as_of: str = ""  # YYYY-MM-DD; empty = the run's partition day, else yesterday (UTC)
     window_days: int = 15
     gap_threshold: float = 0.4
     unused_days: int = 90  # unused-role / unused-password / unused-access-key
@@ -31,13 +35,13 @@ class CiemSettings(dg.ConfigurableResource):
         except ValueError as exc:
             raise ValueError(f"CIEM_LAKE={exc}") from exc
 
-    def run_params(self, context: dg.AssetExecutionContext | None = None) -> RunParams:
-        if self.as_of:
-            as_of = date.fromisoformat(self.as_of)
-        elif context is not None and context.run.tags.get("dagster/partition"):
-            as_of = date.fromisoformat(context.run.tags["dagster/partition"])
-        else:
-            as_of = datetime.now(UTC).date() - timedelta(days=1)
+    @property
+    def snapshots(self) -> SnapshotSource:
+        if self.snapshot_dir:
+            return SnapshotSource(folder=Path(self.snapshot_dir))
+        return SnapshotSource(root=Path(self.snapshot_root or "data/demo/snapshots"))
+
+    def run_params(self, as_of: date) -> RunParams:
         return RunParams(
             as_of=as_of,
             window_days=self.window_days,
@@ -49,10 +53,10 @@ class CiemSettings(dg.ConfigurableResource):
 
 def settings_from_env() -> CiemSettings:
     return CiemSettings(
-        snapshot_dir=os.environ.get("CIEM_SNAPSHOT", "data/demo/snapshots/2026-11-20"),
+        snapshot_root=os.environ.get("CIEM_SNAPSHOT_ROOT", "data/demo/snapshots"),
+        snapshot_dir=os.environ.get("CIEM_SNAPSHOT", ""),
         cloudtrail_dir=os.environ.get("CIEM_CLOUDTRAIL", "data/demo/cloudtrail"),
         lake_dir=os.environ.get("CIEM_LAKE", "data/lake"),
-        as_of=os.environ.get("CIEM_AS_OF", "2026-11-20"),
         window_days=int(os.environ.get("CIEM_WINDOW_DAYS", "15")),
         gap_threshold=float(os.environ.get("CIEM_GAP_THRESHOLD", "0.4")),
         unused_days=int(os.environ.get("CIEM_UNUSED_DAYS", "90")),
@@ -60,8 +64,3 @@ def settings_from_env() -> CiemSettings:
         cloudtrail_full_refresh=os.environ.get("CIEM_CLOUDTRAIL_FULL_REFRESH") == "1",
         suppressions_file=os.environ.get("CIEM_SUPPRESSIONS", ""),
     )
-
-
-@dg.definitions
-def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"ciem": settings_from_env()}, executor=dg.in_process_executor)

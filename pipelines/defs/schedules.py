@@ -1,30 +1,73 @@
-"""The nightly schedule: yesterday's CloudTrail day, then every model, at 02:00 UTC."""
+"""The nightly loop: at 02:00 UTC the day that just ended is landed (and, where live collection
+is configured, a snapshot is collected first); when that run succeeds, the as-of day is modelled.
+
+Two jobs, because a job has one partitioning: `ciem_nightly` (CloudTrail day D) and
+`ciem_models` (as-of day D: the snapshot used and every model). The sensor chains them, so the
+models never start on a day that is not landed."""
+
+from __future__ import annotations
 
 import os
 from datetime import timedelta
 
 import dagster as dg
 
-from pipelines.defs.landing import cloudtrail_days
-
-nightly_job = dg.define_asset_job(
-    "ciem_nightly",
-    selection=dg.AssetSelection.all(),
-    partitions_def=cloudtrail_days,
-    description="Land yesterday's CloudTrail and the current snapshot, rebuild every model.",
-)
+from pipelines.defs.partitions import Days
 
 
-@dg.schedule(
-    job=nightly_job,
-    cron_schedule="0 2 * * *",
-    execution_timezone="UTC",
+def _status() -> dg.DefaultScheduleStatus:
     # Stopped unless the deployment says otherwise (README, "Nightly schedule").
-    default_status=dg.DefaultScheduleStatus.RUNNING
-    if os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running"
-    else dg.DefaultScheduleStatus.STOPPED,
-)
-def ciem_nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Each night, the day that just ended is landed and the window ending on it is modelled."""
-    day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
-    return dg.RunRequest(run_key=day, partition_key=day)
+    if os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running":
+        return dg.DefaultScheduleStatus.RUNNING
+    return dg.DefaultScheduleStatus.STOPPED
+
+
+def _sensor_status() -> dg.DefaultSensorStatus:
+    if os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running":
+        return dg.DefaultSensorStatus.RUNNING
+    return dg.DefaultSensorStatus.STOPPED
+
+
+def build_nightly(days: Days, collect: bool) -> tuple[list, list, list]:
+    """The jobs, the schedule and the sensor of the nightly loop."""
+    landing = dg.AssetSelection.assets("raw_cloudtrail_events", "usage_daily", "event_counts_daily")
+    if collect:
+        landing = landing | dg.AssetSelection.assets("iam_snapshot_collected")
+    nightly_job = dg.define_asset_job(
+        "ciem_nightly",
+        selection=landing,
+        description="Collect a snapshot (if configured) and land the CloudTrail day that ended.",
+    )
+    models_job = dg.define_asset_job(
+        "ciem_models",
+        selection=dg.AssetSelection.all()
+        - landing
+        - dg.AssetSelection.groups("collect", "reference", "reports"),
+        description="Model one as-of day: its snapshot, every SQL model and the history.",
+    )
+
+    @dg.schedule(
+        job=nightly_job,
+        cron_schedule="0 2 * * *",
+        execution_timezone="UTC",
+        default_status=_status(),
+    )
+    def ciem_nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        """Each night, the day that just ended is landed; `ciem_models_after_landing` follows."""
+        day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+        return dg.RunRequest(run_key=day, partition_key=day)
+
+    @dg.run_status_sensor(
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[nightly_job],
+        request_job=models_job,
+        default_status=_sensor_status(),
+    )
+    def ciem_models_after_landing(context: dg.RunStatusSensorContext):
+        """When a day has landed, model that day as the as-of day (its window ends on it)."""
+        day = context.dagster_run.tags.get("dagster/partition")
+        if day and day in days.as_of_days.get_partition_keys():
+            return dg.RunRequest(run_key=f"models-{day}", partition_key=day)
+        return dg.SkipReason(f"no as-of partition for {day!r}")
+
+    return [nightly_job, models_job], [ciem_nightly_schedule], [ciem_models_after_landing]

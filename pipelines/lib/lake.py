@@ -122,11 +122,33 @@ class Lake:
             make_private_dirs(directory)
         return directory / "ciem.duckdb"
 
+    def day_warehouse_path(self, as_of: date) -> Path:
+        """An as-of day's own warehouse: the models of that day, whatever else was built since;
+        the newest day's is copied to `warehouse_path`."""
+        return self.warehouse_path.parent / f"as_of={as_of.isoformat()}" / "ciem.duckdb"
+
     def table_path(self, name: str) -> Path:
         return self.root / "parquet" / f"{name}.parquet"
 
+    def snapshot_table_path(self, name: str, as_of: date) -> Path:
+        """A snapshot table as landed for one as-of day (from the snapshot that day uses)."""
+        return self.root / "parquet" / name / f"as_of={as_of.isoformat()}.parquet"
+
+    def snapshot_quarantine_path(self, as_of: date) -> Path:
+        return self.root / "parquet" / "snapshot_quarantine" / f"as_of={as_of.isoformat()}.parquet"
+
+    def snapshot_source_path(self, as_of: date) -> Path:
+        """Which snapshot folder an as-of day's tables came from (written after them: its
+        presence says the day's snapshot landed whole)."""
+        return self.root / "parquet" / "snapshot_source" / f"as_of={as_of.isoformat()}.json"
+
     def cloudtrail_day_dir(self, day: date) -> Path:
         return self.root / "parquet" / "raw_cloudtrail_events" / f"day={day.isoformat()}"
+
+    def cloudtrail_landed_path(self, day: date) -> Path:
+        """Written once a CloudTrail day has landed (even a day without any file): the models
+        of an as-of day check that every day of their window has."""
+        return self.root / "parquet" / "cloudtrail_landed" / f"day={day.isoformat()}.json"
 
     def daily_path(self, table: str, day: date) -> Path:
         """A per-day aggregate of CloudTrail (usage_daily, event_counts_daily)."""

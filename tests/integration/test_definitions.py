@@ -8,15 +8,35 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import dagster as dg
 import yaml
 
 from pipelines.definitions import defs
 from pipelines.defs.lake_tables import lake_tables
+from pipelines.defs.location import location_days
 from pipelines.lib.reference.csvs import load_reference
 from pipelines.lib.warehouse.sql_models import SQL_DIR, discover_models
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("asset_graph.json")
+
+
+def _partitions(node: object) -> str | None:
+    """Which of the two daily partitionings an asset has (their dates follow the data)."""
+    partitions = node.partitions_def  # type: ignore[attr-defined]
+    if partitions is None:
+        return None
+    days = location_days(defs.resources["ciem"])
+    return {days.cloudtrail_days: "cloudtrail_days", days.as_of_days: "as_of_days"}[partitions]
+
+
+def _dep(graph: object, key: dg.AssetKey, parent: dg.AssetKey) -> str:
+    """A dependency, with its partition mapping where it is not the identity."""
+    name = parent.to_user_string()
+    mapping = graph.get_partition_mapping(key, parent)  # type: ignore[attr-defined]
+    if isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset != 0:
+        return f"{name} [window {mapping.start_offset}..{mapping.end_offset}]"
+    return name
 
 
 def asset_graph() -> dict:
@@ -26,9 +46,12 @@ def asset_graph() -> dict:
         node = graph.get(key)
         assets[key.to_user_string()] = {
             "group": node.group_name,
-            "deps": sorted(k.to_user_string() for k in node.parent_keys),
-            "partitioned": node.partitions_def is not None,
+            "deps": sorted(_dep(graph, key, k) for k in node.parent_keys),
+            "partitions": _partitions(node),
             "kinds": sorted(node.kinds),
+            "automation": node.automation_condition.get_label()
+            if node.automation_condition
+            else None,
         }
     return {
         "assets": assets,
@@ -36,6 +59,12 @@ def asset_graph() -> dict:
         "schedules": sorted(
             [s.name, s.cron_schedule, s.job_name, s.default_status.value]
             for s in defs.get_repository_def().schedule_defs
+        ),
+        "sensors": sorted(
+            [s.name, s.default_status.value] for s in defs.get_repository_def().sensor_defs
+        ),
+        "jobs": sorted(
+            j.name for j in defs.get_repository_def().get_all_jobs() if not j.name.startswith("__")
         ),
     }
 
@@ -78,17 +107,42 @@ def test_every_rule_has_a_model_a_registry_row_and_a_place_in_the_union() -> Non
         assert f"'{rule_id}' as rule_id" in (SQL_DIR / "detections" / f"{model}.sql").read_text()
 
 
-def test_nightly_schedule_targets_yesterday_for_every_asset() -> None:
-    import dagster as dg
+def test_nightly_schedule_lands_yesterday_and_the_models_follow_it() -> None:
+    """A live deployment (days rolling with the calendar): the schedule lands the day that
+    ended, the sensor models that as-of day; between the two jobs and the reference and report
+    assets (materialized with any run), every asset is covered."""
+    from pipelines.defs.location import build_definitions
+    from pipelines.defs.partitions import planned_days
 
-    schedule = defs.resolve_schedule_def("ciem_nightly_schedule")
+    settings = defs.resources["ciem"]
+    days = planned_days(
+        settings.cloudtrail_dir, settings.snapshots, 15, env={"CIEM_LATEST_DAY": "rolling"}
+    )
+    live = build_definitions(settings, days, collect=False)
+    schedule = live.resolve_schedule_def("ciem_nightly_schedule")
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 11, 28, 2, 0, tzinfo=UTC),
-        repository_def=defs.get_repository_def(),
+        repository_def=live.get_repository_def(),
     )
     [request] = list(schedule.evaluate_tick(context).run_requests or [])
     assert request.partition_key == "2026-11-27"
-    job = defs.resolve_job_def("ciem_nightly")
-    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(
-        asset_graph()["assets"]
-    )
+    landing = live.resolve_job_def("ciem_nightly")
+    models = live.resolve_job_def("ciem_models")
+    assert {k.to_user_string() for k in landing.asset_layer.selected_asset_keys} == {
+        "raw_cloudtrail_events",
+        "usage_daily",
+        "event_counts_daily",
+    }
+    graph = live.resolve_asset_graph()
+    as_of = {
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).partitions_def == days.as_of_days
+    }
+    assert {k.to_user_string() for k in models.asset_layer.selected_asset_keys} == as_of
+    unpartitioned = {
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).partitions_def is None
+    }
+    assert {graph.get(dg.AssetKey(k)).group_name for k in unpartitioned} == {"reference", "reports"}

@@ -4,6 +4,7 @@ downstream models are skipped, and what succeeded is still recorded."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -11,12 +12,15 @@ import pytest
 
 from pipelines.definitions import defs
 from pipelines.defs.lake_tables import lake_tables
-from pipelines.defs.models import build_sql_models
+from pipelines.defs.models import WINDOW_CHECK, build_sql_models
+from pipelines.defs.partitions import run_days
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse.connection import connect
 from pipelines.lib.warehouse.sql_models import discover_audits, discover_models, topological_order
 
+DAYS = run_days(date(2026, 11, 20), 15)
+AS_OF = "2026-11-20"
 MODELS = {
     # file: sql (staging < intermediate < marts; names chosen so that alphabetical order is not
     # a topological one)
@@ -40,7 +44,7 @@ def sql_dir(tmp_path: Path) -> Path:
 
 def _step(sql_dir: Path) -> dg.AssetsDefinition:
     models = discover_models(sql_dir, external=lake_tables())
-    return build_sql_models(models, discover_audits(sql_dir), name="test_models")
+    return build_sql_models(models, discover_audits(sql_dir), DAYS, name="test_models")
 
 
 def _settings(tmp_path: Path) -> CiemSettings:
@@ -48,7 +52,6 @@ def _settings(tmp_path: Path) -> CiemSettings:
         snapshot_dir=str(tmp_path / "snapshot"),
         cloudtrail_dir=str(tmp_path / "cloudtrail"),
         lake_dir=str(tmp_path / "lake"),
-        as_of="2026-11-20",
     )
 
 
@@ -81,7 +84,9 @@ def test_a_failing_model_is_named_its_downstream_skipped_and_the_rest_recorded(
     sql_dir: Path, tmp_path: Path
 ) -> None:
     step = _step(sql_dir)
-    result = dg.materialize([step], resources={"ciem": _settings(tmp_path)}, raise_on_error=False)
+    result = dg.materialize(
+        [step], resources={"ciem": _settings(tmp_path)}, raise_on_error=False, partition_key=AS_OF
+    )
     assert not result.success
     assert _materialized(result) == {"stg_a", "int_c", "aa_mart"}
     [failure] = result.get_step_failure_events()
@@ -89,7 +94,8 @@ def test_a_failing_model_is_named_its_downstream_skipped_and_the_rest_recorded(
     assert "model int_b failed: Invalid Input Error: boom" in message
     assert "skipped 1 downstream: int_a_after_b" in message
     checks = {(c.check_name, c.passed) for c in result.get_asset_check_evaluations()}
-    assert checks == {("positive", True)}
+    # The models read neither the snapshot nor CloudTrail: nothing of the window is missing.
+    assert checks == {("positive", True), (WINDOW_CHECK, True)}
     with connect(Lake.at(tmp_path / "lake"), read_only=True) as con:
         assert con.execute("select total from aa_mart").fetchall() == [(6,)]
     assert (tmp_path / "lake" / "marts" / "aa_mart.parquet").is_file()
@@ -98,11 +104,13 @@ def test_a_failing_model_is_named_its_downstream_skipped_and_the_rest_recorded(
 def test_only_the_selected_models_run(sql_dir: Path, tmp_path: Path) -> None:
     step = _step(sql_dir)
     resources = {"ciem": _settings(tmp_path)}
-    first = dg.materialize([step], selection=["stg_a", "int_c"], resources=resources)
+    first = dg.materialize(
+        [step], selection=["stg_a", "int_c"], resources=resources, partition_key=AS_OF
+    )
     assert _materialized(first) == {"stg_a", "int_c"}
-    assert {c.check_name for c in first.get_asset_check_evaluations()} == {"positive"}
-    # One model alone, from the tables the last run left in the warehouse.
-    second = dg.materialize([step], selection=["aa_mart"], resources=resources)
+    assert {c.check_name for c in first.get_asset_check_evaluations()} == {"positive", WINDOW_CHECK}
+    # One model alone, from the tables the last run left in the warehouse (same as-of day).
+    second = dg.materialize([step], selection=["aa_mart"], resources=resources, partition_key=AS_OF)
     assert _materialized(second) == {"aa_mart"}
     assert second.get_asset_check_evaluations() == []
 
@@ -112,7 +120,9 @@ def test_every_sql_model_of_the_code_location_runs_in_one_step() -> None:
     models = {m.name for m in discover_models(external=lake_tables())}
     nodes = {graph.get(dg.AssetKey(name)).assets_def.node_def.name for name in models}
     assert nodes == {"sql_models"}
-    audits = {(a.model, a.name) for a in discover_audits()}
+    audits = {(a.model, a.name) for a in discover_audits()} | {
+        ("int_usage_in_window", WINDOW_CHECK)
+    }
     assert {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys} == audits
 
 
@@ -121,7 +131,7 @@ def test_ciem_prints_the_failed_model_in_one_line(sql_dir: Path, tmp_path: Path)
     from pipelines.cli.pipeline import _materialize
 
     with pytest.raises(CiemError) as raised:
-        _materialize([_step(sql_dir)], resources={"ciem": _settings(tmp_path)})
+        _materialize([_step(sql_dir)], resources={"ciem": _settings(tmp_path)}, partition_key=AS_OF)
     assert str(raised.value) == (
         "model int_b failed: Invalid Input Error: boom; skipped 1 downstream: int_a_after_b"
     )

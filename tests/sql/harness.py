@@ -82,13 +82,14 @@ def build(
         raise KeyError(f"not lake tables: {sorted(unknown)}")
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
-    first_by_glob: dict[str, str] = {}
+    first_by_glob: dict[tuple[str, str], str] = {}
     for name, table in LAKE_TABLES.items():
-        if table.glob in first_by_glob and name not in inputs:
+        files = (table.glob, table.as_of_path)
+        if files in first_by_glob and name not in inputs:
             # Another name for the same lake files (`earlier_detection_history`): the same rows.
-            con.execute(f"create view {name} as select * from {first_by_glob[table.glob]}")
+            con.execute(f"create view {name} as select * from {first_by_glob[files]}")
             continue
-        first_by_glob.setdefault(table.glob, name)
+        first_by_glob.setdefault(files, name)
         rows = inputs.get(name, catalog_rows() if name == "ref_iam_actions" else [])
         arrow = pa.Table.from_pylist(
             [{f.name: r.get(f.name) for f in table.schema} for r in rows], schema=table.schema

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.lib.lake import Lake, write_parquet
+from pipelines.lib.lake import Lake, make_private_dirs, write_parquet
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,20 @@ class LakeTable:
 
     name: str
     schema: pa.Schema
-    glob: str  # relative to the lake root
+    glob: str  # relative to the lake root ("" = none)
+    # The part landed per as-of day (`{as_of}` in the path): the view reads the run's day only.
+    as_of_path: str = ""
+
+    def sources(self, lake: Lake, as_of: date | None) -> list[str]:
+        """The Parquet files (or globs) the view reads, for the run's as-of day."""
+        found = []
+        if self.glob and any(lake.root.glob(self.glob)):
+            found.append(f"{lake.root}/{self.glob}")
+        if self.as_of_path and as_of is not None:
+            path = lake.root / self.as_of_path.format(as_of=as_of.isoformat())
+            if path.exists():
+                found.append(str(path))
+        return found
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,7 @@ def connect(
 
 
 @contextmanager
-def building_warehouse(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+def building_warehouse(lake: Lake, path: Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A write connection to a copy of the warehouse, which replaces the warehouse with one
     rename when the block ends normally (the model step catches a failing model, so what
     succeeded is published); an exception out of the block publishes nothing.
@@ -141,9 +154,10 @@ def building_warehouse(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
     A reader that holds `ciem.duckdb` open (a dashboard's read-only connection, the `duckdb`
     CLI) never blocks the build, keeps the file it opened, and sees the new results when it
     reconnects; it never sees a half-built warehouse. Two runs at once each publish a whole
-    warehouse (the last rename wins). A crash or a kill leaves the old warehouse as it was."""
-    path = lake.warehouse_path
-    path.parent.mkdir(parents=True, exist_ok=True)
+    warehouse (the last rename wins). A crash or a kill leaves the old warehouse as it was.
+    `path`: another warehouse file than the lake's (an as-of day's own)."""
+    path = path or lake.warehouse_path
+    make_private_dirs(path.parent)
     building = path.with_name(f".{path.name}.{uuid.uuid4().hex}.building")
     if path.exists():
         shutil.copyfile(path, building)
@@ -164,21 +178,44 @@ def building_warehouse(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
             building.with_name(building.name + ".wal").unlink(missing_ok=True)
 
 
+def publish_day_warehouse(lake: Lake, as_of: date) -> None:
+    """Make an as-of day's warehouse the lake's (`ciem.duckdb`): a copy renamed into place, so a
+    reader keeps the file it opened and sees the new one when it reconnects."""
+    path = lake.warehouse_path
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.publishing")
+    try:
+        shutil.copyfile(lake.day_warehouse_path(as_of), tmp)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def prune_day_warehouses(lake: Lake, keep: int) -> None:
+    """Keep the warehouses of the `keep` newest as-of days (an older day is rebuilt if asked)."""
+    days = sorted(lake.root.glob("warehouse/as_of=*/ciem.duckdb"))
+    for path in days[:-keep] if keep else days:
+        shutil.rmtree(path.parent, ignore_errors=True)
+
+
 def register_lake_views(
-    con: duckdb.DuckDBPyConnection, lake: Lake, tables: Mapping[str, LakeTable]
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    tables: Mapping[str, LakeTable],
+    as_of: date | None = None,
 ) -> None:
-    """(Re)create one view per lake table over its Parquet files (or an empty typed file)."""
+    """(Re)create one view per lake table over its Parquet files for the as-of day (or an empty
+    typed file)."""
     for table in tables.values():
-        files = sorted(lake.root.glob(table.glob))
-        if files:
-            source = f"{lake.root}/{table.glob}"
-        else:
+        sources = table.sources(lake, as_of)
+        if not sources:
             empty = lake.empty_path(table.name)
             write_parquet(table.schema.empty_table(), empty)
-            source = str(empty)
+            sources = [str(empty)]
+        listed = ", ".join(quote_literal(s) for s in sources)
         con.execute(
-            f"create or replace view {table.name} as "  # noqa: S608 (table names from the lake registry; the path is quoted)
-            f"select * from read_parquet({quote_literal(source)}, union_by_name = true)"
+            f"create or replace view {table.name} as "  # noqa: S608 (table names from the lake registry; the paths are quoted)
+            f"select * from read_parquet([{listed}], union_by_name = true)"
         )
 
 

@@ -38,14 +38,14 @@ def test_flags_reject_non_positive_or_non_numbers(
 def test_environment_sets_the_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIEM_UNUSED_DAYS", "45")
     monkeypatch.setenv("CIEM_KEY_ROTATION_DAYS", "365")
-    params = settings_from_env().run_params()
+    params = settings_from_env().run_params(date(2026, 11, 20))
     assert (params.unused_days, params.key_rotation_days) == (45, 365)
 
 
 def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CIEM_UNUSED_DAYS", raising=False)
     monkeypatch.delenv("CIEM_KEY_ROTATION_DAYS", raising=False)
-    params = settings_from_env().run_params()
+    params = settings_from_env().run_params(date(2026, 11, 20))
     assert (params.unused_days, params.key_rotation_days) == (90, 90)
 
 
