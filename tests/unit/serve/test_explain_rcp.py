@@ -362,8 +362,9 @@ PERIMETER_DENY = {
     "statement": 0,
     "sid": "EnforceOrgIdentities",
     "effect": "Deny",
-    "conditional": True,
-    "condition_keys": ["aws:principalisawsservice", "aws:principalorgid"],
+    # Its condition decided true from the snapshot (a caller outside the organization).
+    "conditional": False,
+    "condition_keys": [],
 }
 
 
@@ -414,7 +415,6 @@ def _answer(principal: str, action: str, resource: str | None, decision: str, **
 PROD_SCPS = [_scp_full(ROOT), _scp_full(OU_PROD), _scp_full(PROD)]
 PROD_RCPS = [_rcp_full(ROOT), _rcp_full(OU_PROD), _rcp_full(PROD)]
 SANDBOX_SCPS = [_scp_full(ROOT), _scp_full(OU_SAND), _scp_full(SANDBOX)]
-PERIMETER_KEYS = ["aws:principalisawsservice", "aws:principalorgid"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,31 +493,29 @@ def test_rcp_full_aws_access_only_allows(store: PolicyStore) -> None:
     )
 
 
-def test_perimeter_deny_on_a_caller_outside_the_organization_is_conditional(
+def test_perimeter_deny_on_a_caller_outside_the_organization_is_decided(
     store: PolicyStore,
 ) -> None:
     # The bucket policy grants the outside account and its identity policy allows: without the
     # RCP the request is allowed. AWS denies it when aws:PrincipalOrgID is not the organization's
-    # (the caller is outside it); ciem does not evaluate condition values, so the RCP Deny makes
-    # the answer conditional on those keys, never silently allowed.
+    # (the caller is outside it). Both keys are facts of the snapshot for an IAM principal
+    # (issue 12: aws:PrincipalOrgID absent outside the organization, aws:PrincipalIsAWSService
+    # false), so the Deny applies, unconditionally
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
     assert store.explain(EXT, "s3:GetObject", PROD_OBJECT) == _answer(
         EXT,
         "s3:GetObject",
         PROD_OBJECT,
-        "conditionally_allowed",
-        allowed_by=[_identity(EXT), _bucket_grant("prod-data"), *PROD_RCPS],
+        "explicitly_denied",
         denied_by=[PERIMETER_DENY],
-        condition_keys=PERIMETER_KEYS,
     )
-    # A caller inside the organization: same RCP Deny, same keys (AWS: the Deny does not apply).
+    # A caller inside the organization: the same RCP Deny does not apply.
     assert store.explain(ALICE, "s3:GetObject", PROD_OBJECT) == _answer(
         ALICE,
         "s3:GetObject",
         PROD_OBJECT,
-        "conditionally_allowed",
+        "allowed",
         allowed_by=[_identity(ALICE), *PROD_SCPS, *PROD_RCPS],
-        denied_by=[PERIMETER_DENY],
-        condition_keys=PERIMETER_KEYS,
     )
 
 
@@ -551,7 +549,6 @@ def test_level_without_an_rcp_is_an_implicit_deny(store: PolicyStore) -> None:
         SANDBOX_OBJECT,
         "implicitly_denied",
         allowed_by=[_identity(SAM), *SANDBOX_SCPS, _rcp_full(ROOT), _rcp_full(SANDBOX)],
-        denied_by=[PERIMETER_DENY],
         missing_allow_from=[f"rcp:{OU_SAND}"],
     )
 
