@@ -36,6 +36,8 @@ from typing import Any
 import duckdb
 
 from pipelines.lib.serve.facts import OrgFacts, parse_tags, request_facts
+from pipelines.lib.serve.screen import format_decision
+from pipelines.lib.serve.special import aws_refusal, is_aws_managed_policy
 from pipelines.lib.serve.statements import (
     RCP_EXEMPT_ACTIONS,
     RCP_SERVICES,
@@ -53,6 +55,8 @@ from pipelines.lib.warehouse.conditions import (
     evaluate,
     normalize_context,
 )
+
+__all__ = ["PolicyStore", "format_decision", "pattern_covers"]
 
 
 @dataclass
@@ -327,6 +331,8 @@ class PolicyStore:
         """The account that owns `resource`: its ARN's, else (an S3 bucket or object) the
         bucket's owner from `s3/list-buckets.json` or the account of its bucket policy; None when
         the snapshot does not know it."""
+        if is_aws_managed_policy(resource):
+            return None  # AWS's, not another account's: the identity policy decides
         account = _arn_account(resource)
         if account:
             return account
@@ -413,6 +419,20 @@ class PolicyStore:
                 "context_ignored": ignored,
                 "note": "sts:GetCallerIdentity needs no permission; no policy can deny it",
             }
+        refusal = aws_refusal(action_lc, resource, self.identities.get(resource or ""))
+        if refusal is not None:
+            return {
+                "principal": principal_arn,
+                "action": action,
+                "resource": resource,
+                "known_action": action_lc in self.known_actions if self.known_actions else None,
+                "decision": "explicitly_denied",
+                "allowed_by": [],
+                "denied_by": [{"source": "aws", "reason": refusal}],
+                "missing_allow_from": [],
+                "condition_keys": [],
+                "partial_denies": [],
+            }
 
         denies: list[dict] = []
         partial_denies: list[dict] = []
@@ -473,7 +493,9 @@ class PolicyStore:
         # KMS key always needs its key policy: IAM policies count only where the key policy
         # names the account (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
         trust_required = False
-        key_policy_required = False
+        # A key without a key policy in the snapshot grants nothing: KMS needs one.
+        key_policy_required = resource is not None and _is_kms_key(resource)
+        rp_bypass: list[dict] = []  # grants not limited by the principal's permissions boundary
         if resource is not None:
             for s, resource_arn, _ in self._resource_policy_statements(action_lc, resource):
                 trust_required |= s.policy_kind == "trust"
@@ -491,10 +513,15 @@ class PolicyStore:
                 entry = _entry(kind, s, {"resource_arn": resource_arn})
                 if s.effect == "Deny":
                     denies.append(entry)
-                elif match == "principal":
-                    rp_principal.append(entry)
-                else:
+                elif match == "account":
                     rp_account.append(entry)
+                else:
+                    rp_principal.append(entry)
+                    # Same account: naming a user's ARN, or a role's session (`*` covers it),
+                    # is not limited by the boundary; naming the role's ARN is
+                    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html).
+                    if match == ("named" if identity.principal_type == "user" else "session"):
+                        rp_bypass.append(entry)
         # RCPs of the resource's account (they restrict every caller, other accounts too).
         rcp_matches = [
             (node, matching(stmts))
@@ -566,10 +593,7 @@ class PolicyStore:
                 conditional |= all(e["conditional"] for e in granting)
             else:
                 missing.append("identity")
-            # A resource policy naming an IAM user's ARN is not limited by its boundary.
-            bypass_boundary = (
-                not identity_allows and bool(rp_principal) and identity.principal_type == "user"
-            )
+            bypass_boundary = not identity_allows and bool(rp_bypass)
         if ctx.boundary is not None and not bypass_boundary:
             allows = [_entry("boundary", s) for s in boundary_matches if s.effect == "Allow"]
             if allows:
@@ -719,62 +743,30 @@ def _arn_account(arn: str) -> str | None:
 
 
 def _principal_match(s: Statement, identity: Identity) -> str | None:
-    """'principal' if the statement names this principal (or everyone), 'account' if it names
-    its account (root ARN or account id), None otherwise. NotPrincipal inverts."""
+    """How the statement's Principal covers this principal: 'named' (its ARN), 'session' (a
+    session of this role, or `*` for a role), 'wildcard' (`*` for a user), 'account' (its
+    account's root ARN or id), or None. NotPrincipal inverts."""
     root = f"arn:aws:iam::{identity.account_id}:root"
     if s.not_principal_aws is not None:
+        if s.effect == "Deny" and identity.boundary_policy_key:
+            # "The NotPrincipal element with a Deny effect will always deny any IAM principal
+            # that has a permissions boundary policy attached, regardless of the values
+            # specified in the NotPrincipal element."
+            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html)
+            return "named"
         listed = set(s.not_principal_aws)
         if identity.principal_arn in listed or root in listed or identity.account_id in listed:
             return None
-        return "principal"
+        return "named"
     names = s.principal_aws or ()
-    if "*" in names or identity.principal_arn in names:
-        return "principal"
+    if identity.principal_arn in names:
+        return "named"
+    if identity.principal_type == "role":
+        session = f"arn:aws:sts::{identity.account_id}:assumed-role/{identity.name}/"
+        if "*" in names or any(n.startswith(session) for n in names):
+            return "session"
+    elif "*" in names:
+        return "wildcard"
     if root in names or identity.account_id in names:
         return "account"
     return None
-
-
-def format_decision(result: dict) -> str:
-    """One readable screen: the decision, then the chain."""
-    lines = [
-        f"{result['principal']}",
-        f"  {result['action']} on {result['resource'] or '(any resource)'}",
-        f"decision: {result['decision'].upper()}",
-    ]
-
-    def describe(e: dict) -> str:
-        name = e.get("policy") or e.get("policy_key")
-        where = f"{e['source']}: {name}"
-        if e.get("policy_arn"):
-            where += f" ({e['policy_arn']})"
-        if e.get("resource_arn"):
-            where += f" on {e['resource_arn']}"
-        stmt = f"statement {e['statement']}" + (f" (Sid {e['sid']})" if e.get("sid") else "")
-        via = f", via {e['via']}" if e.get("via") and e["via"] != "direct" else ""
-        cond = f", only if {', '.join(e['condition_keys'])} match" if e.get("conditional") else ""
-        return f"    {where}, {stmt}{via}{cond}"
-
-    if result["denied_by"]:
-        lines.append(
-            "denied by:"
-            if result["decision"] == "explicitly_denied"
-            else "conditional Deny (applies when its condition holds):"
-        )
-        lines += [describe(e) for e in result["denied_by"]]
-    if result.get("known_action") is False:
-        lines.append(
-            f"note: {result['action']} is not in the IAM action catalog: check its spelling"
-        )
-    # What is missing comes first: it is the reason for an implicit deny.
-    if result["missing_allow_from"]:
-        lines.append("no Allow from: " + ", ".join(result["missing_allow_from"]))
-    if result["allowed_by"]:
-        lines.append("allowed by:")
-        lines += [describe(e) for e in result["allowed_by"]]
-    if result.get("partial_denies"):
-        lines.append("Denies on some resources only (name a resource to evaluate them):")
-        lines += [describe(e) for e in result["partial_denies"]]
-    if result.get("condition_keys"):
-        lines.append("depends on condition keys: " + ", ".join(result["condition_keys"]))
-    return "\n".join(lines)
