@@ -311,7 +311,7 @@ class PolicyStore:
         self._contexts[principal_arn] = ctx
         return ctx
 
-    def _resource_policy_statements(
+    def resource_policy_statements(
         self, action: str, resource: str
     ) -> Iterator[tuple[Statement, str, str | None]]:
         for resource_arn, account, key, kind in self.resource_policies:
@@ -497,7 +497,7 @@ class PolicyStore:
         key_policy_required = resource is not None and _is_kms_key(resource)
         rp_bypass: list[dict] = []  # grants not limited by the principal's permissions boundary
         if resource is not None:
-            for s, resource_arn, _ in self._resource_policy_statements(action_lc, resource):
+            for s, resource_arn, _ in self.resource_policy_statements(action_lc, resource):
                 trust_required |= s.policy_kind == "trust"
                 key_policy_required |= _is_kms_key(resource_arn)
                 if not (
