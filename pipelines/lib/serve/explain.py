@@ -114,6 +114,7 @@ class PolicyStore:
     resource_tags: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     # bucket name -> owning account (s3/list-buckets.json, else the bucket policy's account)
     bucket_owners: dict[str, str] = field(default_factory=dict)
+    _policy_index: tuple[dict[str, list[int]], list[int]] | None = None
     _contexts: dict[str, _PrincipalContext] = field(default_factory=dict)
     _rcp_statements: dict[str, list[tuple[str, list[Statement]]]] = field(default_factory=dict)
 
@@ -311,10 +312,29 @@ class PolicyStore:
         self._contexts[principal_arn] = ctx
         return ctx
 
+    def _policies_for(self, resource: str) -> list[tuple[str, str | None, str, str]]:
+        """The resource policies that may apply to `resource` (same order as
+        `resource_policies`), from an index by ARN: one question never scans every policy."""
+        if self._policy_index is None:
+            index: dict[str, list[int]] = {}
+            secrets: list[int] = []
+            for n, (arn, _, _, _) in enumerate(self.resource_policies):
+                index.setdefault(arn, []).append(n)
+                if ":secretsmanager:" in arn:
+                    secrets.append(n)
+            self._policy_index = (index, secrets)
+        index, secrets = self._policy_index
+        found = set(index.get(resource, ()))
+        if resource.startswith("arn:aws:s3:::"):
+            found.update(index.get(resource.split("/", 1)[0], ()))
+        if ":secretsmanager:" in resource:
+            found.update(secrets)
+        return [self.resource_policies[n] for n in sorted(found)]
+
     def resource_policy_statements(
         self, action: str, resource: str
     ) -> Iterator[tuple[Statement, str, str | None]]:
-        for resource_arn, account, key, kind in self.resource_policies:
+        for resource_arn, account, key, kind in self._policies_for(resource):
             if kind == "trust":
                 applies = resource == resource_arn and action in TRUST_ACTIONS
             elif resource_arn.startswith("arn:aws:s3:::"):
@@ -340,7 +360,7 @@ class PolicyStore:
             bucket = resource[len("arn:aws:s3:::") :].split("/", 1)[0]
             if bucket in self.bucket_owners:
                 return self.bucket_owners[bucket]
-        for resource_arn, owner, _, kind in self.resource_policies:
+        for resource_arn, owner, _, kind in self._policies_for(resource):
             if (
                 owner
                 and kind != "trust"

@@ -21,10 +21,8 @@ def who_can(
 ) -> dict[str, Any]:
     """{action, resource, principals: [explain answers that permit], external: [grants]}."""
     principals = []
-    for arn in sorted(store.identities):
+    for arn in candidates(store, action, resource):
         identity = store.identities[arn]
-        if identity.principal_type not in ("user", "role"):
-            continue
         answer = store.explain(arn, action, resource, context)
         if answer["decision"] in PERMITTED:
             principals.append(
@@ -37,6 +35,32 @@ def who_can(
         "principals": principals,
         "external": external_grants(store, action, resource),
     }
+
+
+def candidates(store: PolicyStore, action: str, resource: str) -> list[str]:
+    """The users and roles worth asking, sorted: all of them when a policy of the resource has
+    an Allow for the action (it may grant on its own) or for sts:GetCallerIdentity; otherwise
+    only those with an identity policy holding an Allow for the action (without one, explain
+    can only answer implicitly_denied)."""
+    action_lc = action.lower()
+    everyone = sorted(
+        arn for arn, i in store.identities.items() if i.principal_type in ("user", "role")
+    )
+    if action_lc == "sts:getcalleridentity" or any(
+        s.effect == "Allow" and s.matches_action(action_lc)
+        for s, _, _ in store.resource_policy_statements(action_lc, resource)
+    ):
+        return everyone
+    granting = {
+        key
+        for key, stmts in store.statements.items()
+        if any(s.effect == "Allow" and s.matches_action(action_lc) for s in stmts)
+    }
+    return [
+        arn
+        for arn in everyone
+        if any(key in granting for key, _, _ in store.principal_policies.get(arn, ()))
+    ]
 
 
 def external_grants(store: PolicyStore, action: str, resource: str) -> list[dict[str, Any]]:

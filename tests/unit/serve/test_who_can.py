@@ -97,3 +97,27 @@ def test_everyone_can_get_caller_identity_even_bob_under_a_deny(store) -> None:
     everyone = {a for a, i in store.identities.items() if i.principal_type in ("user", "role")}
     assert {p["principal"] for p in result["principals"]} == everyone
     assert BOB in everyone
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("s3:GetObject", "arn:aws:s3:::data/k"),
+        ("s3:GetObject", "arn:aws:s3:::data/locked/k"),
+        ("ec2:StartInstances", "arn:aws:ec2:eu-west-1:222222222222:instance/i-pay"),
+        ("sqs:SendMessage", QUEUE_STAR),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:222222222222:key/k-root"),
+        ("iam:AttachRolePolicy", BOUNDED),
+        ("lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:222222222222:function:f"),
+    ],
+)
+def test_who_can_asks_explain_of_everyone_it_could_permit(store, action, resource) -> None:
+    """Skipping principals without an identity Allow for the action (when no resource policy
+    allows it) never drops one that explain permits."""
+    everyone = {
+        arn
+        for arn, i in store.identities.items()
+        if i.principal_type in ("user", "role")
+        and store.explain(arn, action, resource)["decision"] in ("allowed", "conditionally_allowed")
+    }
+    assert {p["principal"] for p in who_can(store, action, resource)["principals"]} == everyone
