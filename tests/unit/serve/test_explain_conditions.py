@@ -425,6 +425,15 @@ def test_sso_and_service_linked_roles_cannot_be_modified(store, role: str, actio
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
     r = store.explain(BOB, action, role)
     assert (r["decision"], [e["source"] for e in r["denied_by"]]) == ("explicitly_denied", ["aws"])
+    assert format_decision(r).splitlines()[3:5] == [
+        "denied by:",
+        "    AWS: "
+        + (
+            "IAM Identity Center roles (/aws-reserved/sso.amazonaws.com/) cannot be modified"
+            if role == SSO_ROLE
+            else "a service-linked role's policies and trust cannot be changed in IAM"
+        ),
+    ]
     # Reading them is not refused.
     assert store.explain(BOB, "iam:GetRole", role)["decision"] == "allowed"
 
