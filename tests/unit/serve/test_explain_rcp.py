@@ -203,6 +203,8 @@ def _write_snapshot(root: Path) -> None:
         root / MGMT / "s3" / "bucket-policies" / "mgmt-logs.json",
         _bucket_policy("mgmt-logs", outside_root, "s3:GetObject"),
     )
+    # A bucket without a policy, known as prod's from list-buckets.json (issue 12 item 4).
+    _write(root / PROD / "s3" / "list-buckets.json", {"Buckets": [{"Name": "prod-plain"}]})
     _write(
         root / SANDBOX / "s3" / "bucket-policies" / "sandbox-tmp.json",
         _bucket_policy("sandbox-tmp", f"arn:aws:iam::{SANDBOX}:root", "s3:*"),
@@ -516,6 +518,31 @@ def test_perimeter_deny_on_a_caller_outside_the_organization_is_decided(
         PROD_OBJECT,
         "allowed",
         allowed_by=[_identity(ALICE), *PROD_SCPS, *PROD_RCPS],
+    )
+
+
+def test_rcps_apply_to_the_account_that_owns_a_bucket_without_a_policy(
+    store: PolicyStore,
+) -> None:
+    # list-buckets.json makes prod-plain prod's: a same-account request, the RCPs of prod apply.
+    plain = "arn:aws:s3:::prod-plain/k"
+    assert store.explain(ALICE, "s3:GetObject", plain) == _answer(
+        ALICE,
+        "s3:GetObject",
+        plain,
+        "allowed",
+        allowed_by=[_identity(ALICE), *PROD_SCPS, *PROD_RCPS],
+    )
+    # A bucket nobody lists: outside the organization, so the identity policy alone is not
+    # enough (both sides must allow) and no RCP of ours applies.
+    unknown = "arn:aws:s3:::somebody-elses/k"
+    assert store.explain(ALICE, "s3:GetObject", unknown) == _answer(
+        ALICE,
+        "s3:GetObject",
+        unknown,
+        "implicitly_denied",
+        allowed_by=[_identity(ALICE), *PROD_SCPS],
+        missing_allow_from=["resource_policy"],
     )
 
 
