@@ -559,3 +559,12 @@ def test_batch_lines_take_a_context(store) -> None:
         "context 'k' must be a string or a list of strings",
     ]
     assert answers[1]["context"] == {"aws:requestedregion": ["us-east-1"], "aws:tagkeys": ["a"]}
+
+
+def test_an_empty_context_value_says_the_key_is_absent(store) -> None:
+    # `--context aws:MultiFactorAuthPresent=`: the request carries no MFA key, so the
+    # `Bool aws:MultiFactorAuthPresent true` condition is false (absent key, positive operator).
+    assert parse_context(["aws:MultiFactorAuthPresent="]) == {"aws:MultiFactorAuthPresent": []}
+    q = (ALICE, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{MEMBER}:other")
+    ctx = {"aws:RequestedRegion": REGION, **parse_context(["aws:MultiFactorAuthPresent="])}
+    assert _answer(store, *q, context=ctx) == ("implicitly_denied", [])
