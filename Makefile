@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-explorer bench-bad-input lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-explorer bench-who-can bench-bad-input lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -61,6 +61,10 @@ bench-cloudtrail: $(STAMP)
 # The explorer with 10,000 generated detections: group-by switches and panel openings in Chromium.
 bench-explorer: $(STAMP) chromium
 	$(BIN)/python bench/bench_explorer.py --detections 10000
+
+# `ciem who-can` on a generated 10,000-principal organization (issue 12 item 5).
+bench-who-can: $(STAMP)
+	$(BIN)/python bench/bench_who_can.py --principals 10000 --repeat 3
 
 # The bad-input corpus (issue 18): 126 one-change cases run end to end against a clean run; writes
 # bench/results/bad_input_corpus.md (`--heavy` adds the 400 MB gzip case).

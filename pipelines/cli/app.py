@@ -17,13 +17,14 @@ from pipelines.cli.export import add_export_parser
 from pipelines.cli.options import CiemError, UsageError
 from pipelines.cli.query import add_query_parser
 from pipelines.cli.run import add_run_parser
+from pipelines.cli.who_can import add_who_can_parser
 from pipelines.lib.collect.collector import CollectError
 from pipelines.lib.lake import set_private_umask
 
 DESCRIPTION = """\
 ciem: what each AWS identity can do, what it did (CloudTrail), the gap, and the identity
 risks that follow. `ciem demo` runs on the embedded demo organization; `ciem run` on your
-snapshot and CloudTrail; then `ciem query`, `explain`, `export` and `explorer` read the
+snapshot and CloudTrail; then `ciem query`, `explain`, `who-can`, `export` and `explorer` read the
 warehouse of the last run (--lake DIR, default data/lake)."""
 
 # In the order of the README's command table.
@@ -32,6 +33,7 @@ COMMANDS = (
     add_run_parser,
     add_query_parser,
     add_explain_parser,
+    add_who_can_parser,
     add_export_parser,
     add_explorer_parser,
     add_collect_parser,

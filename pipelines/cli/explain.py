@@ -18,8 +18,8 @@ from pipelines.lib.warehouse.connection import connect
 
 
 def add_explain_parser(subparsers: Any) -> None:
-    """Register `ciem explain PRINCIPAL_ARN ACTION [RESOURCE_ARN] [--json] [--lake DIR]` and
-    `ciem explain --batch FILE --json`."""
+    """Register `ciem explain PRINCIPAL_ARN ACTION [RESOURCE_ARN] [--context KEY=VALUE]… [--json]
+    [--lake DIR]` and `ciem explain --batch FILE --json`."""
     p = subparsers.add_parser(
         "explain",
         help="can a principal perform an action (on a resource)? the decision and why",
@@ -37,14 +37,52 @@ def add_explain_parser(subparsers: Any) -> None:
         help="resource ARN; resource policies and RCPs are evaluated only with it "
         "(default: any resource, as in effective_permissions)",
     )
+    add_context_arg(p)
     p.add_argument("--json", action="store_true", help="print the decision as JSON")
     p.add_argument(
         "--batch",
         metavar="FILE",
-        help="one JSON object per line ({principal, action, resource}); '-' reads stdin",
+        help="one JSON object per line ({principal, action, resource, context}); '-' reads stdin",
     )
     add_lake_args(p)
     p.set_defaults(func=cmd_explain)
+
+
+def add_context_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a request context key (repeatable; a list as KEY=v1,v2), like simulate-principal-"
+        "policy --context-entries: aws:SourceIp=10.1.2.3, aws:RequestedRegion=eu-west-1, "
+        "aws:MultiFactorAuthPresent=true",
+    )
+
+
+def parse_context(entries: list[str]) -> dict[str, str | list[str]]:
+    """`KEY=VALUE` / `KEY=v1,v2` entries -> {key: value or values}; a key given twice gathers
+    its values."""
+    context: dict[str, list[str]] = {}
+    for entry in entries:
+        key, sep, value = entry.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--context takes KEY=VALUE, got {entry!r}")
+        context.setdefault(key.strip(), []).extend(value.split(",") if value else [])
+    return {k: v[0] if len(v) == 1 else v for k, v in context.items()}
+
+
+def batch_context(value: Any) -> dict[str, str | list[str]] | None:
+    """A batch line's `context`: an object of strings or lists of strings."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RuntimeError("field 'context' must be an object")
+    for key, v in value.items():
+        ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+        if not ok:
+            raise RuntimeError(f"context '{key}' must be a string or a list of strings")
+    return value
 
 
 def load_store(lake_dir: str | Path) -> PolicyStore:
@@ -74,7 +112,8 @@ def run_batch(store: PolicyStore, lines: TextIO, out: TextIO) -> int:
             resource = question.get("resource")
             if resource is not None and not isinstance(resource, str):
                 raise RuntimeError("field 'resource' must be a string")
-            answer = store.explain(question["principal"], question["action"], resource)
+            context = batch_context(question.get("context"))
+            answer = store.explain(question["principal"], question["action"], resource, context)
         except (RuntimeError, KeyError) as exc:
             reason = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
             answer = {"line": number, "error": reason}
@@ -89,6 +128,8 @@ def cmd_explain(args: argparse.Namespace) -> None:
             raise UsageError("--batch writes JSON lines: add --json")
         if args.principal or args.action:
             raise UsageError("--batch takes no PRINCIPAL_ARN/ACTION arguments")
+        if args.context:
+            raise UsageError('--batch reads each line\'s "context": drop --context')
         store = load_store(args.lake)
         if args.batch == "-":
             run_batch(store, sys.stdin, sys.stdout)
@@ -102,7 +143,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
     if not args.principal or not args.action:
         raise UsageError("explain needs PRINCIPAL_ARN and ACTION (or --batch FILE --json)")
     store = load_store(args.lake)
-    result = store.explain(args.principal, args.action, args.resource)
+    result = store.explain(
+        args.principal, args.action, args.resource, parse_context(args.context) or None
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:

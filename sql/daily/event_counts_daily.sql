@@ -46,7 +46,9 @@ final as (
     left join action_map as m
         on m.event_source = e.event_source
         -- The map is keyed on the name without CloudTrail's API-version suffix.
-        and m.event_name = regexp_replace(e.event_name, '[0-9]{8}(v[0-9]+)?$', '')
+        and m.event_name = regexp_replace(
+            e.event_name, '([0-9]{8}(v[0-9]+)?|[0-9]{4}_[0-9]{2}_[0-9]{2})$', ''
+        )
     group by all
     order by all
 )

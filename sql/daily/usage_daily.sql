@@ -41,7 +41,9 @@ classified as (
         e.request_parameters,
         e.event_source,
         -- The map is keyed on the name without CloudTrail's API-version suffix.
-        regexp_replace(e.event_name, '[0-9]{8}(v[0-9]+)?$', '') as event_name_base,
+        regexp_replace(
+            e.event_name, '([0-9]{8}(v[0-9]+)?|[0-9]{4}_[0-9]{2}_[0-9]{2})$', ''
+        ) as event_name_base,
         case
             -- A failed console sign-in has no errorCode: its response says "Failure".
             when e.event_name = 'ConsoleLogin'

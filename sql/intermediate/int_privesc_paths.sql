@@ -24,6 +24,8 @@
 -- or created after it) is kept as a target; `target_state_known` says whether every target of
 -- such a method was checked (null for the other methods).
 -- Plainly assuming an admin role is the rule can-assume-admin-role, not a method here.
+-- IAM Identity Center (SSO-reserved) and service-linked roles are never the target of a method
+-- that changes a role's policies or trust: AWS refuses it.
 -- Not evaluated: Condition values, Denies on specific resources that do not remove the action,
 -- Deny statements of trust policies, permission boundaries of the target.
 -- grain: principal_arn, method_id
@@ -239,11 +241,37 @@ candidate_states as (
         and m.target_type = 'user'
 ),
 
+protected_roles as (
+    -- IAM Identity Center roles and service-linked roles: no principal can change their
+    -- policies or trust (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html,
+    -- https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html).
+    select principal_arn
+    from identities
+    where principal_type = 'role'
+        and (
+            is_sso_reserved
+            or is_service_linked
+            or principal_arn like '%:role/aws-reserved/sso.amazonaws.com/%'
+        )
+),
+
 candidates as (
-    -- The targets the method works on; a user the report does not list is kept.
-    select principal_arn, method_id, target_arn, state_known
-    from candidate_states
-    where coalesce(state_allows, true)
+    -- The targets the method works on; a user the report does not list is kept; a protected
+    -- role is never the target of a method that changes a role.
+    select c.principal_arn, c.method_id, c.target_arn, c.state_known
+    from candidate_states as c
+    inner join methods as m on m.method_id = c.method_id
+    where coalesce(c.state_allows, true)
+        and not (
+            c.target_arn in (select principal_arn from protected_roles)
+            and list_has_any(
+                m.target_actions,
+                [
+                    'iam:attachrolepolicy', 'iam:putrolepolicy', 'iam:updateassumerolepolicy',
+                    'iam:putrolepermissionsboundary', 'iam:deleterolepermissionsboundary'
+                ]
+            )
+        )
 ),
 
 target_matches as (

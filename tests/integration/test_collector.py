@@ -199,6 +199,10 @@ def test_snapshot_lands_without_quarantine(collected: Run) -> None:
     assert landed("raw_s3_bucket_policies", "account_id", "bucket") == {
         (a.account_id, f"ciem-{a.account_id}-data") for a in accounts
     }
+    # A bucket's owner is known with or without a policy (issue 12 item 4).
+    assert landed("raw_s3_buckets", "account_id", "bucket") == {
+        (a.account_id, f"ciem-{a.account_id}-{kind}") for a in accounts for kind in ("data", "logs")
+    }
     assert {p for (p,) in landed("raw_org_policies", "policy_id")} == collected.org.policy_ids
     assert {c for (c,) in landed("raw_org_parents", "child_id")} == (
         collected.org.all_account_ids | collected.org.ou_ids

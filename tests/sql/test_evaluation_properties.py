@@ -98,6 +98,14 @@ def _inputs(stmts: list[dict], boundary: list[dict] | None = None) -> dict[str, 
                 "document": json.dumps({"Version": "2012-10-17", "Statement": stmts}),
             }
         ],
+        # The buckets the properties name (every case variant) are the user's account's: an S3
+        # request on a bucket of unknown owner would be cross-account (issue 12 item 4).
+        "raw_s3_buckets": [
+            {"account_id": ACCT, "bucket": b}
+            for b in sorted(
+                {v for n in ("data", "Data", "dAtA") for v in (n, n.upper(), n.swapcase())}
+            )
+        ],
     }
     if boundary:
         inputs["raw_iam_policies"] = [

@@ -19,6 +19,9 @@ PRIVESC_CATALOG = [
     ("iam:CreateLoginProfile", "Write"),
     ("iam:UpdateLoginProfile", "Write"),
     ("iam:AddUserToGroup", "Write"),
+    ("iam:PutRolePolicy", "Permissions management"),
+    ("iam:AttachRolePolicy", "Permissions management"),
+    ("iam:UpdateAssumeRolePolicy", "Permissions management"),
     ("iam:PassRole", "Write"),
     ("ec2:RunInstances", "Write"),
     ("sts:AssumeRole", "Write"),
@@ -92,6 +95,7 @@ def _privesc_inputs() -> dict[str, list[dict]]:
         "named",  # an admin role's trust names it: can-assume-admin-role, not a method here
         "acct-grant",  # sts:AssumeRole on *, the account is trusted: the same
         "joiner",  # iam:AddUserToGroup on the admin group
+        "rewriter",  # iam:UpdateAssumeRolePolicy on an admin service-linked role: refused
     ]
     roles = [
         _role("admin-ec2", [_trust_service("ec2.amazonaws.com")]),
@@ -104,6 +108,10 @@ def _privesc_inputs() -> dict[str, list[dict]]:
         _role("passer", [_trust_service("lambda.amazonaws.com")]),
         _role("passer-app", [_trust_service("lambda.amazonaws.com")]),
         _role("keymaker", [_trust_service("lambda.amazonaws.com")]),
+        # Protected roles (issue 12): an SSO role may write its own policies, and a user may
+        # rewrite an admin service-linked role's trust, but AWS refuses both: no path.
+        _role("AWSReservedSSO_Ops_0123", [_trust_service("sso.amazonaws.com")]),
+        _role("AWSServiceRoleForX", [_trust_service("x.amazonaws.com")], service_linked=True),
     ]
     inline = [
         _inline("user", "admin", everything),
@@ -139,6 +147,27 @@ def _privesc_inputs() -> dict[str, list[dict]]:
             [_allow("iam:PassRole", _arn("role", "app")), _allow("ec2:RunInstances")],
         ),
         _inline("role", "keymaker", [_allow("iam:CreateAccessKey")]),
+        _inline(
+            "role",
+            "AWSReservedSSO_Ops_0123",
+            [
+                _allow(
+                    ["iam:PutRolePolicy", "iam:AttachRolePolicy"],
+                    _arn("role", "AWSReservedSSO_Ops_0123"),
+                )
+            ],
+        ),
+        _inline("role", "AWSServiceRoleForX", everything),
+        _inline(
+            "user",
+            "rewriter",
+            [
+                _allow(
+                    ["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"],
+                    _arn("role", "AWSServiceRoleForX"),
+                )
+            ],
+        ),
     ]
     cpv_policy = f"arn:aws:iam::{ACCT}:policy/cpv-policy"
     return {

@@ -102,8 +102,9 @@ def get_function_policy(lambda_: Any, function_name: str) -> str | None:
         raise
 
 
-def get_buckets(s3: Any) -> list[str]:
-    return [bucket["Name"] for bucket in full(s3, "list_buckets").get("Buckets", [])]
+def list_buckets(s3: Any) -> dict[str, Any]:
+    """`aws s3api list-buckets`: the buckets the account owns (pages merged)."""
+    return full(s3, "list_buckets")
 
 
 def get_bucket_policy(s3: Any, bucket: str) -> str | None:

@@ -30,7 +30,6 @@ from pipelines.lib.collect.api import (
     get_account_authorization_details,
     get_assumed_credentials,
     get_bucket_policy,
-    get_buckets,
     get_caller_account,
     get_child_ous,
     get_credential_report,
@@ -48,6 +47,7 @@ from pipelines.lib.collect.api import (
     get_secret_policy,
     get_topic_arns,
     get_topic_policy,
+    list_buckets,
 )
 from pipelines.lib.collect.files import safe_file_name, write_bytes, write_json, write_policy_text
 from pipelines.lib.collect.redact import make_client
@@ -218,7 +218,12 @@ def write_credential_report(account: AccountRun) -> None:
 
 def write_bucket_policies(account: AccountRun) -> None:
     s3 = account.client("s3")
-    for bucket in get_buckets(s3):
+    # The bucket list itself: a bucket's owner is known whether or not it has a policy.
+    listing = list_buckets(s3)
+    write_json(account.root / "s3" / "list-buckets.json", listing)
+    buckets = [bucket["Name"] for bucket in listing.get("Buckets", [])]
+    account.result.add("buckets", len(buckets))
+    for bucket in buckets:
         with account.step(f"s3 bucket {bucket}"):
             policy = get_bucket_policy(s3, bucket)
             if policy is not None:

@@ -20,8 +20,9 @@ import pyarrow as pa
 from pipelines.lib.reference.catalog import catalog_version, load_catalog
 from pipelines.lib.reference.csvs import REFERENCE_DIR, load_reference
 
-# CloudTrail's API-version suffix on event names; the SQL joining the map strips the same.
-EVENT_NAME_SUFFIX = r"[0-9]{8}(v[0-9]+)?$"
+# CloudTrail's API-version suffix on event names: a date, `20150331` or `20150331v2` (Lambda), or
+# `2020_05_31` (CloudFront: `CreateFunction2020_05_31`); the SQL joining the map strips the same.
+EVENT_NAME_SUFFIX = r"([0-9]{8}(v[0-9]+)?|[0-9]{4}_[0-9]{2}_[0-9]{2})$"
 _SUFFIX_RE = re.compile(EVENT_NAME_SUFFIX)
 
 MAPPING_SOURCES = ("override", "no_iam_action", "map.json", "same_name", "unmapped")
@@ -139,7 +140,8 @@ def built_from(versions: dict[str, str]) -> str:
 
 
 def event_name_base(event_name: str) -> str:
-    """CloudTrail's eventName without its API-version suffix (`CreateFunction20150331`)."""
+    """CloudTrail's eventName without its API-version suffix (`CreateFunction20150331`,
+    `UpdateFunctionCode20150331v2`, CloudFront's `CreateFunction2020_05_31`)."""
     return _SUFFIX_RE.sub("", event_name)
 
 
@@ -500,7 +502,8 @@ def build_event_action_map(src: Sources | None = None) -> pa.Table:
     `cloudshell CreateSession` or `s3 GetBucketPublicAccessBlock`).
 
     CloudTrail appends API-version dates to some names (`CreateFunction20150331`,
-    `UpdateFunctionCode20150331v2`) that botocore does not have, and not uniformly
+    `UpdateFunctionCode20150331v2`, CloudFront's `CreateFunction2020_05_31`) that botocore does
+    not have, and not uniformly
     (`GetFunctionCodeSigningConfig` has none), so the map is keyed on the name without that suffix:
     SQL joins it on `regexp_replace(eventName, EVENT_NAME_SUFFIX, '')`.
     """

@@ -17,8 +17,13 @@ whoever the caller is (another account included), except calls by service-linked
 level root -> OUs -> resource account must allow, and an RCP Deny wins like any other
 (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html).
 Without a resource (action-level answers) RCPs do not apply.
-Conditions are not evaluated (there is no request context): a matching statement with a
-Condition makes the answer `conditionally_allowed`, with its condition keys.
+Conditions are decided by pipelines/lib/warehouse/conditions.py from the snapshot's facts about
+the principal and the resource (pipelines/lib/serve/facts.py) and the request context given
+(`--context`, like `aws iam simulate-principal-policy --context-entries`): a statement whose
+condition is false does not apply, one whose condition needs request keys that are not given
+makes the answer `conditionally_allowed`, with exactly those keys. A context value that
+contradicts a snapshot fact (another `aws:PrincipalArn`, another tag value) is ignored, and the
+answer lists it under `context_ignored`.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from typing import Any
 
 import duckdb
 
+from pipelines.lib.serve.facts import OrgFacts, parse_tags, request_facts
+from pipelines.lib.serve.screen import format_decision
+from pipelines.lib.serve.special import aws_refusal, is_aws_managed_policy
 from pipelines.lib.serve.statements import (
     RCP_EXEMPT_ACTIONS,
     RCP_SERVICES,
@@ -40,6 +48,15 @@ from pipelines.lib.serve.statements import (
     resource_matches,
     substitute_variables,
 )
+from pipelines.lib.warehouse.conditions import (
+    TRUE,
+    Outcome,
+    contradictions,
+    evaluate,
+    normalize_context,
+)
+
+__all__ = ["PolicyStore", "format_decision", "pattern_covers"]
 
 
 @dataclass
@@ -49,6 +66,16 @@ class _PrincipalContext:
     boundary: list[Statement] | None
     scp_levels: list[tuple[str, list[Statement]]]  # (node_id, statements) root first
     values: dict[str, str]
+
+
+def _condition(raw: str | None) -> dict | None:
+    if not raw or raw in ("null", "{}"):
+        return None
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def _tuple(value: Any) -> tuple[str, ...] | None:
@@ -82,6 +109,12 @@ class PolicyStore:
     rcp_levels: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     # The IAM action catalog (lower case); empty when the warehouse has none (then not judged).
     known_actions: frozenset[str] = frozenset()
+    org: OrgFacts = field(default_factory=OrgFacts)
+    # Tags of the resources whose tags the snapshot collects (IAM users and roles, EC2 instances).
+    resource_tags: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # bucket name -> owning account (s3/list-buckets.json, else the bucket policy's account)
+    bucket_owners: dict[str, str] = field(default_factory=dict)
+    _policy_index: tuple[dict[str, list[int]], list[int]] | None = None
     _contexts: dict[str, _PrincipalContext] = field(default_factory=dict)
     _rcp_statements: dict[str, list[tuple[str, list[Statement]]]] = field(default_factory=dict)
 
@@ -93,7 +126,7 @@ class PolicyStore:
             select s.policy_key, s.policy_kind, d.policy_name, d.policy_arn, s.statement_index,
                 s.sid, s.effect, s.actions, s.not_actions, s.resources, s.not_resources,
                 s.has_condition, s.condition_keys, s.principal_aws, s.principal_services,
-                s.not_principal_json
+                s.not_principal_json, s.condition_json
             from stg_policy_statements as s
             inner join stg_policy_documents as d on d.policy_key = s.policy_key
             order by s.policy_key, s.statement_index
@@ -117,15 +150,40 @@ class PolicyStore:
                     principal_aws=_tuple(row[13]),
                     principal_services=_tuple(row[14]),
                     not_principal_aws=_not_principal_aws(row[15]),
+                    condition=_condition(row[16]) if row[11] else None,
                 )
             )
         identities = {
-            row[0]: Identity(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]))
+            row[0]: Identity(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                bool(row[5]),
+                bool(row[6]),
+                unique_id=row[7],
+                tags=parse_tags(row[8]),
+                is_sso_reserved=bool(row[9]),
+            )
             for row in con.execute(
-                """select principal_arn, principal_type, account_id, name, boundary_policy_key,
-                          scp_applies, is_service_linked from int_identities"""
+                """select i.principal_arn, i.principal_type, i.account_id, i.name,
+                          i.boundary_policy_key, i.scp_applies, i.is_service_linked,
+                          coalesce(u.user_id, r.role_id), i.tags_json, i.is_sso_reserved
+                   from int_identities as i
+                   left join raw_iam_users as u on u.arn = i.principal_arn
+                   left join raw_iam_roles as r on r.arn = i.principal_arn"""
             ).fetchall()
         }
+        resource_tags = {
+            arn: identity.tags
+            for arn, identity in identities.items()
+            if identity.principal_type in ("user", "role")
+        }
+        for arn, tags_json in con.execute(
+            "select arn, tags_json from raw_ec2_instances"
+        ).fetchall():
+            resource_tags[arn] = parse_tags(tags_json)
         principal_policies: dict[str, list[tuple[str, str, str]]] = {}
         for arn, key, attachment, via in con.execute(
             """select principal_arn, policy_key, attachment, via from int_principal_policies
@@ -181,6 +239,13 @@ class PolicyStore:
             if has_catalog
             else frozenset()
         )
+        bucket_owners = dict(
+            con.execute("select bucket, account_id from raw_s3_bucket_policies").fetchall()
+        )
+        if _has_table(con, "raw_s3_buckets"):
+            bucket_owners.update(
+                con.execute("select bucket, account_id from raw_s3_buckets").fetchall()
+            )
         return cls(
             statements,
             identities,
@@ -189,6 +254,9 @@ class PolicyStore:
             resource_policies,
             _levels_root_first(rcp_levels),
             known_actions,
+            OrgFacts.from_connection(con),
+            resource_tags,
+            bucket_owners,
         )
 
     def _rcp_levels_for(
@@ -244,10 +312,29 @@ class PolicyStore:
         self._contexts[principal_arn] = ctx
         return ctx
 
-    def _resource_policy_statements(
+    def _policies_for(self, resource: str) -> list[tuple[str, str | None, str, str]]:
+        """The resource policies that may apply to `resource` (same order as
+        `resource_policies`), from an index by ARN: one question never scans every policy."""
+        if self._policy_index is None:
+            index: dict[str, list[int]] = {}
+            secrets: list[int] = []
+            for n, (arn, _, _, _) in enumerate(self.resource_policies):
+                index.setdefault(arn, []).append(n)
+                if ":secretsmanager:" in arn:
+                    secrets.append(n)
+            self._policy_index = (index, secrets)
+        index, secrets = self._policy_index
+        found = set(index.get(resource, ()))
+        if resource.startswith("arn:aws:s3:::"):
+            found.update(index.get(resource.split("/", 1)[0], ()))
+        if ":secretsmanager:" in resource:
+            found.update(secrets)
+        return [self.resource_policies[n] for n in sorted(found)]
+
+    def resource_policy_statements(
         self, action: str, resource: str
     ) -> Iterator[tuple[Statement, str, str | None]]:
-        for resource_arn, account, key, kind in self.resource_policies:
+        for resource_arn, account, key, kind in self._policies_for(resource):
             if kind == "trust":
                 applies = resource == resource_arn and action in TRUST_ACTIONS
             elif resource_arn.startswith("arn:aws:s3:::"):
@@ -260,21 +347,112 @@ class PolicyStore:
                 for s in self.statements.get(key, []):
                     yield s, resource_arn, account
 
-    def explain(self, principal_arn: str, action: str, resource: str | None = None) -> dict:
-        """The decision and the chain behind it, as a JSON-ready dict."""
+    def resource_account(self, resource: str) -> str | None:
+        """The account that owns `resource`: its ARN's, else (an S3 bucket or object) the
+        bucket's owner from `s3/list-buckets.json` or the account of its bucket policy; None when
+        the snapshot does not know it."""
+        if is_aws_managed_policy(resource):
+            return None  # AWS's, not another account's: the identity policy decides
+        account = _arn_account(resource)
+        if account:
+            return account
+        if resource.startswith("arn:aws:s3:::"):
+            bucket = resource[len("arn:aws:s3:::") :].split("/", 1)[0]
+            if bucket in self.bucket_owners:
+                return self.bucket_owners[bucket]
+        for resource_arn, owner, _, kind in self._policies_for(resource):
+            if (
+                owner
+                and kind != "trust"
+                and (resource == resource_arn or resource.startswith(resource_arn + "/"))
+            ):
+                return owner
+        return None
+
+    def explain(
+        self,
+        principal_arn: str,
+        action: str,
+        resource: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> dict:
+        """The decision and the chain behind it, as a JSON-ready dict. `context`: request
+        context keys (case-insensitive) -> a string or a list of strings."""
         if ":" not in action:
             raise RuntimeError(f"not an IAM action (service:Action): {action!r}")
         ctx = self._context(principal_arn)
         identity = ctx.identity
         action_lc = action.lower()
         values = ctx.values
+        request = normalize_context(context)
+        owner = self.resource_account(resource) if resource else None
+        facts = request_facts(
+            identity,
+            self.org,
+            resource,
+            owner,
+            self.resource_tags.get(resource) if resource else None,
+        )
+        ignored = contradictions(facts, request)
+        outcomes: dict[tuple[str, int], Outcome] = {}
+
+        def cond(s: Statement) -> Outcome:
+            key = (s.policy_key, s.statement_index)
+            found = outcomes.get(key)
+            if found is None:
+                if s.condition is not None:
+                    found = evaluate(s.condition, facts, request)
+                elif s.has_condition:  # a Condition that is not a JSON object: keep it open
+                    found = Outcome(None, frozenset(s.condition_keys))
+                else:
+                    found = TRUE
+                outcomes[key] = found
+            return found
+
+        def _entry(source: str, s: Statement, extra: dict | None = None) -> dict:
+            return _statement_entry(source, s, cond(s), extra)
 
         def matching(stmts: Iterable[Statement]) -> list[Statement]:
             return [
                 s
                 for s in stmts
-                if s.matches_action(action_lc) and s.matches_resource(resource, values)
+                if s.matches_action(action_lc)
+                and s.matches_resource(resource, values)
+                and cond(s).value is not False
             ]
+
+        if action_lc == "sts:getcalleridentity":
+            # No permission is needed, and an explicit Deny cannot stop it
+            # (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
+            return {
+                "principal": principal_arn,
+                "action": action,
+                "resource": resource,
+                "known_action": True,
+                "decision": "allowed",
+                "allowed_by": [],
+                "denied_by": [],
+                "missing_allow_from": [],
+                "condition_keys": [],
+                "partial_denies": [],
+                "context": {k: list(v) for k, v in request.items()},
+                "context_ignored": ignored,
+                "note": "sts:GetCallerIdentity needs no permission; no policy can deny it",
+            }
+        refusal = aws_refusal(action_lc, resource, self.identities.get(resource or ""))
+        if refusal is not None:
+            return {
+                "principal": principal_arn,
+                "action": action,
+                "resource": resource,
+                "known_action": action_lc in self.known_actions if self.known_actions else None,
+                "decision": "explicitly_denied",
+                "allowed_by": [],
+                "denied_by": [{"source": "aws", "reason": refusal}],
+                "missing_allow_from": [],
+                "condition_keys": [],
+                "partial_denies": [],
+            }
 
         denies: list[dict] = []
         partial_denies: list[dict] = []
@@ -296,7 +474,9 @@ class PolicyStore:
         identity_matches = [
             (s, a, v)
             for s, a, v in ctx.identity_statements
-            if s.matches_action(action_lc) and s.matches_resource(resource, values)
+            if s.matches_action(action_lc)
+            and s.matches_resource(resource, values)
+            and cond(s).value is not False
         ]
         consider_denies(
             "identity",
@@ -328,19 +508,23 @@ class PolicyStore:
 
         rp_principal: list[dict] = []
         rp_account: list[dict] = []
-        resource_account = _arn_account(resource) if resource else None
+        resource_account = owner
         # Assuming a role always needs its trust policy (the role's resource policy); using a
         # KMS key always needs its key policy: IAM policies count only where the key policy
         # names the account (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
         trust_required = False
-        key_policy_required = False
+        # A key without a key policy in the snapshot grants nothing: KMS needs one.
+        key_policy_required = resource is not None and _is_kms_key(resource)
+        rp_bypass: list[dict] = []  # grants not limited by the principal's permissions boundary
         if resource is not None:
-            for s, resource_arn, account in self._resource_policy_statements(action_lc, resource):
+            for s, resource_arn, _ in self.resource_policy_statements(action_lc, resource):
                 trust_required |= s.policy_kind == "trust"
                 key_policy_required |= _is_kms_key(resource_arn)
-                if account:
-                    resource_account = account
-                if not (s.matches_action(action_lc) and s.matches_resource(resource, values)):
+                if not (
+                    s.matches_action(action_lc)
+                    and s.matches_resource(resource, values)
+                    and cond(s).value is not False
+                ):
                     continue
                 match = _principal_match(s, identity)
                 if match is None:
@@ -349,10 +533,15 @@ class PolicyStore:
                 entry = _entry(kind, s, {"resource_arn": resource_arn})
                 if s.effect == "Deny":
                     denies.append(entry)
-                elif match == "principal":
-                    rp_principal.append(entry)
-                else:
+                elif match == "account":
                     rp_account.append(entry)
+                else:
+                    rp_principal.append(entry)
+                    # Same account: naming a user's ARN, or a role's session (`*` covers it),
+                    # is not limited by the boundary; naming the role's ARN is
+                    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html).
+                    if match == ("named" if identity.principal_type == "user" else "session"):
+                        rp_bypass.append(entry)
         # RCPs of the resource's account (they restrict every caller, other accounts too).
         rcp_matches = [
             (node, matching(stmts))
@@ -368,6 +557,12 @@ class PolicyStore:
             # False for an action the catalog does not know (a typo answers implicitly_denied).
             "known_action": action_lc in self.known_actions if self.known_actions else None,
         }
+        # Only with a request context: answers without one keep their shape.
+        extra_fields = (
+            {"context": {k: list(v) for k, v in request.items()}, "context_ignored": ignored}
+            if request
+            else {}
+        )
         unconditional_denies = [d for d in denies if not d["conditional"]]
         if unconditional_denies:
             return {
@@ -378,6 +573,7 @@ class PolicyStore:
                 "missing_allow_from": [],
                 "condition_keys": [],
                 "partial_denies": partial_denies,
+                **extra_fields,
             }
 
         allowed_by: list[dict] = []
@@ -386,10 +582,11 @@ class PolicyStore:
         identity_allows = [
             {**_entry("identity", s), "kind": a, "via": v} for s, a, v in identity_allow_matches
         ]
-        cross_account = (
-            resource_account is not None
-            and resource_account != ""
-            and resource_account != identity.account_id
+        # A bucket whose owner the snapshot does not know is outside the organization, never
+        # the caller's own: both sides must allow.
+        unknown_bucket = resource_account is None and _is_s3(resource)
+        cross_account = unknown_bucket or (
+            resource_account is not None and resource_account != identity.account_id
         )
         rp_source = "trust_policy" if trust_required else "resource_policy"
         if cross_account or ((trust_required or key_policy_required) and not rp_principal):
@@ -416,10 +613,7 @@ class PolicyStore:
                 conditional |= all(e["conditional"] for e in granting)
             else:
                 missing.append("identity")
-            # A resource policy naming an IAM user's ARN is not limited by its boundary.
-            bypass_boundary = (
-                not identity_allows and bool(rp_principal) and identity.principal_type == "user"
-            )
+            bypass_boundary = not identity_allows and bool(rp_bypass)
         if ctx.boundary is not None and not bypass_boundary:
             allows = [_entry("boundary", s) for s in boundary_matches if s.effect == "Allow"]
             if allows:
@@ -460,7 +654,16 @@ class PolicyStore:
             "missing_allow_from": missing,
             "condition_keys": keys if decision == "conditionally_allowed" else [],
             "partial_denies": partial_denies,
+            **extra_fields,
         }
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_name = ?", [name]
+        ).fetchall()[0][0]
+    )
 
 
 def _levels_root_first(
@@ -494,7 +697,7 @@ def _cut_grants(
     deny_patterns = [
         (entry, substitute_variables(p, values))
         for entry, d in scoped_denies
-        if not d.has_condition and d.resources is not None and d.not_resources is None
+        if not entry["conditional"] and d.resources is not None and d.not_resources is None
         for p in d.resources
     ]
     kept: list[tuple[Statement, str, str]] = []
@@ -517,7 +720,9 @@ def _cut_grants(
     return kept, list(cutters.values())
 
 
-def _entry(source: str, s: Statement, extra: dict | None = None) -> dict:
+def _statement_entry(source: str, s: Statement, outcome: Outcome, extra: dict | None) -> dict:
+    """One statement of the chain; `conditional` when its condition needs request keys, which
+    `condition_keys` names (a condition the snapshot decides true is not conditional)."""
     entry = {
         "source": source,
         "policy": s.policy_name,
@@ -526,12 +731,16 @@ def _entry(source: str, s: Statement, extra: dict | None = None) -> dict:
         "statement": s.statement_index,
         "sid": s.sid,
         "effect": s.effect,
-        "conditional": s.has_condition,
-        "condition_keys": list(s.condition_keys),
+        "conditional": outcome.value is None,
+        "condition_keys": sorted(outcome.needed),
     }
     if extra:
         entry.update(extra)
     return entry
+
+
+def _is_s3(arn: str | None) -> bool:
+    return arn is not None and arn.startswith("arn:aws:s3:::") and len(arn) > len("arn:aws:s3:::")
 
 
 def _is_kms_key(arn: str) -> bool:
@@ -554,62 +763,30 @@ def _arn_account(arn: str) -> str | None:
 
 
 def _principal_match(s: Statement, identity: Identity) -> str | None:
-    """'principal' if the statement names this principal (or everyone), 'account' if it names
-    its account (root ARN or account id), None otherwise. NotPrincipal inverts."""
+    """How the statement's Principal covers this principal: 'named' (its ARN), 'session' (a
+    session of this role, or `*` for a role), 'wildcard' (`*` for a user), 'account' (its
+    account's root ARN or id), or None. NotPrincipal inverts."""
     root = f"arn:aws:iam::{identity.account_id}:root"
     if s.not_principal_aws is not None:
+        if s.effect == "Deny" and identity.boundary_policy_key:
+            # "The NotPrincipal element with a Deny effect will always deny any IAM principal
+            # that has a permissions boundary policy attached, regardless of the values
+            # specified in the NotPrincipal element."
+            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html)
+            return "named"
         listed = set(s.not_principal_aws)
         if identity.principal_arn in listed or root in listed or identity.account_id in listed:
             return None
-        return "principal"
+        return "named"
     names = s.principal_aws or ()
-    if "*" in names or identity.principal_arn in names:
-        return "principal"
+    if identity.principal_arn in names:
+        return "named"
+    if identity.principal_type == "role":
+        session = f"arn:aws:sts::{identity.account_id}:assumed-role/{identity.name}/"
+        if "*" in names or any(n.startswith(session) for n in names):
+            return "session"
+    elif "*" in names:
+        return "wildcard"
     if root in names or identity.account_id in names:
         return "account"
     return None
-
-
-def format_decision(result: dict) -> str:
-    """One readable screen: the decision, then the chain."""
-    lines = [
-        f"{result['principal']}",
-        f"  {result['action']} on {result['resource'] or '(any resource)'}",
-        f"decision: {result['decision'].upper()}",
-    ]
-
-    def describe(e: dict) -> str:
-        name = e.get("policy") or e.get("policy_key")
-        where = f"{e['source']}: {name}"
-        if e.get("policy_arn"):
-            where += f" ({e['policy_arn']})"
-        if e.get("resource_arn"):
-            where += f" on {e['resource_arn']}"
-        stmt = f"statement {e['statement']}" + (f" (Sid {e['sid']})" if e.get("sid") else "")
-        via = f", via {e['via']}" if e.get("via") and e["via"] != "direct" else ""
-        cond = f", only if {', '.join(e['condition_keys'])} match" if e.get("conditional") else ""
-        return f"    {where}, {stmt}{via}{cond}"
-
-    if result["denied_by"]:
-        lines.append(
-            "denied by:"
-            if result["decision"] == "explicitly_denied"
-            else "conditional Deny (applies when its condition holds):"
-        )
-        lines += [describe(e) for e in result["denied_by"]]
-    if result.get("known_action") is False:
-        lines.append(
-            f"note: {result['action']} is not in the IAM action catalog: check its spelling"
-        )
-    # What is missing comes first: it is the reason for an implicit deny.
-    if result["missing_allow_from"]:
-        lines.append("no Allow from: " + ", ".join(result["missing_allow_from"]))
-    if result["allowed_by"]:
-        lines.append("allowed by:")
-        lines += [describe(e) for e in result["allowed_by"]]
-    if result.get("partial_denies"):
-        lines.append("Denies on some resources only (name a resource to evaluate them):")
-        lines += [describe(e) for e in result["partial_denies"]]
-    if result.get("condition_keys"):
-        lines.append("depends on condition keys: " + ", ".join(result["condition_keys"]))
-    return "\n".join(lines)

@@ -173,6 +173,8 @@ class Statement:
     principal_aws: tuple[str, ...] | None = None
     principal_services: tuple[str, ...] | None = None
     not_principal_aws: tuple[str, ...] | None = None
+    # The Condition block as written (operator -> {key: values}); None without one.
+    condition: dict | None = None
 
     def matches_action(self, action: str) -> bool:
         if self.actions is not None:
@@ -211,3 +213,6 @@ class Identity:
     boundary_policy_key: str | None
     scp_applies: bool
     is_service_linked: bool = False
+    unique_id: str | None = None  # AIDA… / AROA… (aws:userid of a user; a role's session prefix)
+    tags: tuple[tuple[str, str], ...] = ()  # the principal's tags (aws:PrincipalTag/*)
+    is_sso_reserved: bool = False

@@ -52,6 +52,7 @@ def test_full_snapshot_tables_have_the_declared_schemas(snap):
         },
     )
     write(snap / ACCOUNT / "s3" / "bucket-policies" / "b.json", RESOURCE_ALLOW_S3_READ)
+    write(snap / ACCOUNT / "s3" / "list-buckets.json", {"Buckets": [{"Name": "b"}]})
     write(snap / ACCOUNT / "us-east-1" / "kms" / "key-policies" / "k.json", RESOURCE_ALLOW_ALL)
     write_organization(snap)
     tables, quarantine = land(snap)

@@ -313,7 +313,15 @@ def test_every_model_joining_the_map_strips_the_same_suffix() -> None:
 
 
 def test_duckdb_and_python_strip_the_suffix_alike() -> None:
-    names = ["CreateFunction20150331", "UpdateFunctionCode20150331v2", "RestoreDBInstanceFromS3"]
+    names = [
+        "CreateFunction20150331",
+        "UpdateFunctionCode20150331v2",
+        "RestoreDBInstanceFromS3",
+        # CloudFront's form (issue 12 item 6), as CloudTrail records CloudFront's API calls.
+        "CreateFunction2020_05_31",
+        "UpdateDistribution2020_05_31",
+        "CreateInvalidation2019_03_26",
+    ]
     sql = f"select regexp_replace(n, '{EVENT_NAME_SUFFIX}', '') from unnest(?) as t(n)"
     duck = [r[0] for r in duckdb.execute(sql, [names]).fetchall()]
     assert (
@@ -323,8 +331,29 @@ def test_duckdb_and_python_strip_the_suffix_alike() -> None:
             "CreateFunction",
             "UpdateFunctionCode",
             "RestoreDBInstanceFromS3",
+            "CreateFunction",
+            "UpdateDistribution",
+            "CreateInvalidation",
         ]
     )
+
+
+def test_cloudfront_suffixed_names_reach_their_actions(by_key: dict) -> None:
+    seen = {
+        name: {a for a, primary, _ in lookup(by_key, "cloudfront.amazonaws.com", name) if primary}
+        for name in ("CreateFunction2020_05_31", "UpdateDistribution2020_05_31")
+    }
+    assert seen == {
+        "CreateFunction2020_05_31": {"cloudfront:createfunction"},
+        "UpdateDistribution2020_05_31": {"cloudfront:updatedistribution"},
+    }
+
+
+def test_no_key_of_any_event_source_carries_a_version_suffix(by_key: dict) -> None:
+    """Every eventSource's keys are suffix-less, so stripping a suffix never loses a key: a key
+    that ended in a suffix form would be unreachable from the stripped name."""
+    suffixed = sorted(k for k in by_key if event_name_base(k[1]) != k[1])
+    assert suffixed == []
 
 
 # --- real CloudTrail ---------------------------------------------------------------------------

@@ -170,6 +170,12 @@ def _org_inputs() -> dict[str, list[dict]]:
                 ),
             }
         ],
+        # The buckets are the member account's (s3/list-buckets.json): an S3 request on them is
+        # same-account (a bucket of unknown owner would be outside the organization).
+        "raw_s3_buckets": [
+            {"account_id": MEMBER, "bucket": b}
+            for b in ("data", "home", "shared", "b", "b1", "b12")
+        ],
         "raw_org_organization": [
             {"organization_id": "o-1", "arn": "o", "management_account_id": ACCT}
         ],

@@ -132,6 +132,7 @@ def _store(
     assert quarantine.entries == []
     inputs = {name: table.to_pylist() for name, table in tables.items() if table.num_rows}
     inputs["ref_iam_actions"] = CATALOG
+    inputs["raw_s3_buckets"] = [{"account_id": "222222222222", "bucket": "own-bucket"}]
     con = build(inputs, ["effective_permissions", "stg_policy_documents"])
     return PolicyStore.from_connection(con), con
 
@@ -491,6 +492,7 @@ def test_every_aws_scp_example_loads_and_the_malformed_one_is_rejected_by_name(
     )
     inputs = {name: table.to_pylist() for name, table in tables.items() if table.num_rows}
     inputs["ref_iam_actions"] = CATALOG
+    inputs["raw_s3_buckets"] = [{"account_id": "222222222222", "bucket": "own-bucket"}]
     con = build(inputs, ["effective_permissions", "stg_policy_documents"])
     # 56 usable SCPs + FullAWSAccess were normalized
     assert con.execute(
@@ -504,6 +506,9 @@ def test_every_aws_scp_example_loads_and_the_malformed_one_is_rejected_by_name(
         e["policy"] for e in r["denied_by"]
     }
     # the region-control SCP denies outside approved regions under a Condition
-    r = store.explain(admin, "s3:PutObject", "arn:aws:s3:::any-bucket/k")
+    r = store.explain(admin, "s3:PutObject", "arn:aws:s3:::own-bucket/k")
     assert r["decision"] == "conditionally_allowed"
     assert "aws:requestedregion" in r["condition_keys"]
+    # A bucket of unknown owner is outside the organization: without a bucket policy, denied.
+    r = store.explain(admin, "s3:PutObject", "arn:aws:s3:::any-bucket/k")
+    assert (r["decision"], r["missing_allow_from"]) == ("implicitly_denied", ["resource_policy"])

@@ -203,6 +203,8 @@ def _write_snapshot(root: Path) -> None:
         root / MGMT / "s3" / "bucket-policies" / "mgmt-logs.json",
         _bucket_policy("mgmt-logs", outside_root, "s3:GetObject"),
     )
+    # A bucket without a policy, known as prod's from list-buckets.json (issue 12 item 4).
+    _write(root / PROD / "s3" / "list-buckets.json", {"Buckets": [{"Name": "prod-plain"}]})
     _write(
         root / SANDBOX / "s3" / "bucket-policies" / "sandbox-tmp.json",
         _bucket_policy("sandbox-tmp", f"arn:aws:iam::{SANDBOX}:root", "s3:*"),
@@ -362,8 +364,9 @@ PERIMETER_DENY = {
     "statement": 0,
     "sid": "EnforceOrgIdentities",
     "effect": "Deny",
-    "conditional": True,
-    "condition_keys": ["aws:principalisawsservice", "aws:principalorgid"],
+    # Its condition decided true from the snapshot (a caller outside the organization).
+    "conditional": False,
+    "condition_keys": [],
 }
 
 
@@ -414,7 +417,6 @@ def _answer(principal: str, action: str, resource: str | None, decision: str, **
 PROD_SCPS = [_scp_full(ROOT), _scp_full(OU_PROD), _scp_full(PROD)]
 PROD_RCPS = [_rcp_full(ROOT), _rcp_full(OU_PROD), _rcp_full(PROD)]
 SANDBOX_SCPS = [_scp_full(ROOT), _scp_full(OU_SAND), _scp_full(SANDBOX)]
-PERIMETER_KEYS = ["aws:principalisawsservice", "aws:principalorgid"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,31 +495,54 @@ def test_rcp_full_aws_access_only_allows(store: PolicyStore) -> None:
     )
 
 
-def test_perimeter_deny_on_a_caller_outside_the_organization_is_conditional(
+def test_perimeter_deny_on_a_caller_outside_the_organization_is_decided(
     store: PolicyStore,
 ) -> None:
     # The bucket policy grants the outside account and its identity policy allows: without the
     # RCP the request is allowed. AWS denies it when aws:PrincipalOrgID is not the organization's
-    # (the caller is outside it); ciem does not evaluate condition values, so the RCP Deny makes
-    # the answer conditional on those keys, never silently allowed.
+    # (the caller is outside it). Both keys are facts of the snapshot for an IAM principal
+    # (issue 12: aws:PrincipalOrgID absent outside the organization, aws:PrincipalIsAWSService
+    # false), so the Deny applies, unconditionally
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
     assert store.explain(EXT, "s3:GetObject", PROD_OBJECT) == _answer(
         EXT,
         "s3:GetObject",
         PROD_OBJECT,
-        "conditionally_allowed",
-        allowed_by=[_identity(EXT), _bucket_grant("prod-data"), *PROD_RCPS],
+        "explicitly_denied",
         denied_by=[PERIMETER_DENY],
-        condition_keys=PERIMETER_KEYS,
     )
-    # A caller inside the organization: same RCP Deny, same keys (AWS: the Deny does not apply).
+    # A caller inside the organization: the same RCP Deny does not apply.
     assert store.explain(ALICE, "s3:GetObject", PROD_OBJECT) == _answer(
         ALICE,
         "s3:GetObject",
         PROD_OBJECT,
-        "conditionally_allowed",
+        "allowed",
         allowed_by=[_identity(ALICE), *PROD_SCPS, *PROD_RCPS],
-        denied_by=[PERIMETER_DENY],
-        condition_keys=PERIMETER_KEYS,
+    )
+
+
+def test_rcps_apply_to_the_account_that_owns_a_bucket_without_a_policy(
+    store: PolicyStore,
+) -> None:
+    # list-buckets.json makes prod-plain prod's: a same-account request, the RCPs of prod apply.
+    plain = "arn:aws:s3:::prod-plain/k"
+    assert store.explain(ALICE, "s3:GetObject", plain) == _answer(
+        ALICE,
+        "s3:GetObject",
+        plain,
+        "allowed",
+        allowed_by=[_identity(ALICE), *PROD_SCPS, *PROD_RCPS],
+    )
+    # A bucket nobody lists: outside the organization, so the identity policy alone is not
+    # enough (both sides must allow) and no RCP of ours applies.
+    unknown = "arn:aws:s3:::somebody-elses/k"
+    assert store.explain(ALICE, "s3:GetObject", unknown) == _answer(
+        ALICE,
+        "s3:GetObject",
+        unknown,
+        "implicitly_denied",
+        allowed_by=[_identity(ALICE), *PROD_SCPS],
+        missing_allow_from=["resource_policy"],
     )
 
 
@@ -535,12 +560,15 @@ def test_unconditional_rcp_deny_wins_over_every_allow(store: PolicyStore) -> Non
 
 
 def test_kms_retire_grant_is_not_impacted_by_rcps(store: PolicyStore) -> None:
+    # No RCP level is evaluated (none in allowed_by or missing_allow_from); the snapshot holds
+    # no key policy for the key, and KMS always needs one (issue 12), hence the implicit deny.
     assert store.explain(ALICE, "kms:RetireGrant", PROD_KEY) == _answer(
         ALICE,
         "kms:RetireGrant",
         PROD_KEY,
-        "allowed",
+        "implicitly_denied",
         allowed_by=[_identity(ALICE), *PROD_SCPS],
+        missing_allow_from=["resource_policy"],
     )
 
 
@@ -551,7 +579,6 @@ def test_level_without_an_rcp_is_an_implicit_deny(store: PolicyStore) -> None:
         SANDBOX_OBJECT,
         "implicitly_denied",
         allowed_by=[_identity(SAM), *SANDBOX_SCPS, _rcp_full(ROOT), _rcp_full(SANDBOX)],
-        denied_by=[PERIMETER_DENY],
         missing_allow_from=[f"rcp:{OU_SAND}"],
     )
 

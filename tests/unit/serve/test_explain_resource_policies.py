@@ -146,8 +146,10 @@ IDENTITY = ("identity", None)
         (CAROL, "kms:Decrypt", KEY_DAVE, ("implicitly_denied", ["resource_policy"], [IDENTITY])),
         # ... and dave needs no identity policy (named in the key policy)
         (DAVE, "kms:Decrypt", KEY_DAVE, ("allowed", [], [("resource_policy", KEY_DAVE)])),
-        # no key policy in the snapshot: the identity policies are all we know
-        (CAROL, "kms:Decrypt", KEY_UNKNOWN, ("allowed", [], [IDENTITY])),
+        # no key policy in the snapshot: KMS grants nothing without one, the identity policy
+        # alone does not do (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html:
+        # "no AWS principal ... has any permissions to a KMS key" unless the key policy allows)
+        (CAROL, "kms:Decrypt", KEY_UNKNOWN, ("implicitly_denied", ["resource_policy"], [IDENTITY])),
         # the secret's policy (ARN from its name) applies to the full ARN with its suffix
         (
             DAVE,

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from pipelines.lib.land.quarantine import Quarantine
+from pipelines.lib.land.snapshot.buckets import LIST_BUCKETS_FILE, land_buckets
 from pipelines.lib.land.snapshot.context import Ctx
 from pipelines.lib.land.snapshot.decode import decode_text, load_json, text_problem
 from pipelines.lib.land.snapshot.iam import land_credential_report, land_gaad
@@ -185,6 +186,7 @@ def _read_account(snap: _Snapshot, account_dir: Path) -> None:
                 snap.read_json(
                     path, account_id, land_resource_policy, region, kind, name, object_only=False
                 )
+    snap.read_json(account_dir / "s3" / LIST_BUCKETS_FILE, account_id, land_buckets)
     for path in snap.json_files(account_dir / "s3" / "bucket-policies", account_id):
         snap.read_json(path, account_id, land_bucket_policy, _stem(path), object_only=False)
 

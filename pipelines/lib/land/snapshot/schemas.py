@@ -159,6 +159,10 @@ SNAPSHOT_SCHEMAS: dict[str, pa.Schema] = {
         ]
     ),
     "raw_s3_bucket_policies": pa.schema([_req("account_id"), _req("bucket"), _req("document")]),
+    # `s3/list-buckets.json`: the buckets each account owns, with or without a policy.
+    "raw_s3_buckets": pa.schema(
+        [_req("account_id"), _req("bucket"), _opt("creation_date", TS), _opt("region")]
+    ),
     # Regional resource-based policies (S3 bucket policies stay in raw_s3_bucket_policies).
     "raw_resource_policies": pa.schema(
         [

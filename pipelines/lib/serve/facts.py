@@ -1,0 +1,131 @@
+"""Snapshot facts for `ciem explain` (serve layer): the values of the condition keys that the
+snapshot knows for a principal and a resource (its ARN, account, organization and path, tags),
+read once from the warehouse and handed to the condition evaluator
+(pipelines/lib/warehouse/conditions.py).
+
+The keys and their values follow AWS's global condition keys page
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html): an IAM
+user calls as `User` with `aws:username` and `aws:userid` (its unique id); a role calls through a
+session (`AssumedRole`), without `aws:username`, with an `aws:userid` of `role-id:session-name`
+(the session name belongs to the request); neither carries `aws:SourceAccount`/`aws:SourceArn`
+(present only for a service principal acting for a resource). `aws:PrincipalOrgID`,
+`aws:PrincipalOrgPaths` and their `aws:Resource…` twins are known when the snapshot has the
+organization: absent for an account outside it, unknown when there is no organization data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import duckdb
+
+from pipelines.lib.serve.statements import Identity
+from pipelines.lib.warehouse.conditions import (
+    PRINCIPAL_FACT_KEYS,
+    PRINCIPAL_TAG_PREFIX,
+    RESOURCE_FACT_KEYS,
+    RESOURCE_TAG_PREFIX,
+    Facts,
+)
+
+_ORG_KEYS = frozenset(
+    {"aws:principalorgid", "aws:principalorgpaths", "aws:resourceorgid", "aws:resourceorgpaths"}
+)
+
+
+def parse_tags(tags_json: str | None) -> tuple[tuple[str, str], ...]:
+    """An IAM/EC2 `Tags` list (`[{"Key": …, "Value": …}]`) as (key, value) pairs."""
+    if not tags_json:
+        return ()
+    try:
+        tags = json.loads(tags_json)
+    except json.JSONDecodeError:
+        return ()
+    if not isinstance(tags, list):
+        return ()
+    return tuple(
+        (str(t["Key"]), str(t.get("Value", ""))) for t in tags if isinstance(t, dict) and "Key" in t
+    )
+
+
+@dataclass
+class OrgFacts:
+    """The organization of the snapshot: its id, member accounts and each account's OU path."""
+
+    org_id: str | None = None
+    accounts: frozenset[str] = frozenset()
+    paths: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection) -> OrgFacts:
+        org = con.execute(
+            "select organization_id, management_account_id from raw_org_organization limit 1"
+        ).fetchall()
+        if not org:
+            return cls()
+        org_id, management = org[0]
+        accounts = {r[0] for r in con.execute("select account_id from raw_org_accounts").fetchall()}
+        if management:
+            accounts.add(management)
+        parent = dict(con.execute("select child_id, parent_id from raw_org_parents").fetchall())
+        paths: dict[str, str] = {}
+        for account in accounts:
+            chain: list[str] = []
+            node = parent.get(account)
+            while node is not None and node not in chain:
+                chain.append(node)
+                node = parent.get(node)
+            if chain:
+                # o-id/r-root/ou-…/ou-…/ (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths)
+                paths[account] = "/".join([org_id, *reversed(chain)]) + "/"
+        return cls(org_id, frozenset(accounts), paths)
+
+    def values(self, prefix: str, account: str | None) -> dict[str, tuple[str, ...]]:
+        if not self.org_id or account is None or account not in self.accounts:
+            return {}
+        out = {f"aws:{prefix}orgid": (self.org_id,)}
+        if account in self.paths:
+            out[f"aws:{prefix}orgpaths"] = (self.paths[account],)
+        return out
+
+
+def request_facts(
+    identity: Identity,
+    org: OrgFacts,
+    resource: str | None,
+    resource_account: str | None,
+    resource_tags: tuple[tuple[str, str], ...] | None,
+) -> Facts:
+    """The facts of one (principal, resource) pair; `resource_account` None = owner unknown,
+    `resource_tags` None = the resource's tags were not collected."""
+    values: dict[str, tuple[str, ...]] = {
+        "aws:principalarn": (identity.principal_arn,),
+        "aws:principalaccount": (identity.account_id,),
+        "aws:principaltype": ("User" if identity.principal_type == "user" else "AssumedRole",),
+        "aws:principalisawsservice": ("false",),
+        **org.values("principal", identity.account_id),
+    }
+    decided = set(PRINCIPAL_FACT_KEYS)
+    if identity.principal_type == "user":
+        values["aws:username"] = (identity.name,)
+        if identity.unique_id:
+            values["aws:userid"] = (identity.unique_id,)
+            decided.add("aws:userid")
+    for key, value in identity.tags:
+        values[PRINCIPAL_TAG_PREFIX + key.lower()] = (value,)
+    prefixes = [PRINCIPAL_TAG_PREFIX]
+    if resource is not None and resource_account is not None:
+        values["aws:resourceaccount"] = (resource_account,)
+        values.update(org.values("resource", resource_account))
+        decided |= RESOURCE_FACT_KEYS
+    elif resource is not None:
+        # A resource whose owner is unknown is outside the organization, never the caller's own.
+        decided |= {"aws:resourceorgid", "aws:resourceorgpaths"}
+    if resource is not None and resource_tags is not None:
+        for key, value in resource_tags:
+            values[RESOURCE_TAG_PREFIX + key.lower()] = (value,)
+        prefixes.append(RESOURCE_TAG_PREFIX)
+    if not org.org_id:
+        decided -= _ORG_KEYS  # no organization data: the org keys are not known
+    return Facts(values=values, decided=frozenset(decided), decided_prefixes=tuple(prefixes))

@@ -1,0 +1,123 @@
+"""`ciem who-can`: the reverse of explain (PMapper's `who can`, iam-lens's `who-can`): every user
+and role whose request would be allowed or conditionally allowed, each with explain's chain, and
+the grants to principals outside the snapshot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines.cli.app import main
+from pipelines.lib.serve.explain import PolicyStore
+from pipelines.lib.serve.who_can import format_who_can, who_can
+from tests.sql.harness import build
+from tests.unit.serve.test_explain_conditions import (
+    ALICE,
+    BOB,
+    BOUNDED,
+    BREAKGLASS,
+    MEMBER,
+    QUEUE_STAR,
+    REGION,
+    TABLES,
+    _inputs,
+)
+
+
+@pytest.fixture(scope="module")
+def store() -> PolicyStore:
+    return PolicyStore.from_connection(build(_inputs(), TABLES))
+
+
+def _who(result: dict) -> set[tuple[str, str, tuple[str, ...]]]:
+    return {
+        (p["principal"], p["decision"], tuple(p["condition_keys"])) for p in result["principals"]
+    }
+
+
+def test_who_can_lists_every_permitted_principal_with_its_chain(store) -> None:
+    obj = "arn:aws:s3:::data/k"
+    result = who_can(store, "s3:GetObject", obj)
+    region = ("aws:requestedregion",)
+    # eve (outside the organization) is denied by the perimeter; free, the SSO role and the
+    # service-linked role have no identity policy allowing it.
+    assert _who(result) == {
+        (ALICE, "conditionally_allowed", region),
+        (BOB, "conditionally_allowed", region),
+        (BOUNDED, "conditionally_allowed", region),
+        (BREAKGLASS, "allowed", ()),
+    }
+    for entry in result["principals"]:
+        explained = store.explain(entry["principal"], "s3:GetObject", obj)
+        assert {k: v for k, v in entry.items() if k not in ("principal_type", "account_id")} == (
+            explained
+        )
+        assert entry["account_id"] == MEMBER
+    # With the region in the context, the answers are exact.
+    exact = who_can(store, "s3:GetObject", obj, {"aws:RequestedRegion": "us-east-1"})
+    assert _who(exact) == {(BREAKGLASS, "allowed", ())}
+    # The bucket policy's grant to the other account is evaluated through eve (in the snapshot).
+    assert result["external"] == []
+
+
+def test_who_can_reports_grants_to_principals_outside_the_snapshot(store) -> None:
+    result = who_can(store, "sqs:SendMessage", QUEUE_STAR, {"aws:RequestedRegion": REGION})
+    assert result["external"] == [
+        {
+            "principal": "*",
+            "kind": "wildcard",
+            "source": "resource_policy",
+            "resource_arn": QUEUE_STAR,
+            "policy_key": f"resource|{QUEUE_STAR}",
+            "statement": 0,
+            "sid": None,
+            "conditional": False,
+            "condition_keys": [],
+        }
+    ]
+    # `*` in the queue policy reaches every principal of the account (same account: the
+    # resource policy grants on its own) and bounded's session, beyond its boundary.
+    assert {p["principal"] for p in result["principals"]} >= {BOUNDED, BREAKGLASS, BOB}
+    screen = format_who_can(result).splitlines()
+    assert screen[0] == f"who can sqs:SendMessage on {QUEUE_STAR}:"
+    assert f"  * (wildcard): resource_policy on {QUEUE_STAR}, statement 0" in screen
+
+
+def test_who_can_command_reads_the_lake(tmp_path, capsys) -> None:
+    # Without a warehouse, the command fails with the reason, exit code 1.
+    assert main(["who-can", "s3:GetObject", "arn:aws:s3:::b/k", "--lake", str(tmp_path)]) == 1
+    assert "ciem: error:" in capsys.readouterr().err
+    assert main(["who-can", "GetObject", "arn:aws:s3:::b/k", "--json"]) == 1
+
+
+def test_everyone_can_get_caller_identity_even_bob_under_a_deny(store) -> None:
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+    result = json.loads(json.dumps(who_can(store, "sts:GetCallerIdentity", "*")))
+    everyone = {a for a, i in store.identities.items() if i.principal_type in ("user", "role")}
+    assert {p["principal"] for p in result["principals"]} == everyone
+    assert BOB in everyone
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("s3:GetObject", "arn:aws:s3:::data/k"),
+        ("s3:GetObject", "arn:aws:s3:::data/locked/k"),
+        ("ec2:StartInstances", "arn:aws:ec2:eu-west-1:222222222222:instance/i-pay"),
+        ("sqs:SendMessage", QUEUE_STAR),
+        ("kms:Decrypt", "arn:aws:kms:eu-west-1:222222222222:key/k-root"),
+        ("iam:AttachRolePolicy", BOUNDED),
+        ("lambda:InvokeFunction", "arn:aws:lambda:eu-west-1:222222222222:function:f"),
+    ],
+)
+def test_who_can_asks_explain_of_everyone_it_could_permit(store, action, resource) -> None:
+    """Skipping principals without an identity Allow for the action (when no resource policy
+    allows it) never drops one that explain permits."""
+    everyone = {
+        arn
+        for arn, i in store.identities.items()
+        if i.principal_type in ("user", "role")
+        and store.explain(arn, action, resource)["decision"] in ("allowed", "conditionally_allowed")
+    }
+    assert {p["principal"] for p in who_can(store, action, resource)["principals"]} == everyone
