@@ -99,6 +99,9 @@ def run_pipeline(
         key_rotation_days=key_rotation_days,
         cloudtrail_full_refresh=full_refresh,
         suppressions_file=suppressions,
+        notify_webhook=os.environ.get("CIEM_NOTIFY_WEBHOOK", ""),
+        notify_webhook_format=os.environ.get("CIEM_NOTIFY_WEBHOOK_FORMAT", "slack"),
+        notify_ocsf_dir=os.environ.get("CIEM_NOTIFY_OCSF_DIR", ""),
     )
     params = RunParams(as_of=as_of, window_days=window_days, gap_threshold=gap_threshold)
     assets = [*defs.assets, *(defs.asset_checks or [])]

@@ -8,6 +8,7 @@ Layout under `<lake>`:
     parquet/event_counts_daily/day=YYYY-MM-DD/data.parquet  events per name and mapping
     parquet/quarantine/<source>-<partition>.parquet  what landing refused, with reasons
     history/detections/as_of=YYYY-MM-DD.parquet      open detections of each run (timeline)
+    notifications/as_of=YYYY-MM-DD/deliveries.parquet  what each run's notifications delivered
     marts/<table>.parquet                            result tables, exported after each model
     warehouse/ciem.duckdb                            DuckDB warehouse (rebuildable from the above)
     reports/explorer.html                            the explorer's static snapshot
