@@ -158,7 +158,12 @@ def temp_path_for(path: Path) -> Path:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write atomically: a rerun replaces the file whole, a crash never leaves half a file."""
+    """Write atomically: a rerun replaces the file whole, a crash never leaves half a file, and
+    a failed write (a full disk) leaves neither half a file nor its temporary file."""
     tmp = temp_path_for(path)
-    pq.write_table(table, tmp, compression="zstd")
-    replace_private(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        replace_private(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
