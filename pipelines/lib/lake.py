@@ -164,6 +164,12 @@ def write_parquet(table: pa.Table, path: Path) -> None:
     try:
         pq.write_table(table, tmp, compression="zstd")
         replace_private(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno is None:
+            raise
+        # named by the file it was for, not the temporary name (`No space left on device: …`)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
