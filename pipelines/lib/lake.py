@@ -23,8 +23,11 @@ becomes 0700, so nothing under it can be reached by another user).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -148,6 +151,21 @@ class Lake:
 
     def empty_path(self, name: str) -> Path:
         return self.root / "parquet" / "_empty" / f"{name}.parquet"
+
+
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (created 0600 if need be) for the block; another
+    process waits for it. For read-modify-write steps that two runs at once on one lake must
+    take in turn (landing one CloudTrail day, a date's notification deliveries). Local
+    filesystems only, as the lake is."""
+    make_private_dirs(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def temp_path_for(path: Path) -> Path:

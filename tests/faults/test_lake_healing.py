@@ -15,6 +15,7 @@ import gzip
 import json
 import logging
 import shutil
+import threading
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+import pipelines.lib.land.cloudtrail_landing as landing
 from pipelines.lib.lake import Lake
 from pipelines.lib.land.cloudtrail import CloudTrailSource
 from pipelines.lib.land.cloudtrail_landing import file_sha256, land_day, manifest_path
@@ -243,3 +245,49 @@ def test_a_changed_object_redoes_only_its_part_when_another_is_gone(
     assert got_rest == clean_rest
     assert got_mine == clean_mine - Counter([dropped["eventID"]])
     assert _quarantine(lake) == set()
+
+
+def test_two_landings_of_one_day_take_turns(
+    demo_cloudtrail: Path, tmp_path: Path, clean: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs at once on one new lake land the same day: the first has written its part and
+    not yet its manifest when the second starts. Before the lock, the second took that part for
+    one a crashed run left and deleted it, and the first failed (`No files found that match the
+    pattern …/part-00000-w0.parquet`), measured with two `ciem run`s on the demo."""
+    lake = Lake.at(tmp_path / "lake")
+    first_wrote_its_part, go_on, second_started = (threading.Event() for _ in range(3))
+    dedupe, drop_orphans = landing._quarantine_duplicates, landing._drop_orphan_parts
+
+    def pause_first(*args, **kwargs):
+        if threading.current_thread().name == "first":
+            first_wrote_its_part.set()
+            go_on.wait(60)
+        return dedupe(*args, **kwargs)
+
+    def note_second(*args, **kwargs):
+        if threading.current_thread().name == "second":
+            second_started.set()
+        return drop_orphans(*args, **kwargs)
+
+    monkeypatch.setattr(landing, "_quarantine_duplicates", pause_first)
+    monkeypatch.setattr(landing, "_drop_orphan_parts", note_second)
+    results: dict[str, object] = {}
+
+    def land(name: str) -> None:
+        try:
+            results[name] = land_day(CloudTrailSource(demo_cloudtrail), lake, DAY).mode
+        except Exception as exc:  # the failure is the result under test
+            results[name] = exc
+
+    first = threading.Thread(target=land, args=("first",), name="first")
+    first.start()
+    assert first_wrote_its_part.wait(60)
+    second = threading.Thread(target=land, args=("second",), name="second")
+    second.start()
+    # the second waits for the day while the first holds it (it would get there at once)
+    assert not second_started.wait(3)
+    go_on.set()
+    first.join(60)
+    second.join(60)
+    assert results == {"first": "rebuilt", "second": "unchanged"}
+    assert _events(lake) == clean

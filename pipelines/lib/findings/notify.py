@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.findings.ocsf import detection_finding
-from pipelines.lib.lake import Lake, replace_private, temp_path_for, write_parquet
+from pipelines.lib.lake import Lake, exclusive, replace_private, temp_path_for, write_parquet
 
 log = logging.getLogger("ciem")
 
@@ -417,9 +417,26 @@ def notify(
     retries = RETRIES if retries is None else retries
     backoff_s = BACKOFF_S if backoff_s is None else backoff_s
     timeout_s = TIMEOUT_S if timeout_s is None else timeout_s
+    if not destinations.configured:
+        previous, changes = detection_changes(lake, as_of)
+        return NotifyResult(as_of, previous, changes)
+    # Two runs of one date at once take turns: the second reads the first one's log.
+    with exclusive(delivery_log_path(lake, as_of).with_name(".lock")):
+        return _notify(lake, as_of, destinations, product_version, retries, backoff_s, timeout_s)
+
+
+def _notify(
+    lake: Lake,
+    as_of: date,
+    destinations: Destinations,
+    product_version: str,
+    retries: int,
+    backoff_s: float,
+    timeout_s: float,
+) -> NotifyResult:
     previous, changes = detection_changes(lake, as_of)
     result = NotifyResult(as_of, previous, changes)
-    if not destinations.configured or not changes:
+    if not changes:
         return result
     log_path = delivery_log_path(lake, as_of)
     logged = _read_log(log_path)

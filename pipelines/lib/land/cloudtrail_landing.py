@@ -35,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib.lake import Lake, temp_path_for, write_parquet
+from pipelines.lib.lake import Lake, exclusive, temp_path_for, write_parquet
 from pipelines.lib.land.cloudtrail import (
     CloudTrailSource,
     LogObject,
@@ -303,7 +303,20 @@ def land_day(
     full_refresh: bool = False,
     pool: WorkerPool | None = None,
 ) -> DayLanding:
-    """Land one UTC day of `source` into `lake` (see the module docstring)."""
+    """Land one UTC day of `source` into `lake` (see the module docstring). Two runs landing
+    the same day take it in turn (a lock beside the day's manifest): the second finds the day
+    landed, and neither takes the other's new part for a crashed run's."""
+    with exclusive(manifest_path(lake, day).with_name(".lock")):
+        return _land_day(source, lake, day, full_refresh, pool)
+
+
+def _land_day(
+    source: CloudTrailSource,
+    lake: Lake,
+    day: date,
+    full_refresh: bool,
+    pool: WorkerPool | None,
+) -> DayLanding:
     objects = source.objects_for_day(day)
     manifest = _read_manifest(lake, day)
     _drop_orphan_parts(lake, day, set(manifest.column("part").to_pylist()))
