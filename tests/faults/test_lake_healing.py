@@ -291,3 +291,22 @@ def test_two_landings_of_one_day_take_turns(
     second.join(60)
     assert results == {"first": "rebuilt", "second": "unchanged"}
     assert _events(lake) == clean
+
+
+def test_a_damaged_quarantine_file_lands_its_part_again(
+    demo_cloudtrail: Path, tmp_path: Path, clean: Counter
+) -> None:
+    """The `quarantine` table reads each part's quarantine file: a truncated one used to fail
+    every later run the way a truncated part did."""
+    lake = Lake.at(tmp_path / "lake")
+    _two_parts(demo_cloudtrail, lake)
+    damaged = lake.quarantine_path("cloudtrail", f"{DAY}-part-00001")
+    _truncate(damaged)
+    result = land_day(CloudTrailSource(demo_cloudtrail), lake, DAY)
+    assert result.mode == "rebuilt"
+    assert result.repair is not None
+    assert result.repair.startswith(
+        f"{DAY}: part-00001-w0.parquet its quarantine file is damaged: unreadable ("
+    )
+    assert _events(lake) == clean
+    assert _quarantine(lake) == set()  # every quarantine file of the day reads again

@@ -449,6 +449,16 @@ def _verify_day(
         problem = _part_problem(_day_dir(lake, day) / name, size, sha)
         if problem is not None:
             redo[name] = f"damaged: {problem}" if problem != "missing" else "missing"
+    # A part's quarantine file is read by the `quarantine` table as the part is by the events:
+    # an unreadable one is landed again with its part.
+    for path in lake.quarantine_path("cloudtrail", day.isoformat()).parent.glob(
+        f"cloudtrail-{day.isoformat()}-part-*.parquet"
+    ):
+        problem = _part_problem(path, None, None)
+        prefix = path.stem.removeprefix(f"cloudtrail-{day.isoformat()}-")
+        for name in parts:
+            if problem is not None and name.startswith(prefix) and name not in redo:
+                redo[name] = f"its quarantine file is damaged: {problem}"
     changed = {
         i
         for i, k in enumerate(keys)
@@ -514,7 +524,11 @@ def _forget_quarantined(path: Path, keys: set[str]) -> None:
     quarantines them again; nothing is named twice)."""
     if not path.exists() or not keys:
         return
-    table = pq.read_table(path, schema=QUARANTINE_SCHEMA)
+    try:
+        table = pq.read_table(path, schema=QUARANTINE_SCHEMA)
+    except (OSError, pa.ArrowException):  # damaged: what it named is landed again or lost
+        path.unlink()
+        return
     keep = [f not in keys for f in table.column("file").to_pylist()]
     write_parquet(table.filter(pa.array(keep, type=pa.bool_())), path)
 
