@@ -310,3 +310,16 @@ def test_a_damaged_quarantine_file_lands_its_part_again(
     )
     assert _events(lake) == clean
     assert _quarantine(lake) == set()  # every quarantine file of the day reads again
+
+
+def test_the_temporary_file_of_a_part_killed_mid_write_is_removed(
+    demo_cloudtrail: Path, tmp_path: Path, clean: Counter
+) -> None:
+    lake = Lake.at(tmp_path / "lake")
+    land_day(CloudTrailSource(demo_cloudtrail), lake, DAY)
+    day_dir = lake.cloudtrail_day_dir(DAY)
+    half = day_dir / ".part-00001-w0.parquet.0123456789abcdef0123456789abcdef.tmp"
+    half.write_bytes((day_dir / "part-00000-w0.parquet").read_bytes()[:1000])
+    assert land_day(CloudTrailSource(demo_cloudtrail), lake, DAY).mode == "unchanged"
+    assert sorted(p.name for p in day_dir.iterdir()) == ["part-00000-w0.parquet"]
+    assert _events(lake) == clean

@@ -175,22 +175,18 @@ select * from final where change is not null order by detection_id
 """
 
 
-def _previous_as_of(con: duckdb.DuckDBPyConnection, lake: Lake, as_of: date) -> date | None:
-    """The as-of date of the run before `as_of`'s: the latest earlier date in the detection or
-    the resource history (a run that found no detection still writes its resource history)."""
-    dates: list[date] = []
+def _previous_as_of(lake: Lake, as_of: date) -> date | None:
+    """The as-of date of the run before `as_of`'s: the latest earlier date with a detection or
+    resource history file (each run writes both, a run that found nothing an empty one)."""
+    dates = set()
     for kind in ("detections", "resources"):
-        glob = _history_glob(lake, kind)
-        if glob is not None:
-            dates += [
-                d
-                for (d,) in con.execute(
-                    "select distinct as_of from read_parquet($g, union_by_name = true) "
-                    "where as_of < $as_of",
-                    {"g": glob, "as_of": as_of},
-                ).fetchall()
-            ]
-    return max(dates) if dates else None
+        for path in (lake.root / "history" / kind).glob("as_of=*.parquet"):
+            try:
+                dates.add(date.fromisoformat(path.stem.removeprefix("as_of=")))
+            except ValueError:
+                continue
+    earlier = [d for d in dates if d < as_of]
+    return max(earlier) if earlier else None
 
 
 def detection_changes(lake: Lake, as_of: date) -> tuple[date | None, list[dict[str, Any]]]:
@@ -202,11 +198,11 @@ def detection_changes(lake: Lake, as_of: date) -> tuple[date | None, list[dict[s
             f"no detection history for {as_of} in {lake.root}: the models of that date did not "
             "finish, nothing to notify"
         )
+    previous = _previous_as_of(lake, as_of)
+    if previous is None:
+        return None, []
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
-        previous = _previous_as_of(con, lake, as_of)
-        if previous is None:
-            return None, []
         cursor = con.execute(
             _CHANGES_SQL,
             {"detections": _history_glob(lake, "detections"), "as_of": as_of, "previous": previous},
@@ -458,8 +454,16 @@ def _notify(
             continue
         if key.startswith("webhook:"):
             make = slack_body if destinations.webhook_format == "slack" else json_body
+            error = None
             for start in range(0, len(pending), BATCH_SIZE):
                 batch = pending[start : start + BATCH_SIZE]
+                if error is not None:
+                    # the webhook failed a whole batch after every retry: the rest is not sent
+                    # to it in this run (a rerun of the date sends it)
+                    skipped = _deliveries(key, batch, 0, f"not sent: {error}")
+                    result.deliveries += skipped
+                    logged = _record(log_path, logged, as_of, skipped)
+                    continue
                 body = make(as_of, batch, len(pending))
                 idem = _short_hash(
                     f"{key} {as_of} "

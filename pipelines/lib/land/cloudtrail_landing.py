@@ -120,7 +120,11 @@ def _clear_day(lake: Lake, day: date) -> None:
 
 def _drop_orphan_parts(lake: Lake, day: date, recorded: set[str]) -> None:
     """Parts a crashed run wrote without recording them in the manifest: their objects are
-    read again by this run, so the parts must go (no record landed twice)."""
+    read again by this run, so the parts must go (no record landed twice). So do the
+    temporary files of a part it was killed writing (no other run writes the day: the day's
+    lock is held)."""
+    for path in _day_dir(lake, day).glob(".part-*.tmp"):
+        path.unlink(missing_ok=True)
     for path in _day_dir(lake, day).glob("part-*.parquet"):
         part = path.stem[: len("part-00000")]
         if part not in recorded:

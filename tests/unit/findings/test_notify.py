@@ -351,3 +351,23 @@ def test_each_destination_has_its_own_log_and_no_url_is_stored(lake: Lake, tmp_p
     assert {d.split(":")[0] for d in log.column("destination").to_pylist()} == {"webhook", "ocsf"}
     assert b"SECRET" not in delivery_log_path(lake, D2).read_bytes()
     assert "127.0.0.1" not in str(log.to_pylist())
+
+
+def test_after_a_failed_batch_the_rest_is_not_sent_in_this_run(tmp_path: Path) -> None:
+    """45 new detections are three messages; the first fails after its retries, so the other
+    two are not tried against a webhook that is down (a rerun sends all three)."""
+    lake = Lake.at(tmp_path / "lake")
+    _history(lake, D1, [])
+    _history(lake, D2, [_detection(f"n{i:02d}") for i in range(45)])
+    with webhook_server([500] * 4) as hook:
+        failed = notify(lake, D2, Destinations(webhook=hook.url), **FAST)
+    assert len(hook.requests) == 4
+    assert sorted({(d.attempts, d.error) for d in failed.failed}) == [
+        (0, "not sent: HTTP 500 Internal Server Error"),
+        (4, "HTTP 500 Internal Server Error"),
+    ]
+    assert len(failed.failed) == 45
+    with webhook_server() as hook:
+        rerun = notify(lake, D2, Destinations(webhook=hook.url), **FAST)
+    assert [len(b["blocks"]) - 1 for b in hook.accepted] == [20, 20, 5]
+    assert {d.detection_id for d in rerun.delivered} == {f"n{i:02d}" for i in range(45)}
