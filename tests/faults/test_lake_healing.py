@@ -323,3 +323,18 @@ def test_the_temporary_file_of_a_part_killed_mid_write_is_removed(
     assert land_day(CloudTrailSource(demo_cloudtrail), lake, DAY).mode == "unchanged"
     assert sorted(p.name for p in day_dir.iterdir()) == ["part-00000-w0.parquet"]
     assert _events(lake) == clean
+
+
+def test_a_damaged_manifest_lands_the_day_again(
+    demo_cloudtrail: Path, tmp_path: Path, clean: Counter
+) -> None:
+    lake = Lake.at(tmp_path / "lake")
+    _two_parts(demo_cloudtrail, lake)
+    _truncate(manifest_path(lake, DAY))
+    result = land_day(CloudTrailSource(demo_cloudtrail), lake, DAY)
+    assert result.mode == "rebuilt"
+    assert result.repair is not None
+    assert result.repair.startswith(f"{DAY}: the manifest is damaged (")
+    assert result.repair.endswith("); landing the day again from the source")
+    assert _events(lake) == clean
+    assert land_day(CloudTrailSource(demo_cloudtrail), lake, DAY).mode == "unchanged"

@@ -322,9 +322,20 @@ def _land_day(
     pool: WorkerPool | None,
 ) -> DayLanding:
     objects = source.objects_for_day(day)
-    manifest = _read_manifest(lake, day)
-    _drop_orphan_parts(lake, day, set(manifest.column("part").to_pylist()))
-    manifest, repair, rebuild = _verify_day(lake, day, manifest, objects, full_refresh)
+    try:
+        manifest = _read_manifest(lake, day)
+    except (OSError, pa.ArrowException) as exc:
+        # Without its manifest nothing of the day can be vouched for: the day is landed again.
+        reason = str(exc).strip().splitlines()[0]
+        repair = f"{day}: the manifest is damaged ({reason}); landing the day again from the source"
+        if not objects:
+            repair += " (which holds nothing for the day: its landed events are dropped)"
+        log.warning(f"  {repair}")
+        _clear_day(lake, day)
+        manifest, rebuild = MANIFEST_SCHEMA.empty_table(), True
+    else:
+        _drop_orphan_parts(lake, day, set(manifest.column("part").to_pylist()))
+        manifest, repair, rebuild = _verify_day(lake, day, manifest, objects, full_refresh)
     landed_keys = set(manifest.column("object_key").to_pylist())
     if rebuild or full_refresh or not _day_dir(lake, day).exists():
         _clear_day(lake, day)
