@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import boto3
 import duckdb
 import pytest
+import s3fs
 
 from pipelines.lib.lake import Lake
 from pipelines.lib.land.cloudtrail import CloudTrailSource, file_day
@@ -88,6 +89,9 @@ def flaky_endpoint(moto_endpoint: str) -> Iterator[dict]:
         def log_message(self, *args: object) -> None:
             pass
 
+    # s3fs caches its filesystems by arguments, not by AWS_ENDPOINT_URL: one made for the proxy
+    # must not serve later tests (nor one made before serve this one)
+    s3fs.S3FileSystem.clear_instance_cache()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -97,6 +101,7 @@ def flaky_endpoint(moto_endpoint: str) -> Iterator[dict]:
     finally:
         server.shutdown()
         server.server_close()
+        s3fs.S3FileSystem.clear_instance_cache()
 
 
 def _events(lake: Lake) -> Counter:
