@@ -97,6 +97,9 @@ def run_pipeline(
         key_rotation_days=key_rotation_days,
         cloudtrail_full_refresh=full_refresh,
         suppressions_file=suppressions or os.environ.get("CIEM_SUPPRESSIONS", ""),
+        notify_webhook=os.environ.get("CIEM_NOTIFY_WEBHOOK", ""),
+        notify_webhook_format=os.environ.get("CIEM_NOTIFY_WEBHOOK_FORMAT", "slack"),
+        notify_ocsf_dir=os.environ.get("CIEM_NOTIFY_OCSF_DIR", ""),
     )
     try:
         snapshot_dir = settings.snapshots.for_day(as_of)

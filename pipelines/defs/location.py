@@ -12,6 +12,7 @@ from pipelines.defs.event_map import ref_event_action_map
 from pipelines.defs.explorer import explorer_report
 from pipelines.defs.landing import build_landing, ref_iam_actions, reference_tables
 from pipelines.defs.models import build_models, ref_suppressions
+from pipelines.defs.notifications import build_notifications
 from pipelines.defs.partitions import Days, planned_days
 from pipelines.defs.resources import CiemSettings
 from pipelines.defs.schedules import build_nightly
@@ -44,6 +45,7 @@ def build_definitions(
         ref_event_action_map,
         ref_suppressions,
         build_models(days),
+        build_notifications(days),
         explorer_report,
     ]
     if collect:

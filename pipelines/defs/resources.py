@@ -27,6 +27,9 @@ class CiemSettings(dg.ConfigurableResource):
     key_rotation_days: int = 90  # access-key-not-rotated
     cloudtrail_full_refresh: bool = False  # rebuild each CloudTrail day instead of appending
     suppressions_file: str = ""  # YAML; empty = suppressions.yaml in the working dir, if present
+    notify_webhook: str = ""  # http(s) URL; empty = no webhook (README "Notifications")
+    notify_webhook_format: str = "slack"  # slack | json
+    notify_ocsf_dir: str = ""  # a folder or s3://bucket/prefix for OCSF JSON lines; empty = none
 
     @property
     def lake(self) -> Lake:
@@ -63,4 +66,7 @@ def settings_from_env() -> CiemSettings:
         key_rotation_days=int(os.environ.get("CIEM_KEY_ROTATION_DAYS", "90")),
         cloudtrail_full_refresh=os.environ.get("CIEM_CLOUDTRAIL_FULL_REFRESH") == "1",
         suppressions_file=os.environ.get("CIEM_SUPPRESSIONS", ""),
+        notify_webhook=os.environ.get("CIEM_NOTIFY_WEBHOOK", ""),
+        notify_webhook_format=os.environ.get("CIEM_NOTIFY_WEBHOOK_FORMAT", "slack"),
+        notify_ocsf_dir=os.environ.get("CIEM_NOTIFY_OCSF_DIR", ""),
     )

@@ -8,6 +8,7 @@ Layout under `<lake>`:
     parquet/event_counts_daily/day=YYYY-MM-DD/data.parquet  events per name and mapping
     parquet/quarantine/<source>-<partition>.parquet  what landing refused, with reasons
     history/detections/as_of=YYYY-MM-DD.parquet      open detections of each run (timeline)
+    notifications/as_of=YYYY-MM-DD/deliveries.parquet  what each run's notifications delivered
     marts/<table>.parquet                            result tables, exported after each model
     warehouse/ciem.duckdb                            DuckDB warehouse (rebuildable from the above)
     reports/explorer.html                            the explorer's static snapshot
@@ -22,8 +23,11 @@ becomes 0700, so nothing under it can be reached by another user).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -171,6 +175,21 @@ class Lake:
         return self.root / "parquet" / "_empty" / f"{name}.parquet"
 
 
+@contextmanager
+def exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (created 0600 if need be) for the block; another
+    process waits for it. For read-modify-write steps that two runs at once on one lake must
+    take in turn (landing one CloudTrail day, a date's notification deliveries). Local
+    filesystems only, as the lake is."""
+    make_private_dirs(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def temp_path_for(path: Path) -> Path:
     """A unique temporary name beside `path`, renamed onto it once written (atomic replace);
     the folders it needs are created 0700."""
@@ -179,7 +198,18 @@ def temp_path_for(path: Path) -> Path:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write atomically: a rerun replaces the file whole, a crash never leaves half a file."""
+    """Write atomically: a rerun replaces the file whole, a crash never leaves half a file, and
+    a failed write (a full disk) leaves neither half a file nor its temporary file."""
     tmp = temp_path_for(path)
-    pq.write_table(table, tmp, compression="zstd")
-    replace_private(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        replace_private(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno is None:
+            raise
+        # named by the file it was for, not the temporary name (`No space left on device: …`)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

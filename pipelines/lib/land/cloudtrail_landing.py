@@ -1,10 +1,16 @@
 """CloudTrail landing (landing layer): one UTC day of a source into the lake, incrementally.
 
-A manifest per day records every object ingested (key, size, ETag or mtime, records, status).
-A run reads only objects the manifest does not hold and appends them to the day as a new part
-file; a file of day D that arrives after D was landed is added the same way. When an object
-changed or disappeared, or on a full refresh, the whole day is rebuilt. Either way no record is
-landed twice and none is lost.
+A manifest per day records every object ingested (key, size, ETag or mtime, records, status)
+and the part file it landed in, with that file's size and SHA-256. A run reads only objects the
+manifest does not hold and appends them to the day as a new part file; a file of day D that
+arrives after D was landed is added the same way. When an object changed, or on a full
+refresh, the whole day is rebuilt. Either way no record is landed twice and none is lost.
+
+The lake heals itself: before a day is read again its parts are verified against the manifest,
+and a missing or damaged part (truncated, overwritten, unreadable) lands the day again from the
+source, said in one line. An object the source no longer holds (expired by a lifecycle rule)
+keeps what it landed; if its part is damaged too, the object is quarantined as lost with the
+reason, the rest of the day is kept, and the run goes on (`_verify_day`).
 
 CloudTrail may deliver an event more than once (the same file under two names, an event
 redelivered in a later file): a day holds each `eventID` once. Rows of a new part whose eventID
@@ -16,6 +22,7 @@ earliest of two consecutive days (`sql/daily/`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
@@ -28,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib.lake import Lake, temp_path_for, write_parquet
+from pipelines.lib.lake import Lake, exclusive, temp_path_for, write_parquet
 from pipelines.lib.land.cloudtrail import (
     CloudTrailSource,
     LogObject,
@@ -36,7 +43,7 @@ from pipelines.lib.land.cloudtrail import (
     record_labels,
 )
 from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
-from pipelines.lib.land.quarantine import Quarantine, QuarantineEntry
+from pipelines.lib.land.quarantine import QUARANTINE_SCHEMA, Quarantine, QuarantineEntry
 
 log = logging.getLogger("ciem")
 
@@ -56,6 +63,12 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("status", pa.string(), nullable=False),  # 'ingested' | 'quarantined'
         pa.field("part", pa.string(), nullable=False),  # the part file it landed in
         pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        # The part file holding the object's records, its size and SHA-256 when the manifest was
+        # written: what a run verifies before it reads the day (manifests written before these
+        # columns read them as null, and their parts are checked for a readable footer only).
+        pa.field("part_file", pa.string()),
+        pa.field("part_size", pa.int64()),
+        pa.field("part_sha256", pa.string()),
     ]
 )
 
@@ -69,6 +82,7 @@ class DayLanding:
     records: int  # records landed by this run
     quarantined: int
     duplicates: int = 0  # records not landed: their eventID was already in the day
+    repair: str | None = None  # a damaged or missing part found, and what was done (one line)
 
 
 def _day_dir(lake: Lake, day: date) -> Path:
@@ -106,7 +120,11 @@ def _clear_day(lake: Lake, day: date) -> None:
 
 def _drop_orphan_parts(lake: Lake, day: date, recorded: set[str]) -> None:
     """Parts a crashed run wrote without recording them in the manifest: their objects are
-    read again by this run, so the parts must go (no record landed twice)."""
+    read again by this run, so the parts must go (no record landed twice). So do the
+    temporary files of a part it was killed writing (no other run writes the day: the day's
+    lock is held)."""
+    for path in _day_dir(lake, day).glob(".part-*.tmp"):
+        path.unlink(missing_ok=True)
     for path in _day_dir(lake, day).glob("part-*.parquet"):
         part = path.stem[: len("part-00000")]
         if part not in recorded:
@@ -121,10 +139,26 @@ def _write_part(
     ROW_GROUP_ROWS / ROW_GROUP_BYTES, whatever the files). Runs in a worker or in process."""
     source = CloudTrailSource(location)
     quarantine = Quarantine(source="cloudtrail", partition=day.isoformat(), quiet=True)
+    tmp = temp_path_for(path)
+    try:
+        counts = _stream_part(source, objects, day, quarantine, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no temporary file behind
+        raise
+    tmp.replace(path)
+    return counts, quarantine.entries
+
+
+def _stream_part(
+    source: CloudTrailSource,
+    objects: list[LogObject],
+    day: date,
+    quarantine: Quarantine,
+    tmp: Path,
+) -> dict[str, int]:
     counts: dict[str, int] = {}
     pending: list[pa.Table] = []
     pending_rows = pending_bytes = 0
-    tmp = temp_path_for(path)
     with pq.ParquetWriter(tmp, CLOUDTRAIL_EVENTS_SCHEMA, compression="zstd") as writer:
         for obj in objects:
             counts[obj.key] = 0
@@ -139,8 +173,7 @@ def _write_part(
                     pending, pending_rows, pending_bytes = [], 0, 0
         if pending:
             writer.write_table(pa.concat_tables(pending))
-    tmp.replace(path)
-    return counts, quarantine.entries
+    return counts
 
 
 def _balanced(objects: list[LogObject], workers: int) -> list[list[LogObject]]:
@@ -183,9 +216,11 @@ def _land_objects(
     part: Path,
     quarantine: Quarantine,
     pool: WorkerPool,
+    files: dict[str, str],
 ) -> dict[str, int]:
     """Parse the new objects of a day into `<part>-wK.parquet` files, in worker processes
-    when there are enough of them (decompressing and decoding JSON is CPU-bound)."""
+    when there are enough of them (decompressing and decoding JSON is CPU-bound); `files`
+    receives the part file of each object."""
     big_enough = sum(o.size for o in objects) >= PARALLEL_MIN_BYTES
     chunks = _balanced(objects, pool.workers if big_enough else 1)
     if len(chunks) <= 1:
@@ -199,9 +234,11 @@ def _land_objects(
         ]
         results = [f.result() for f in futures]
     counts: dict[str, int] = {}
-    for chunk_counts, entries in results:
+    for i, (chunk_counts, entries) in enumerate(results):
         counts.update(chunk_counts)
         quarantine.extend(entries)
+        for key in chunk_counts:
+            files[key] = f"{part.name}-w{i}.parquet"
     return counts
 
 
@@ -270,48 +307,245 @@ def land_day(
     full_refresh: bool = False,
     pool: WorkerPool | None = None,
 ) -> DayLanding:
-    """Land one UTC day of `source` into `lake` (see the module docstring)."""
+    """Land one UTC day of `source` into `lake` (see the module docstring). Two runs landing
+    the same day take it in turn (a lock beside the day's manifest): the second finds the day
+    landed, and neither takes the other's new part for a crashed run's."""
+    with exclusive(manifest_path(lake, day).with_name(".lock")):
+        return _land_day(source, lake, day, full_refresh, pool)
+
+
+def _land_day(
+    source: CloudTrailSource,
+    lake: Lake,
+    day: date,
+    full_refresh: bool,
+    pool: WorkerPool | None,
+) -> DayLanding:
     objects = source.objects_for_day(day)
-    manifest = _read_manifest(lake, day)
-    _drop_orphan_parts(lake, day, set(manifest.column("part").to_pylist()))
-    seen = {
-        (k, s, v)
-        for k, s, v in zip(
-            manifest.column("object_key").to_pylist(),
-            manifest.column("size").to_pylist(),
-            manifest.column("version").to_pylist(),
-            strict=True,
-        )
-    }
-    current = {(o.key, o.size, o.version) for o in objects}
-    landed_keys = {k for k, _, _ in seen}
-    stale = seen - current  # changed or vanished since it was landed
-    if full_refresh or stale or not _day_dir(lake, day).exists():
-        if stale and not full_refresh:
-            log.info(f"  {day}: {len(stale)} object(s) changed or vanished; rebuilding the day")
+    try:
+        manifest = _read_manifest(lake, day)
+    except (OSError, pa.ArrowException) as exc:
+        # Without its manifest nothing of the day can be vouched for: the day is landed again.
+        reason = str(exc).strip().splitlines()[0]
+        repair = f"{day}: the manifest is damaged ({reason}); landing the day again from the source"
+        if not objects:
+            repair += " (which holds nothing for the day: its landed events are dropped)"
+        log.warning(f"  {repair}")
+        _clear_day(lake, day)
+        manifest, rebuild = MANIFEST_SCHEMA.empty_table(), True
+    else:
+        _drop_orphan_parts(lake, day, set(manifest.column("part").to_pylist()))
+        manifest, repair, rebuild = _verify_day(lake, day, manifest, objects, full_refresh)
+    landed_keys = set(manifest.column("object_key").to_pylist())
+    if rebuild or full_refresh or not _day_dir(lake, day).exists():
         _clear_day(lake, day)
         manifest, landed_keys, mode = MANIFEST_SCHEMA.empty_table(), set(), "rebuilt"
     else:
         mode = "appended"
     new = [o for o in objects if o.key not in landed_keys]
     if not new and mode == "appended":
-        return DayLanding(day, "unchanged", 0, len(objects), 0, 0)
-    part = f"part-{len(set(manifest.column('part').to_pylist())):05d}"
+        return DayLanding(day, "unchanged", 0, len(objects), 0, 0, repair=repair)
+    part = _next_part(lake, day, manifest)
     quarantine = Quarantine(source="cloudtrail", partition=day.isoformat())
     part_path = _day_dir(lake, day) / part
+    files: dict[str, str] = {}
     if pool is None:
         with WorkerPool() as own_pool:
-            counts = _land_objects(source, new, day, part_path, quarantine, own_pool)
+            counts = _land_objects(source, new, day, part_path, quarantine, own_pool, files)
     else:
-        counts = _land_objects(source, new, day, part_path, quarantine, pool)
+        counts = _land_objects(source, new, day, part_path, quarantine, pool, files)
     duplicates = _quarantine_duplicates(source, lake, day, part, new, counts, quarantine)
     write_parquet(
         quarantine.to_table(), lake.quarantine_path("cloudtrail", f"{day.isoformat()}-{part}")
     )
-    _write_manifest(lake, day, manifest, new, counts, quarantine, part)
+    _write_manifest(lake, day, manifest, new, counts, quarantine, part, files)
     return DayLanding(
-        day, mode, len(new), len(objects), sum(counts.values()), len(quarantine), duplicates
+        day,
+        mode,
+        len(new),
+        len(objects),
+        sum(counts.values()),
+        len(quarantine),
+        duplicates,
+        repair,
     )
+
+
+def _next_part(lake: Lake, day: date, manifest: pa.Table) -> str:
+    """The next part name of the day: one more than any recorded or present (a part dropped
+    as damaged leaves a gap; its number is never reused)."""
+    names = set(manifest.column("part").to_pylist())
+    names |= {p.name[: len("part-00000")] for p in _day_dir(lake, day).glob("part-*.parquet")}
+    numbers = [int(n[len("part-") :]) for n in names if n[len("part-") :].isdigit()]
+    return f"part-{max(numbers, default=-1) + 1:05d}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _part_problem(path: Path, size: int | None, sha256: str | None) -> str | None:
+    """What is wrong with a landed part, or None: missing, another size or checksum than the
+    manifest recorded, or (a part recorded before checksums) not a readable Parquet file."""
+    if not path.exists():
+        return "missing"
+    actual = path.stat().st_size
+    if size is not None and actual != size:
+        return f"{actual:,} bytes, the manifest recorded {size:,}"
+    if sha256 is not None:
+        return None if file_sha256(path) == sha256 else "checksum differs from the manifest"
+    try:
+        pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        return f"unreadable ({str(exc).strip().splitlines()[0]})"
+    return None
+
+
+def _recorded_parts(lake: Lake, day: date, manifest: pa.Table) -> dict[str, tuple]:
+    """Every part file the manifest vouches for: {file name: (size, sha256, its rows' indices)};
+    rows written before checksums name their part only, so each of its files is checked
+    (size and checksum unknown)."""
+    parts: dict[str, tuple[int | None, str | None, list[int]]] = {}
+    legacy: dict[str, list[int]] = {}
+    rows = zip(
+        manifest.column("part").to_pylist(),
+        manifest.column("part_file").to_pylist(),
+        manifest.column("part_size").to_pylist(),
+        manifest.column("part_sha256").to_pylist(),
+        strict=True,
+    )
+    for i, (part, name, size, sha) in enumerate(rows):
+        if name is None:
+            legacy.setdefault(part, []).append(i)
+        else:
+            parts.setdefault(name, (size, sha, []))[2].append(i)
+    for part, indices in legacy.items():
+        for path in sorted(_day_dir(lake, day).glob(f"{part}-w*.parquet")) or [
+            _day_dir(lake, day) / f"{part}-w0.parquet"
+        ]:
+            parts.setdefault(path.name, (None, None, []))[2].extend(indices)
+    return parts
+
+
+def _verify_day(
+    lake: Lake,
+    day: date,
+    manifest: pa.Table,
+    objects: list[LogObject],
+    full_refresh: bool,
+) -> tuple[pa.Table, str | None, bool]:
+    """Check what the manifest holds for the day against its part files and the source, before
+    the day is read again. Returns (the manifest to go on with, a one-line account of any
+    repair, whether the whole day must be landed again).
+
+    - A part that is missing or damaged (another size or checksum than recorded, an unreadable
+      footer) and an object that changed in the source since it was landed (same key, another
+      size or version) make the day be landed again from the source.
+    - If the source no longer holds some objects of the day (a bucket's lifecycle rule expired
+      them), landing the whole day again would lose what they landed: only the parts to redo
+      are dropped, the objects of those parts the source still holds are landed again, each
+      one it no longer holds is quarantined as lost, and the rest of the day is kept. An
+      object gone from the source whose part is sound keeps what it landed (the lake is the
+      durable copy; `--full-refresh` makes the day exactly what the source holds now)."""
+    if full_refresh or not manifest.num_rows:
+        return manifest, None, False
+    keys = manifest.column("object_key").to_pylist()
+    sizes = manifest.column("size").to_pylist()
+    versions = manifest.column("version").to_pylist()
+    current = {(o.key, o.size, o.version) for o in objects}
+    current_keys = {o.key for o in objects}
+    parts = _recorded_parts(lake, day, manifest)
+    redo: dict[str, str] = {}  # part file -> why it must be landed again
+    for name, (size, sha, _) in parts.items():
+        problem = _part_problem(_day_dir(lake, day) / name, size, sha)
+        if problem is not None:
+            redo[name] = f"damaged: {problem}" if problem != "missing" else "missing"
+    # A part's quarantine file is read by the `quarantine` table as the part is by the events:
+    # an unreadable one is landed again with its part.
+    for path in lake.quarantine_path("cloudtrail", day.isoformat()).parent.glob(
+        f"cloudtrail-{day.isoformat()}-part-*.parquet"
+    ):
+        problem = _part_problem(path, None, None)
+        prefix = path.stem.removeprefix(f"cloudtrail-{day.isoformat()}-")
+        for name in parts:
+            if problem is not None and name.startswith(prefix) and name not in redo:
+                redo[name] = f"its quarantine file is damaged: {problem}"
+    changed = {
+        i
+        for i, k in enumerate(keys)
+        if k in current_keys and (k, sizes[i], versions[i]) not in current
+    }
+    for name, (_, _, indices) in parts.items():
+        if name not in redo and changed.intersection(indices):
+            redo[name] = "an object it was landed from changed in the source"
+    if not redo:
+        return manifest, None, False
+    what = "; ".join(f"{name} {why}" for name, why in sorted(redo.items()))
+    gone = {i for i, k in enumerate(keys) if k not in current_keys}
+    if not gone:
+        if all(why.startswith("an object") for why in redo.values()):
+            log.info(f"  {day}: {len(changed)} object(s) changed since landed; rebuilding the day")
+            return manifest, None, True
+        repair = f"{day}: {what}; landing the day again from the source"
+        log.warning(f"  {repair}")
+        return manifest, repair, True
+    bad_rows = {i for name in redo for i in parts[name][2]}
+    for name, (_, _, indices) in parts.items():  # parts recorded before part_file: all or none
+        if name not in redo and bad_rows.intersection(indices):
+            redo[name] = "shares its manifest rows with a dropped part"
+    lost = sorted(bad_rows & gone, key=lambda i: keys[i])
+    records = manifest.column("records").to_pylist()
+    repair = (
+        f"{day}: {what}; landing it again from the source (the day also holds objects the "
+        "source no longer has: kept)"
+    )
+    if lost:
+        repair = (
+            f"{day}: {what}; {len(lost)} of its objects are no longer in the source: "
+            f"{sum(records[i] for i in lost):,} record(s) quarantined as lost, the rest of the day "
+            "kept and landed again where the source still has it"
+        )
+    log.warning(f"  {repair}")
+    quarantine = Quarantine(source="cloudtrail", partition=day.isoformat(), quiet=True)
+    for i in lost:
+        quarantine.add(
+            keys[i],
+            f"lost: {records[i]} record(s) landed in a part that had to be dropped ({what}), and "
+            "the object is no longer in the source to land again",
+        )
+    for name in redo:
+        (_day_dir(lake, day) / name).unlink(missing_ok=True)
+    relanded = {keys[i] for i in bad_rows - gone}
+    for part in {name[: len("part-00000")] for name in redo}:
+        _forget_quarantined(
+            lake.quarantine_path("cloudtrail", f"{day.isoformat()}-{part}"), relanded
+        )
+    lost_path = lake.quarantine_path("cloudtrail", f"{day.isoformat()}-lost")
+    if lost:
+        earlier = [pq.read_table(lost_path, schema=QUARANTINE_SCHEMA)] if lost_path.exists() else []
+        write_parquet(pa.concat_tables([*earlier, quarantine.to_table()]), lost_path)
+    keep = [i for i in range(manifest.num_rows) if i not in bad_rows]
+    kept = manifest.take(pa.array(keep, type=pa.int64()))
+    write_parquet(kept, manifest_path(lake, day))
+    return kept, repair, False
+
+
+def _forget_quarantined(path: Path, keys: set[str]) -> None:
+    """Drop a part's quarantine entries about objects that are landed again (the new part
+    quarantines them again; nothing is named twice)."""
+    if not path.exists() or not keys:
+        return
+    try:
+        table = pq.read_table(path, schema=QUARANTINE_SCHEMA)
+    except (OSError, pa.ArrowException):  # damaged: what it named is landed again or lost
+        path.unlink()
+        return
+    keep = [f not in keys for f in table.column("file").to_pylist()]
+    write_parquet(table.filter(pa.array(keep, type=pa.bool_())), path)
 
 
 def _quarantine_duplicates(
@@ -350,9 +584,16 @@ def _write_manifest(
     counts: dict[str, int],
     quarantine: Quarantine,
     part: str,
+    files: dict[str, str],
 ) -> None:
     whole_file_problems = {e.file for e in quarantine.entries if e.record is None}
     now = datetime.now(UTC)
+    # Size and checksum of each new part file as it is now (after duplicates were dropped).
+    checked = {
+        name: (path.stat().st_size, file_sha256(path))
+        for name in set(files.values())
+        if (path := _day_dir(lake, day) / name).exists()
+    }
     rows = pa.Table.from_pylist(
         [
             {
@@ -364,6 +605,9 @@ def _write_manifest(
                 "status": "quarantined" if o.key in whole_file_problems else "ingested",
                 "part": part,
                 "ingested_at": now,
+                "part_file": files.get(o.key),
+                "part_size": checked.get(files.get(o.key, ""), (None, None))[0],
+                "part_sha256": checked.get(files.get(o.key, ""), (None, None))[1],
             }
             for o in new
         ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import re
 import shutil
@@ -17,6 +19,8 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.lib.lake import Lake, make_private_dirs, write_parquet
+
+log = logging.getLogger("ciem")
 
 
 @dataclass(frozen=True)
@@ -155,13 +159,18 @@ def building_warehouse(lake: Lake, path: Path | None = None) -> Iterator[duckdb.
     CLI) never blocks the build, keeps the file it opened, and sees the new results when it
     reconnects; it never sees a half-built warehouse. Two runs at once each publish a whole
     warehouse (the last rename wins). A crash or a kill leaves the old warehouse as it was.
-    `path`: another warehouse file than the lake's (an as-of day's own)."""
+    `path`: another warehouse file than the lake's (an as-of day's own).
+
+    A damaged warehouse (truncated, overwritten, a block whose checksum fails) is not copied
+    on: the build starts from an empty file, said in one line, and the models rebuild it from
+    the lake (the lake views, the history included, are registered on every run)."""
     path = path or lake.warehouse_path
     make_private_dirs(path.parent)
+    _remove_abandoned_builds(path)
     building = path.with_name(f".{path.name}.{uuid.uuid4().hex}.building")
     if path.exists():
         shutil.copyfile(path, building)
-    con = open_database(building)
+    con = _open_copy(path, building)
     published = False
     try:
         yield con
@@ -196,6 +205,47 @@ def prune_day_warehouses(lake: Lake, keep: int) -> None:
     days = sorted(lake.root.glob("warehouse/as_of=*/ciem.duckdb"))
     for path in days[:-keep] if keep else days:
         shutil.rmtree(path.parent, ignore_errors=True)
+
+
+ABANDONED_AFTER_S = 3600  # a build copy nobody holds open and untouched this long was killed
+
+
+def _remove_abandoned_builds(path: Path) -> None:
+    """Delete the build copies of runs that were killed (`kill -9`, a lost machine) before they
+    could clean up: a copy is abandoned when no process holds DuckDB's lock on it and it has
+    not changed for an hour (a run still copying the warehouse holds no lock yet, but its copy
+    is fresh)."""
+    now = time.time()
+    for stale in path.parent.glob(f".{path.name}.*.building"):
+        try:
+            if now - stale.stat().st_mtime < ABANDONED_AFTER_S:
+                continue
+            with stale.open("r+b") as f:
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while DuckDB holds it
+                fcntl.lockf(f, fcntl.LOCK_UN)
+        except OSError:
+            continue
+        stale.unlink(missing_ok=True)
+        stale.with_name(stale.name + ".wal").unlink(missing_ok=True)
+        log.info(f"removed {stale.name}, the build copy of a run that was killed")
+
+
+def _open_copy(path: Path, building: Path) -> duckdb.DuckDBPyConnection:
+    """Open the copy of the warehouse to build on; a copy DuckDB cannot open or whose catalog
+    it cannot read is replaced by an empty database."""
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        con = open_database(building)
+        con.execute("select count(*) from duckdb_tables()").fetchall()
+        return con
+    except duckdb.Error as exc:
+        if con is not None:
+            con.close()
+        reason = str(exc).strip().splitlines()[0]
+        log.warning(f"warehouse {path} is damaged ({reason}); building a new one from the lake")
+        building.unlink(missing_ok=True)
+        building.with_name(building.name + ".wal").unlink(missing_ok=True)
+        return open_database(building)
 
 
 def register_lake_views(
