@@ -36,12 +36,14 @@ demo: $(STAMP)
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
 
+# `dg dev` (Dagster's current entry point; dagster-dg-cli, pinned with dagster) serves the project
+# of pyproject.toml [tool.dg]: the webserver and the daemon (queue, backfills, schedule, automation).
 # DAGSTER_HOME is owner-only (its runs.db keeps the first rows of every table as previews), and
 # so is whatever the webserver, the daemon and the runs create (umask 077).
 dev: $(STAMP)
 	umask 077 && mkdir -p $(DAGSTER_HOME) && chmod 700 $(DAGSTER_HOME) \
 	  && install -m 600 dagster.yaml $(DAGSTER_HOME)/dagster.yaml \
-	  && exec $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
+	  && VIRTUAL_ENV=$(CURDIR)/$(VENV) exec $(BIN)/dg dev -h 127.0.0.1 -p $${PORT:-3000}
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -45,7 +45,8 @@ def _options(config: CollectConfig) -> CollectOptions:
 
 @dg.asset(group_name="collect", kinds={"aws", "json"}, output_required=False)
 def iam_snapshot_collected(context: dg.AssetExecutionContext, config: CollectConfig):
-    """A snapshot folder `<snapshot_root>/<YYYY-MM-DD>` collected live from AWS (read-only):
+    """A snapshot folder `<snapshot_root>/<YYYY-MM-DD>` collected live from AWS (read-only),
+    dated today, or the night's CloudTrail day in the nightly job:
     IAM authorization details, credential reports, EC2 instances, Lambda functions and resource
     policies per account, and the organization (accounts, OUs, SCPs, RCPs) from the management
     account. Same layout as file imports, so `iam_snapshot` lands either. An account that
@@ -53,7 +54,10 @@ def iam_snapshot_collected(context: dg.AssetExecutionContext, config: CollectCon
     if not config.snapshot_root:
         context.log.info("live collection not configured (CIEM_COLLECT_SNAPSHOT_ROOT): skipped")
         return
-    snapshot_dir = Path(config.snapshot_root) / datetime.now(UTC).date().isoformat()
+    # In the nightly job (partition D: the day that just ended), the snapshot taken now is the
+    # state at the end of D: it is filed as D, so that the models of as-of D use it.
+    day = context.run.tags.get("dagster/partition") or datetime.now(UTC).date().isoformat()
+    snapshot_dir = Path(config.snapshot_root) / day
     try:
         summary = collect(snapshot_dir, _options(config))
     except CollectError as err:

@@ -56,7 +56,10 @@ class CiemSettings(dg.ConfigurableResource):
 
 def settings_from_env() -> CiemSettings:
     return CiemSettings(
-        snapshot_root=os.environ.get("CIEM_SNAPSHOT_ROOT", "data/demo/snapshots"),
+        # Live collection writes dated folders where the snapshot is read from.
+        snapshot_root=os.environ.get("CIEM_SNAPSHOT_ROOT")
+        or os.environ.get("CIEM_COLLECT_SNAPSHOT_ROOT")
+        or "data/demo/snapshots",
         snapshot_dir=os.environ.get("CIEM_SNAPSHOT", ""),
         cloudtrail_dir=os.environ.get("CIEM_CLOUDTRAIL", "data/demo/cloudtrail"),
         lake_dir=os.environ.get("CIEM_LAKE", "data/lake"),

@@ -7,13 +7,15 @@ succeed."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 import pipelines.lib.findings.notify as notify_module
-from pipelines.defs.notifications import notifications
+from pipelines.defs.notifications import build_notifications
+from pipelines.defs.partitions import run_days
 from pipelines.defs.resources import CiemSettings
 from tests.faults.harness import DEMO_SNAPSHOTS, rows, run_ciem
 from tests.fixtures.notify_server import Webhook, webhook_server
@@ -66,11 +68,13 @@ def test_a_failed_delivery_fails_the_check_not_the_asset(
             snapshot_dir="-",
             cloudtrail_dir="-",
             lake_dir=str(base / "lake"),
-            as_of="2026-11-20",
             notify_webhook=hook.url,
             notify_webhook_format="slack",
         )
-        result = dg.materialize([notifications], resources={"ciem": settings})
+        notifications = build_notifications(run_days(date(2026, 11, 20), 15))
+        result = dg.materialize(
+            [notifications], resources={"ciem": settings}, partition_key="2026-11-20"
+        )
     assert result.success
     assert len(hook.requests) == 1 + notify_module.RETRIES
     [check] = result.get_asset_check_evaluations()
