@@ -1,18 +1,16 @@
 -- det_privilege_escalation
 -- Rule privilege-escalation: a user, role or group that is not an administrator but can become
--- one in a single step through a published AWS method (int_privesc_paths): rewriting or
--- attaching its own policies, joining a privileged group, taking over a privileged user's
--- credentials, re-trusting or assuming a privileged role, or passing a privileged role to a
--- service (EC2, Lambda, CloudFormation, Glue, Data Pipeline, SageMaker, CodeBuild, ECS).
--- Administrators (int_admin_identities) and service-linked roles are not reported. The evidence
--- lists each method with its actions, the statements granting them and its targets (the first
--- ten, with their count); `target_state_known` is false when a method that needs its target
--- user's state (console password, access-key count) kept a user the credential report does not
--- list, null for methods that need none.
+-- one through a path of one or more steps of the principal graph (privilege_escalation_paths:
+-- assuming roles, taking over users' credentials, joining groups, rewriting policies or trust
+-- policies, passing roles to services or taking over compute that runs as one). Administrators
+-- (int_admin_identities) and service-linked roles are not reported. The title says how many
+-- steps the shortest path takes and what they are; the evidence lists the shortest paths (the
+-- first ten targets, with their count), each step with its method, actions and granting
+-- statements. Severity: high, or medium when every shortest path has a conditional step.
 -- grain: resource_arn
 
 with paths as (
-    select * from int_privesc_paths
+    select * from privilege_escalation_paths
 ),
 
 identities as (
@@ -24,24 +22,87 @@ admins as (
     select principal_arn from int_admin_identities
 ),
 
-per_principal as (
+ranked as (
     select
-        principal_arn,
-        list_sort(list(method_id)) as method_ids,
-        list(
-            {
-                'method': method_id,
-                'description': method_title,
-                'target_kind': target_kind,
-                'target_count': len(target_arns),
-                'targets': target_arns[1:10],
-                'target_state_known': target_state_known,
-                'actions': actions
-            }
-            order by method_id
-        ) as methods
+        *,
+        row_number() over (
+            partition by source_arn order by is_conditional, hops, target_arn
+        ) as rank
     from paths
-    group by principal_arn
+),
+
+first_steps as (
+    -- The steps of each source's first path, phrased for the title.
+    select
+        r.source_arn,
+        s.index,
+        case s.step ->> 'method'
+            when 'assume-role' then 'assume role ' || split_part(s.step ->> 'to', '/', -1)
+            when 'create-access-key' then 'create an access key for user '
+                || split_part(s.step ->> 'to', '/', -1)
+            when 'create-login-profile' then 'set a console password for user '
+                || split_part(s.step ->> 'to', '/', -1)
+            when 'update-login-profile' then 'change the console password of user '
+                || split_part(s.step ->> 'to', '/', -1)
+            when 'add-user-to-group' then 'join group ' || split_part(s.step ->> 'to', '/', -1)
+            when 'update-assume-role-policy' then 'rewrite the trust policy of role '
+                || split_part(s.step ->> 'to', '/', -1) || ' and assume it'
+            when 'attach-user-policy' then 'attach a policy to user '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'put-user-policy' then 'put a policy on user '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'attach-group-policy' then 'attach a policy to group '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'put-group-policy' then 'put a policy on group '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'attach-role-policy' then 'attach a policy to role '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'put-role-policy' then 'put a policy on role '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'create-policy-version' then 'create a new version of policy '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'set-default-policy-version' then 'set the default version of policy '
+                || split_part(s.step ->> 'via', '/', -1)
+            when 'pass-role-ec2' then 'pass role ' || split_part(s.step ->> 'to', '/', -1)
+                || ' to a new EC2 instance'
+            when 'pass-role-cloudformation' then 'pass role '
+                || split_part(s.step ->> 'to', '/', -1) || ' to a new CloudFormation stack'
+            when 'lambda-update-function-code' then 'update the code of '
+                || coalesce('function ' || split_part(s.step ->> 'via', ':', -1), 'a function')
+                || ' running as role ' || split_part(s.step ->> 'to', '/', -1)
+            else
+                case
+                    when starts_with(s.step ->> 'method', 'pass-role-') then 'pass role '
+                        || split_part(s.step ->> 'to', '/', -1) || ' to '
+                        || replace(s.step ->> 'method', 'pass-role-', '')
+                    else (s.step ->> 'method') || coalesce(
+                        ' on ' || split_part(s.step ->> 'via', '/', -1), ''
+                    ) || ' to act as role ' || split_part(s.step ->> 'to', '/', -1)
+                end
+        end as phrase
+    from ranked as r,
+        unnest(from_json(r.path, '["json"]')) with ordinality as s(step, index)
+    where r.rank = 1
+),
+
+titles as (
+    select source_arn, string_agg(phrase, ', then ' order by index) as steps_text
+    from first_steps
+    group by source_arn
+),
+
+per_source as (
+    select
+        source_arn,
+        min(hops) as hops,
+        bool_and(is_conditional) as is_conditional,
+        count(*) as path_count,
+        list(
+            {'target': target_arn, 'hops': hops, 'conditional': is_conditional, 'path': path::json}
+            order by rank
+        )[1:10] as paths
+    from ranked
+    group by source_arn
 ),
 
 final as (
@@ -51,18 +112,20 @@ final as (
         'iam_' || i.principal_type as resource_type,
         i.account_id,
         i.principal_arn,
-        'IAM ' || i.principal_type || ' ' || i.name
-        || ' can escalate to administrator in one step ('
-        || array_to_string(p.method_ids[1:3], ', ')
-        || case when len(p.method_ids) > 3 then ' and ' || (len(p.method_ids) - 3) || ' more' else '' end
-        || ')' as title,
+        'IAM ' || i.principal_type || ' ' || i.name || ' can become admin in ' || p.hops
+        || case when p.hops = 1 then ' step: ' else ' steps: ' end || t.steps_text
+        || case when p.is_conditional then ' (conditional)' else '' end as title,
+        case when p.is_conditional then 'medium' else 'high' end as severity,
         to_json({
-            'method_count': len(p.method_ids),
-            'methods': p.methods
+            'hops': p.hops,
+            'conditional': p.is_conditional,
+            'path_count': p.path_count,
+            'paths': p.paths
         })::varchar as evidence
-    from per_principal as p
-    inner join identities as i on i.principal_arn = p.principal_arn
-    where p.principal_arn not in (select principal_arn from admins)
+    from per_source as p
+    inner join titles as t on t.source_arn = p.source_arn
+    inner join identities as i on i.principal_arn = p.source_arn
+    where p.source_arn not in (select principal_arn from admins)
 )
 
 select * from final

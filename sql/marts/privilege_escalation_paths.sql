@@ -1,0 +1,147 @@
+-- privilege_escalation_paths
+-- Who can become an administrator, how, and in how many steps: for every principal that is not
+-- an administrator (int_admin_identities), its shortest paths through the principal graph
+-- (int_principal_graph_edges) to an administrator, within `max_hops` steps (run_params, 5 by
+-- default). A path ends at an administrator, or with a self edge (the last principal makes
+-- itself one: it rewrites or attaches its own policies, or its group's); `target_arn` is the
+-- principal whose administrator power the source ends up holding. One row per (source,
+-- target) at the source's shortest distance to any administrator: targets farther away than
+-- that are not listed (reaching the nearest is enough). Where several shortest paths lead to a
+-- target, each step prefers an unconditional edge, then the method, then the next principal's
+-- ARN (a stable choice). `path` is a JSON array of steps, in order: `from`, `to`, `method`,
+-- `via` (the group, policy, compute or role acted on), `actions`, `granted_by` (each action
+-- with the resource it was checked on and the statements granting it), `trust_statements`
+-- (assume-role), `conditional`, `compute_presumed`. `is_conditional`: some step is.
+-- The search: distances to the administrators first (breadth-first, backwards, over
+-- (principal, hops) pairs), then only edges that shorten the distance by one are followed.
+-- grain: source_arn, target_arn
+
+with recursive params as (
+    select max_hops from run_params
+),
+
+admins as (
+    select principal_arn from int_admin_identities
+),
+
+graph_edges as (
+    select * from int_principal_graph_edges
+),
+
+edges as (
+    select source_arn, target_arn
+    from graph_edges
+    where not is_self
+        and source_arn not in (select principal_arn from admins)
+    group by source_arn, target_arn
+),
+
+self_escalators as (
+    select distinct source_arn as node_arn
+    from graph_edges
+    where is_self
+        and source_arn not in (select principal_arn from admins)
+),
+
+distance_steps(node_arn, hops) as (
+    -- (principal, hops): some path of that many steps reaches an administrator.
+    select principal_arn as node_arn, 0 as hops from admins
+    union
+    select node_arn, 1 as hops from self_escalators
+    union
+    select e.source_arn as node_arn, d.hops + 1 as hops
+    from distance_steps as d
+    inner join edges as e on e.target_arn = d.node_arn
+    where d.hops < (select max_hops from params)
+),
+
+distances as (
+    select node_arn, min(hops) as hops
+    from distance_steps
+    group by node_arn
+),
+
+reach(node_arn, target_arn, hops) as (
+    -- The administrators each principal reaches at its own shortest distance.
+    select principal_arn as node_arn, principal_arn as target_arn, 0 as hops from admins
+    union
+    select s.node_arn, s.node_arn as target_arn, 1 as hops
+    from self_escalators as s
+    union
+    select e.source_arn as node_arn, r.target_arn, r.hops + 1 as hops
+    from reach as r
+    inner join edges as e on e.target_arn = r.node_arn
+    inner join distances as d on d.node_arn = e.source_arn and d.hops = r.hops + 1
+),
+
+step_options as (
+    -- For each (principal, target) the edges that start a shortest path to the target.
+    select r.node_arn, r.target_arn, r.hops, g.target_arn as next_arn, g.step, g.is_conditional,
+        g.method, coalesce(g.via_arn, '') as via_arn
+    from reach as r
+    inner join graph_edges as g on g.source_arn = r.node_arn
+    inner join reach as n
+        on n.node_arn = g.target_arn
+        and n.target_arn = r.target_arn
+        and n.hops = r.hops - 1
+    where r.hops > 0
+        and not g.is_self
+
+    union all
+
+    select r.node_arn, r.target_arn, r.hops, g.target_arn as next_arn, g.step, g.is_conditional,
+        g.method, coalesce(g.via_arn, '') as via_arn
+    from reach as r
+    inner join graph_edges as g on g.source_arn = r.node_arn and g.is_self
+    where r.hops = 1
+        and r.target_arn = r.node_arn
+),
+
+next_steps as (
+    select
+        node_arn,
+        target_arn,
+        arg_min(
+            {'next_arn': next_arn, 'step': step, 'is_conditional': is_conditional},
+            [is_conditional::int::varchar, method, next_arn, via_arn]
+        ) as chosen
+    from step_options
+    group by node_arn, target_arn
+),
+
+walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as (
+    select
+        r.node_arn as source_arn,
+        r.target_arn,
+        n.chosen.next_arn as current_arn,
+        r.hops - 1 as remaining,
+        [n.chosen.step] as steps,
+        n.chosen.is_conditional as is_conditional
+    from reach as r
+    inner join next_steps as n on n.node_arn = r.node_arn and n.target_arn = r.target_arn
+    where r.hops > 0
+    union all
+    select
+        w.source_arn,
+        w.target_arn,
+        n.chosen.next_arn as current_arn,
+        w.remaining - 1 as remaining,
+        list_append(w.steps, n.chosen.step) as steps,
+        w.is_conditional or n.chosen.is_conditional as is_conditional
+    from walks as w
+    inner join next_steps as n on n.node_arn = w.current_arn and n.target_arn = w.target_arn
+    where w.remaining > 0
+),
+
+final as (
+    select
+        source_arn,
+        target_arn,
+        len(steps) as hops,
+        to_json(steps)::varchar as path,
+        is_conditional
+    from walks
+    where remaining = 0
+)
+
+select * from final
