@@ -32,62 +32,77 @@ ranked as (
 ),
 
 first_steps as (
-    -- The steps of each source's first path, phrased for the title.
+    -- The steps of each source's first path.
     select
         r.source_arn,
         s.index,
-        case s.step ->> 'method'
-            when 'assume-role' then 'assume role ' || split_part(s.step ->> 'to', '/', -1)
-            when 'create-access-key' then 'create an access key for user '
-                || split_part(s.step ->> 'to', '/', -1)
-            when 'create-login-profile' then 'set a console password for user '
-                || split_part(s.step ->> 'to', '/', -1)
-            when 'update-login-profile' then 'change the console password of user '
-                || split_part(s.step ->> 'to', '/', -1)
-            when 'add-user-to-group' then 'join group ' || split_part(s.step ->> 'to', '/', -1)
-            when 'update-assume-role-policy' then 'rewrite the trust policy of role '
-                || split_part(s.step ->> 'to', '/', -1) || ' and assume it'
-            when 'attach-user-policy' then 'attach a policy to user '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'put-user-policy' then 'put a policy on user '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'attach-group-policy' then 'attach a policy to group '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'put-group-policy' then 'put a policy on group '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'attach-role-policy' then 'attach a policy to role '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'put-role-policy' then 'put a policy on role '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'create-policy-version' then 'create a new version of policy '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'set-default-policy-version' then 'set the default version of policy '
-                || split_part(s.step ->> 'via', '/', -1)
-            when 'pass-role-ec2' then 'pass role ' || split_part(s.step ->> 'to', '/', -1)
-                || ' to a new EC2 instance'
-            when 'pass-role-cloudformation' then 'pass role '
-                || split_part(s.step ->> 'to', '/', -1) || ' to a new CloudFormation stack'
-            when 'lambda-update-function-code' then 'update the code of '
-                || coalesce('function ' || split_part(s.step ->> 'via', ':', -1), 'a function')
-                || ' running as role ' || split_part(s.step ->> 'to', '/', -1)
-            else
-                case
-                    when starts_with(s.step ->> 'method', 'pass-role-') then 'pass role '
-                        || split_part(s.step ->> 'to', '/', -1) || ' to '
-                        || replace(s.step ->> 'method', 'pass-role-', '')
-                    else (s.step ->> 'method') || coalesce(
-                        ' on ' || split_part(s.step ->> 'via', '/', -1), ''
-                    ) || ' to act as role ' || split_part(s.step ->> 'to', '/', -1)
-                end
-        end as phrase
+        s.step ->> 'to' as to_arn,
+        s.step ->> 'via' as via_arn,
+        string_split(s.step ->> 'method', '+') as methods
     from ranked as r,
         unnest(from_json(r.path, '["json"]')) with ordinality as s(step, index)
     where r.rank = 1
 ),
 
+step_parts as (
+    -- A step is one method, or two (`attach-user-policy+create-access-key`: write a policy into
+    -- `via`, then act as `to`): each part phrased for the title.
+    select
+        f.source_arn,
+        f.index,
+        p.part_index,
+        p.method,
+        split_part(f.to_arn, '/', -1) as to_name,
+        split_part(coalesce(f.via_arn, ''), '/', -1) as via_name
+    from first_steps as f,
+        unnest(f.methods) with ordinality as p(method, part_index)
+),
+
+phrased as (
+    select
+        source_arn,
+        index,
+        part_index,
+        case method
+            when 'assume-role' then 'assume role ' || to_name
+            when 'create-access-key' then 'create an access key for user ' || to_name
+            when 'create-login-profile' then 'set a console password for user ' || to_name
+            when 'update-login-profile' then 'change the console password of user ' || to_name
+            when 'add-user-to-group' then 'join group ' || to_name
+            when 'update-assume-role-policy' then 'rewrite the trust policy of role ' || to_name
+                || ' and assume it'
+            when 'attach-user-policy' then 'attach a policy to user ' || via_name
+            when 'put-user-policy' then 'put a policy on user ' || via_name
+            when 'attach-group-policy' then 'attach a policy to group ' || via_name
+            when 'put-group-policy' then 'put a policy on group ' || via_name
+            when 'attach-role-policy' then 'attach a policy to role ' || via_name
+            when 'put-role-policy' then 'put a policy on role ' || via_name
+            when 'create-policy-version' then 'create a new version of policy ' || via_name
+            when 'set-default-policy-version' then 'set the default version of policy ' || via_name
+            when 'create-role-attach-policy' then 'create a role it can assume and attach a policy'
+                || ' to it'
+            when 'create-role-put-policy' then 'create a role it can assume and put a policy on it'
+            when 'pass-role-ec2' then 'pass role ' || to_name || ' to a new EC2 instance'
+            when 'pass-role-cloudformation' then 'pass role ' || to_name
+                || ' to a new CloudFormation stack'
+            when 'lambda-update-function-code' then 'update the code of '
+                || case when via_name = '' then 'a function'
+                    else 'function ' || split_part(via_name, ':', -1) end
+                || ' running as role ' || to_name
+            else
+                case
+                    when starts_with(method, 'pass-role-') then 'pass role ' || to_name || ' to '
+                        || replace(method, 'pass-role-', '')
+                    else method || case when via_name = '' then '' else ' on ' || via_name end
+                        || ' to act as role ' || to_name
+                end
+        end as phrase
+    from step_parts
+),
+
 titles as (
-    select source_arn, string_agg(phrase, ', then ' order by index) as steps_text
-    from first_steps
+    select source_arn, string_agg(phrase, ', then ' order by index, part_index) as steps_text
+    from phrased
     group by source_arn
 ),
 

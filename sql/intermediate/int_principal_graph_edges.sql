@@ -344,6 +344,66 @@ method_candidates as (
         )
 ),
 
+new_role_candidates as (
+    -- Create a role that trusts the source and give it a policy: the source becomes admin.
+    select
+        g.principal_arn as source_arn,
+        g.method_id,
+        g.principal_arn as target_arn,
+        null::varchar as via_arn,
+        []::varchar[] as resource_actions,
+        false as compute_presumed,
+        g.is_conditional
+    from method_grants as g
+    where g.target_kind = 'new_role'
+),
+
+modify_actions as (
+    select * from (values
+        ('iam:attachuserpolicy', 'user', 'attach-user-policy'),
+        ('iam:putuserpolicy', 'user', 'put-user-policy'),
+        ('iam:attachrolepolicy', 'role', 'attach-role-policy'),
+        ('iam:putrolepolicy', 'role', 'put-role-policy'),
+        ('iam:attachgrouppolicy', 'group', 'attach-group-policy'),
+        ('iam:putgrouppolicy', 'group', 'put-group-policy')
+    ) as v(action, written_type, method_id)
+),
+
+modify_candidates as (
+    -- The source can write the policies of another user or role of its account (directly, or
+    -- through a group the user belongs to): `via_arn` is what it writes to.
+    select
+        e.principal_arn as source_arn,
+        m.method_id,
+        m.action,
+        t.principal_arn as target_arn,
+        t.principal_arn as via_arn,
+        e.is_conditional
+    from evaluated as e
+    inner join modify_actions as m on m.action = e.action and m.written_type in ('user', 'role')
+    inner join sources as s on s.principal_arn = e.principal_arn
+    inner join identities as t
+        on t.account_id = s.account_id
+        and t.principal_type = m.written_type
+        and t.principal_arn <> s.principal_arn
+
+    union all
+
+    select
+        e.principal_arn as source_arn,
+        m.method_id,
+        m.action,
+        g.user_arn as target_arn,
+        g.group_arn as via_arn,
+        e.is_conditional
+    from evaluated as e
+    inner join modify_actions as m on m.action = e.action and m.written_type = 'group'
+    inner join sources as s on s.principal_arn = e.principal_arn
+    inner join memberships as g
+        on g.user_arn <> s.principal_arn
+        and split_part(g.group_arn, ':', 5) = s.account_id
+),
+
 candidate_states as (
     select
         c.*,
@@ -358,7 +418,11 @@ candidate_states as (
             when list_contains(c.resource_actions, 'iam:updateloginprofile') then r.has_password
             when list_contains(c.resource_actions, 'iam:createaccesskey') then r.key_count < 2
         end as state_allows
-    from method_candidates as c
+    from (
+        select * from method_candidates
+        union all
+        select * from new_role_candidates
+    ) as c
     left join credential_states as r on r.user_arn = c.target_arn
 ),
 
@@ -442,6 +506,14 @@ checks as (
     union
     select source_arn, 'sts:assumerole' as action, target_arn as resource_arn
     from assume_candidates
+    union
+    -- a rewritten trust policy names the source: only a Deny can stop the assumption
+    select source_arn, 'sts:assumerole' as action, target_arn as resource_arn
+    from candidate_states
+    where method_id = 'update-assume-role-policy'
+    union
+    select source_arn, action, via_arn as resource_arn
+    from modify_candidates
 ),
 
 check_grants as (
@@ -561,7 +633,9 @@ method_edges as (
         c.via_arn,
         c.compute_presumed,
         c.target_state_known,
-        c.is_conditional or coalesce(bool_or(r.is_conditional), false) as is_conditional,
+        c.is_conditional
+            or coalesce(bool_or(r.is_conditional), false)
+            or coalesce(bool_or(d.conditionally_denied), false) as is_conditional,
         list_concat(
             coalesce(list(r.step_action order by r.action) filter (where r.action is not null), []),
             any_value(g.step_actions)
@@ -590,7 +664,14 @@ method_edges as (
             and not list_contains(c2.resource_actions, a.action)
         group by c2.source_arn, c2.method_id
     ) as g on g.source_arn = c.source_arn and g.method_id = c.method_id
+    left join (
+        select * from deny_hits where action = 'sts:assumerole'
+    ) as d
+        on c.method_id = 'update-assume-role-policy'
+        and d.source_arn = c.source_arn
+        and d.resource_arn = c.target_arn
     where coalesce(c.state_allows, true)
+        and not coalesce(d.denied, false)
     group by c.source_arn, m.method_id, c.target_arn, c.via_arn, c.compute_presumed,
         c.target_state_known, c.is_conditional, c.resource_actions
     having count(distinct r.action) = len(list_distinct(c.resource_actions))
@@ -621,10 +702,44 @@ assume_edges as (
         and not coalesce(d.denied, false)
 ),
 
-edges as (
-    select * from method_edges
+act_edges as (
+    select *, false as makes_target_admin from method_edges
     union all by name
-    select * from assume_edges
+    select *, false as makes_target_admin from assume_edges
+),
+
+combo_edges as (
+    -- Write an administrator policy into another principal, then act as it (its credentials,
+    -- or assuming it): one edge whose target becomes an administrator (`makes_target_admin`).
+    select
+        m.source_arn,
+        m.method_id || '+' || a.method as method,
+        m.target_arn,
+        m.via_arn,
+        a.compute_presumed,
+        a.target_state_known,
+        m.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
+        list_concat([r.step_action], a.actions) as actions,
+        a.trust_statements,
+        true as makes_target_admin
+    from modify_candidates as m
+    inner join resource_allowed as r
+        on r.source_arn = m.source_arn
+        and r.action = m.action
+        and r.resource_arn = m.via_arn
+    inner join act_edges as a
+        on a.source_arn = m.source_arn
+        and a.target_arn = m.target_arn
+        and a.method in (
+            'assume-role', 'update-assume-role-policy', 'create-access-key',
+            'create-login-profile', 'update-login-profile'
+        )
+),
+
+edges as (
+    select * from act_edges
+    union all by name
+    select * from combo_edges
 ),
 
 final as (
@@ -637,6 +752,7 @@ final as (
         t.principal_type as target_type,
         e.via_arn,
         e.source_arn = e.target_arn as is_self,
+        e.makes_target_admin,
         e.is_conditional,
         e.compute_presumed,
         e.target_state_known,
@@ -651,7 +767,8 @@ final as (
             'granted_by': e.actions,
             'trust_statements': e.trust_statements,
             'conditional': e.is_conditional,
-            'compute_presumed': e.compute_presumed
+            'compute_presumed': e.compute_presumed,
+            'makes_target_admin': e.makes_target_admin
         } as step
     from edges as e
     inner join identities as s on s.principal_arn = e.source_arn

@@ -32,15 +32,27 @@ edges as (
     select source_arn, target_arn
     from graph_edges
     where not is_self
+        and not makes_target_admin
         and source_arn not in (select principal_arn from admins)
     group by source_arn, target_arn
 ),
 
-self_escalators as (
-    select distinct source_arn as node_arn
+self_edge_sources as (
+    select distinct source_arn from graph_edges where is_self
+),
+
+terminal_edges as (
+    -- One step to admin power without an admin at the end: a self edge, or (for a principal
+    -- that has none) writing an administrator policy into a principal it then acts as
+    -- (`makes_target_admin`).
+    select distinct source_arn as node_arn, target_arn
     from graph_edges
-    where is_self
+    where (is_self or (makes_target_admin and source_arn not in (select * from self_edge_sources)))
         and source_arn not in (select principal_arn from admins)
+),
+
+self_escalators as (
+    select distinct node_arn from terminal_edges
 ),
 
 distance_steps(node_arn, hops) as (
@@ -65,8 +77,8 @@ reach(node_arn, target_arn, hops) as (
     -- The administrators each principal reaches at its own shortest distance.
     select principal_arn as node_arn, principal_arn as target_arn, 0 as hops from admins
     union
-    select s.node_arn, s.node_arn as target_arn, 1 as hops
-    from self_escalators as s
+    select t.node_arn, t.target_arn, 1 as hops
+    from terminal_edges as t
     union
     select e.source_arn as node_arn, r.target_arn, r.hops + 1 as hops
     from reach as r
@@ -86,15 +98,19 @@ step_options as (
         and n.hops = r.hops - 1
     where r.hops > 0
         and not g.is_self
+        and not g.makes_target_admin
 
     union all
 
     select r.node_arn, r.target_arn, r.hops, g.target_arn as next_arn, g.step, g.is_conditional,
         g.method, coalesce(g.via_arn, '') as via_arn
     from reach as r
-    inner join graph_edges as g on g.source_arn = r.node_arn and g.is_self
+    inner join terminal_edges as t on t.node_arn = r.node_arn and t.target_arn = r.target_arn
+    inner join graph_edges as g
+        on g.source_arn = r.node_arn
+        and (g.is_self or g.makes_target_admin)
+        and g.target_arn = r.target_arn
     where r.hops = 1
-        and r.target_arn = r.node_arn
 ),
 
 next_steps as (

@@ -9,6 +9,7 @@ recall against the labels are printed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -140,17 +141,28 @@ def test_conditional_paths_are_medium_and_unconditional_ones_high(
 
 def test_multi_hop_paths_found(con: duckdb.DuckDBPyConnection) -> None:
     got = {
-        (_short(s), _short(t), hops)
-        for s, t, hops in con.execute(
-            """select source_arn, target_arn, hops from privilege_escalation_paths
-               where hops > 1 and source_arn similar to '.*(AssumeRole|privesc13).*'"""
+        (_short(s), _short(t), hops, tuple((step["method"], _short(step["to"])) for step in path))
+        for s, t, hops, path in con.execute(
+            """select source_arn, target_arn, hops, path from privilege_escalation_paths
+               where source_arn similar to '.*(privesc-AssumeRole|privesc13).*'"""
         ).fetchall()
+        for path in [json.loads(path)]
     }
-    assert got == {
-        ("role/privesc-AssumeRole-starting-role", "role/privesc-AssumeRole-ending-role", 2),
-        # join the SRE group, then write its policy, or pass the service role with iam:*
-        ("user/privesc13-AddUserToGroup-user", "group/privesc-sre-group", 2),
-        ("user/privesc13-AddUserToGroup-user", "role/privesc-high-priv-service-role", 2),
+    starting, intermediate, ending = (
+        f"role/privesc-AssumeRole-{n}-role" for n in ("starting", "intermediate", "ending")
+    )
+    assert {g for g in got if not g[0].startswith("user/privesc13")} == {
+        (starting, ending, 2, (("assume-role", intermediate), ("assume-role", ending))),
+        (intermediate, ending, 1, (("assume-role", ending),)),
+    }
+    # privesc13 adds itself to the SRE group (iam:*), which then makes itself (or any role it
+    # re-trusts, or the service role it passes) admin: two steps, the first always the same.
+    joined = {g for g in got if g[0] == "user/privesc13-AddUserToGroup-user"}
+    assert {(hops, path[0]) for _, _, hops, path in joined} == {
+        (2, ("add-user-to-group", "group/privesc-sre-group"))
+    }
+    assert ("group/privesc-sre-group", ("attach-group-policy", "group/privesc-sre-group")) in {
+        (t, path[1]) for _, t, _, path in joined
     }
 
 

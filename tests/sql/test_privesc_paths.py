@@ -21,6 +21,10 @@ from tests.sql.harness import (
 
 CATALOG = [
     ("iam:PutUserPolicy", "Permissions management"),
+    ("iam:AttachUserPolicy", "Permissions management"),
+    ("iam:AttachRolePolicy", "Permissions management"),
+    ("iam:UpdateAssumeRolePolicy", "Permissions management"),
+    ("iam:CreateRole", "Write"),
     ("iam:CreateAccessKey", "Write"),
     ("iam:PassRole", "Write"),
     ("lambda:UpdateFunctionCode", "Write"),
@@ -68,7 +72,7 @@ def _instance(instance_id: str, profile: str) -> dict[str, Any]:
 
 
 def _inputs() -> dict[str, list[dict[str, Any]]]:
-    users = ["start", "start-denied", "self-escalator", "plain"]
+    users = ["start", "start-denied", "self-escalator", "plain", "role-maker"]
     roles = [
         # assume-role chain: start -> mid -> top (admin); start-denied -> mid-denied, which an
         # explicit Deny keeps out of top
@@ -90,6 +94,12 @@ def _inputs() -> dict[str, list[dict[str, Any]]]:
         iam_role("ec2-admin-role", [_trust({"Service": "ec2.amazonaws.com"})]),
         iam_role("ec2-app-role", [_trust({"Service": "ec2.amazonaws.com"})]),
         iam_role("operator-app", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        # write an admin policy into `plain`, then take its credentials (the near miss cannot
+        # take them); create a role of its own; re-trust `top` (the near miss: a Deny)
+        iam_role("attacher", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("attacher-nokey", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("retruster", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("retruster-denied", [_trust({"Service": "codebuild.amazonaws.com"})]),
     ]
     fn_admin = f"arn:aws:lambda:{REGION}:{ACCT}:function:admin-fn"
     fn_app = f"arn:aws:lambda:{REGION}:{ACCT}:function:app-fn"
@@ -126,6 +136,31 @@ def _inputs() -> dict[str, list[dict[str, Any]]]:
         inline_policy(
             role_arn("operator-app"),
             [_allow("ssm:SendCommand", f"arn:aws:ec2:{REGION}:{ACCT}:instance/i-app")],
+        ),
+    ]
+    inline += [
+        inline_policy(
+            role_arn("attacher"),
+            [
+                _allow("iam:AttachUserPolicy", user_arn("plain")),
+                _allow("iam:CreateAccessKey", user_arn("plain")),
+            ],
+        ),
+        inline_policy(
+            role_arn("attacher-nokey"), [_allow("iam:AttachUserPolicy", user_arn("plain"))]
+        ),
+        inline_policy(
+            user_arn("role-maker"), [_allow("iam:CreateRole"), _allow("iam:AttachRolePolicy")]
+        ),
+        inline_policy(
+            role_arn("retruster"), [_allow("iam:UpdateAssumeRolePolicy", role_arn("top"))]
+        ),
+        inline_policy(
+            role_arn("retruster-denied"),
+            [
+                _allow("iam:UpdateAssumeRolePolicy", role_arn("top")),
+                _deny("sts:AssumeRole", role_arn("top")),
+            ],
         ),
     ]
     return {
@@ -216,6 +251,42 @@ def test_paths_are_the_shortest_and_near_misses_have_none() -> None:
             (("role/coder", "lambda-update-function-code", "role/fn-admin-role"),),
             False,
         ),
+        # an admin policy into `plain`, then its access key: one edge, `plain` becomes admin
+        # (attacher-nokey can write the policy but cannot act as `plain`)
+        (
+            "role/attacher",
+            "user/plain",
+            1,
+            (("role/attacher", "attach-user-policy+create-access-key", "user/plain"),),
+            False,
+        ),
+        # a new role that trusts it, with a policy it attaches (PMapper's CreateRole check)
+        (
+            "user/role-maker",
+            "user/role-maker",
+            1,
+            (("user/role-maker", "create-role-attach-policy", "user/role-maker"),),
+            False,
+        ),
+        (
+            "role/keymaker",
+            "user/role-maker",
+            2,
+            (
+                ("role/keymaker", "create-access-key", "user/role-maker"),
+                ("user/role-maker", "create-role-attach-policy", "user/role-maker"),
+            ),
+            False,
+        ),
+        # the trust policy rewritten to name the source: no sts:AssumeRole grant needed
+        # (retruster-denied: a Deny of sts:AssumeRole on top)
+        (
+            "role/retruster",
+            "role/top",
+            1,
+            (("role/retruster", "update-assume-role-policy", "role/top"),),
+            False,
+        ),
     }
 
 
@@ -225,6 +296,9 @@ def test_a_hop_limit_cuts_longer_paths() -> None:
         ("role/mid", "role/top", 1),
         ("user/self-escalator", "user/self-escalator", 1),
         ("role/coder", "role/fn-admin-role", 1),
+        ("role/attacher", "user/plain", 1),
+        ("user/role-maker", "user/role-maker", 1),
+        ("role/retruster", "role/top", 1),
     }
 
 
@@ -250,6 +324,7 @@ def test_edges_hold_only_for_the_resources_their_grants_name() -> None:
         ("role/keymaker", "create-access-key", "user/start-denied", "start-denied", False),
         ("role/keymaker", "create-access-key", "user/self-escalator", "self-escalator", False),
         ("role/keymaker", "create-access-key", "user/plain", "plain", False),
+        ("role/keymaker", "create-access-key", "user/role-maker", "role-maker", False),
         ("role/keymaker-scoped", "create-access-key", "user/plain", "plain", False),
     }
 
@@ -262,7 +337,11 @@ def test_detection_titles_say_the_steps() -> None:
     )
     assert got[role_arn("keymaker")] == (
         "IAM role keymaker can become admin in 2 steps: create an access key for user "
-        "self-escalator, then put a policy on user self-escalator"
+        "role-maker, then create a role it can assume and attach a policy to it"
+    )
+    assert got[role_arn("attacher")] == (
+        "IAM role attacher can become admin in 1 step: attach a policy to user plain, then "
+        "create an access key for user plain"
     )
     assert set(got) == {
         user_arn("start"),
@@ -270,6 +349,9 @@ def test_detection_titles_say_the_steps() -> None:
         user_arn("self-escalator"),
         role_arn("keymaker"),
         role_arn("coder"),
+        role_arn("attacher"),
+        user_arn("role-maker"),
+        role_arn("retruster"),
     }
 
 
@@ -283,7 +365,18 @@ def test_relationships_carry_the_paths_edges() -> None:
                where relationship = 'can_escalate_to'""",
         )
     }
+    escalation = ("privilege-escalation",)
     assert got == {
+        (
+            "role/attacher",
+            "user/plain",
+            ("attach-user-policy+create-access-key",),
+            True,
+            *escalation,
+        ),
+        ("role/retruster", "role/top", ("update-assume-role-policy",), True, *escalation),
+        ("user/role-maker", "user/role-maker", ("create-role-attach-policy",), True, *escalation),
+        ("role/keymaker", "user/role-maker", ("create-access-key",), True, *escalation),
         ("user/start", "role/mid", ("assume-role",), True, "privilege-escalation"),
         ("role/mid", "role/top", ("assume-role",), True, "privilege-escalation"),
         (
