@@ -83,26 +83,56 @@ phrased as (
                 || ' to it'
             when 'create-role-put-policy' then 'create a role it can assume and put a policy on it'
             when 'pass-role-ec2' then 'pass role ' || to_name || ' to a new EC2 instance'
+            when 'pass-role-lambda-invoke' then 'pass role ' || to_name
+                || ' to a new Lambda function and invoke it'
+            when 'pass-role-lambda-event-source' then 'pass role ' || to_name
+                || ' to a new Lambda function triggered by an event source'
             when 'pass-role-cloudformation' then 'pass role ' || to_name
                 || ' to a new CloudFormation stack'
+            when 'pass-role-glue-dev-endpoint' then 'pass role ' || to_name
+                || ' to a new Glue development endpoint'
+            when 'pass-role-datapipeline' then 'pass role ' || to_name || ' to a new Data Pipeline'
+            when 'pass-role-sagemaker-notebook' then 'pass role ' || to_name
+                || ' to a new SageMaker notebook'
+            when 'pass-role-sagemaker-training-job' then 'pass role ' || to_name
+                || ' to a new SageMaker training job'
+            when 'pass-role-sagemaker-processing-job' then 'pass role ' || to_name
+                || ' to a new SageMaker processing job'
+            when 'pass-role-codebuild' then 'pass role ' || to_name || ' to a new CodeBuild project'
+            when 'pass-role-ecs-task' then 'pass role ' || to_name || ' to a new ECS task'
             when 'lambda-update-function-code' then 'update the code of '
-                || case when via_name = '' then 'a function'
+                || case when via_name = '' then 'a Lambda function'
                     else 'function ' || split_part(via_name, ':', -1) end
                 || ' running as role ' || to_name
-            else
-                case
-                    when starts_with(method, 'pass-role-') then 'pass role ' || to_name || ' to '
-                        || replace(method, 'pass-role-', '')
-                    else method || case when via_name = '' then '' else ' on ' || via_name end
-                        || ' to act as role ' || to_name
-                end
+            when 'glue-update-dev-endpoint' then 'update a Glue development endpoint running as role '
+                || to_name
+            when 'cloudformation-update-stack' then 'update a CloudFormation stack running as role '
+                || to_name
+            when 'sagemaker-presigned-notebook-url' then 'open a SageMaker notebook running as role '
+                || to_name
+            when 'ssm-send-command' then 'run a command on '
+                || case when via_name = '' then 'an instance' else 'instance ' || via_name end
+                || ' running as role ' || to_name
+            when 'ssm-start-session' then 'open a session on '
+                || case when via_name = '' then 'an instance' else 'instance ' || via_name end
+                || ' running as role ' || to_name
+            when 'ec2-instance-connect' then 'push an SSH key to '
+                || case when via_name = '' then 'an instance' else 'instance ' || via_name end
+                || ' running as role ' || to_name
+            else method || ' to act as ' || to_name
         end as phrase
     from step_parts
 ),
 
-titles as (
-    select source_arn, string_agg(phrase, ', then ' order by index, part_index) as steps_text
+phrased_steps as (
+    select source_arn, index, string_agg(phrase, ' and ' order by part_index) as phrase
     from phrased
+    group by source_arn, index
+),
+
+titles as (
+    select source_arn, string_agg(phrase, ', then ' order by index) as steps_text
+    from phrased_steps
     group by source_arn
 ),
 

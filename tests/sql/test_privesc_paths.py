@@ -340,7 +340,7 @@ def test_detection_titles_say_the_steps() -> None:
         "role-maker, then create a role it can assume and attach a policy to it"
     )
     assert got[role_arn("attacher")] == (
-        "IAM role attacher can become admin in 1 step: attach a policy to user plain, then "
+        "IAM role attacher can become admin in 1 step: attach a policy to user plain and "
         "create an access key for user plain"
     )
     assert set(got) == {
