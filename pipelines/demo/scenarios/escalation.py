@@ -184,19 +184,18 @@ ROLES = (
              deny("iam:AttachUserPolicy", resource=f"arn:aws:iam::{PROD}:user/svc-reporting",
                   sid="NotReporting"))),)),
     Role(PROD, "function-editor-role", "2026-10-12 09:00",
-         "Rewrites ops-automation's code (runs as lambda-admin-exec): one step.",
+         "lambda:* on ops-automation (runs as lambda-admin-exec): rewrites its code in one "
+         "step; only reads it.",
          trust_aws(f"arn:aws:iam::{PROD}:user/lambda-dev"),
          inline=(("edit-ops-automation", doc(
-             allow("lambda:UpdateFunctionCode", "lambda:GetFunction", resource=_OPS_AUTOMATION,
-                   sid="EditOpsAutomation"))),),
+             allow("lambda:*", resource=_OPS_AUTOMATION, sid="EditOpsAutomation"))),),
          expect=("privilege-escalation",)),
     Role(PROD, "orders-editor-role", "2026-10-12 09:00",
-         "Near miss: lambda:UpdateFunctionCode only on orders-api (runs as orders-lambda-role, "
-         "not admin), though lambda-admin-exec trusts Lambda.",
+         "Near miss: lambda:* only on orders-api (runs as orders-lambda-role, not admin), "
+         "though lambda-admin-exec trusts Lambda; only reads it.",
          trust_aws(f"arn:aws:iam::{PROD}:user/lambda-dev"),
          inline=(("edit-orders-api", doc(
-             allow("lambda:UpdateFunctionCode", "lambda:GetFunction", resource=_ORDERS_API,
-                   sid="EditOrdersApi"))),)),
+             allow("lambda:*", resource=_ORDERS_API, sid="EditOrdersApi"))),)),
 )  # fmt: skip
 
 ACTIVITIES = (
@@ -232,6 +231,10 @@ ACTIVITIES = (
     Activity("prod/support-tools-role", "assume:prod/helpdesk-bot", (6, 13),
              ("iam:AttachUserPolicy", "iam:CreateAccessKey"), hours=(10, 11), count=(1, 1)),
     Activity("prod/svc-reporting", "key", ALL_DAYS, ("sts:GetCallerIdentity",), hours=(1, 2)),
+    Activity("prod/function-editor-role", "assume:prod/lambda-dev", (4, 11, 18),
+             ("lambda:GetFunction20150331v2@eu-west-1",), hours=(14, 15), count=(1, 1)),
+    Activity("prod/orders-editor-role", "assume:prod/lambda-dev", (3, 10, 17),
+             ("lambda:GetFunction20150331v2",), hours=(14, 15), count=(1, 1)),
     Activity("prod/lambda-dev", "key", WEEKDAYS, ("sts:GetCallerIdentity",), hours=(9, 17)),
 )  # fmt: skip
 
@@ -255,5 +258,5 @@ NEAR_MISSES = (
     NearMiss("prod/support-tools-role", "privilege-escalation",
              "Can create svc-reporting's key, but a Deny stops it attaching a policy to it."),
     NearMiss("prod/orders-editor-role", "privilege-escalation",
-             "UpdateFunctionCode only on orders-api, which runs as a non-admin role."),
+             "lambda:* (UpdateFunctionCode) only on orders-api, which runs as a non-admin role."),
 )  # fmt: skip
