@@ -39,7 +39,9 @@
 -- user without a console password, iam:UpdateLoginProfile one with a password,
 -- iam:CreateAccessKey one holding fewer than 2 keys; `target_state_known` is false when the
 -- report does not list the target (null for other methods). Service-linked roles are never
--- sources. `steps` is the edge as privilege_escalation_paths lists it in a path.
+-- sources. `actions` are the edge's IAM actions, `checked` those checked on a resource
+-- ({action, resource}); privilege_escalation_paths adds the granting statements of the steps
+-- it lists (int_principal_actions_evaluated), so this table stays narrow.
 -- grain: source_arn, method, target_arn, via_arn
 
 with methods as (
@@ -369,41 +371,6 @@ modify_actions as (
     ) as v(action, written_type, method_id)
 ),
 
-modify_candidates as (
-    -- The source can write the policies of another user or role of its account (directly, or
-    -- through a group the user belongs to): `via_arn` is what it writes to.
-    select
-        e.principal_arn as source_arn,
-        m.method_id,
-        m.action,
-        t.principal_arn as target_arn,
-        t.principal_arn as via_arn,
-        e.is_conditional
-    from evaluated as e
-    inner join modify_actions as m on m.action = e.action and m.written_type in ('user', 'role')
-    inner join sources as s on s.principal_arn = e.principal_arn
-    inner join identities as t
-        on t.account_id = s.account_id
-        and t.principal_type = m.written_type
-        and t.principal_arn <> s.principal_arn
-
-    union all
-
-    select
-        e.principal_arn as source_arn,
-        m.method_id,
-        m.action,
-        g.user_arn as target_arn,
-        g.group_arn as via_arn,
-        e.is_conditional
-    from evaluated as e
-    inner join modify_actions as m on m.action = e.action and m.written_type = 'group'
-    inner join sources as s on s.principal_arn = e.principal_arn
-    inner join memberships as g
-        on g.user_arn <> s.principal_arn
-        and split_part(g.group_arn, ':', 5) = s.account_id
-),
-
 candidate_states as (
     select
         c.*,
@@ -428,6 +395,21 @@ candidate_states as (
 
 -- Assume-role edges -------------------------------------------------------------------------
 
+source_keys as (
+    -- What a trust policy may name to admit a user or role: its ARN, a session of it (a role),
+    -- its account, or anyone.
+    select i.*, k.match_key
+    from sources as i,
+        unnest([
+            'arn|' || i.principal_arn,
+            case when i.principal_type = 'role' then 'session|' || i.account_id || '|' || i.name end,
+            'account|' || i.account_id,
+            'anyone'
+        ]) as k(match_key)
+    where i.principal_type in ('user', 'role')
+        and k.match_key is not null
+),
+
 trust_matches as (
     select
         i.principal_arn as source_arn,
@@ -443,19 +425,32 @@ trust_matches as (
             t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
             and t.role_account_id = i.account_id
         ) as needs_identity_allow
-    from sources as i
-    inner join trust as t
-        on (t.principal_kind in ('iam_user', 'iam_role') and t.trusted_arn = i.principal_arn)
-        or (
-            t.principal_kind = 'assumed_role'
-            and i.principal_type = 'role'
-            and t.principal_account_id = i.account_id
-            and t.assumed_role_name = i.name
+    from source_keys as i
+    inner join (
+        -- the trusted principal each trust row admits, as an equi-join key: its ARN, a session
+        -- of the role (account + role name), its account, or anyone
+        select
+            *,
+            case
+                when principal_kind in ('iam_user', 'iam_role') then 'arn|' || trusted_arn
+                when principal_kind = 'assumed_role'
+                    then 'session|' || principal_account_id || '|' || assumed_role_name
+                when principal_kind = 'account_root' then 'account|' || principal_account_id
+                when principal_kind = 'anyone' then 'anyone'
+            end as match_key
+        from trust
+    ) as t on t.match_key = i.match_key
+    where i.principal_arn <> t.role_arn
+        -- where AWS needs an identity grant too, only holders of sts:AssumeRole are candidates
+        and (
+            (
+                t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
+                and t.role_account_id = i.account_id
+            )
+            or i.principal_arn in (
+                select principal_arn from evaluated where action = 'sts:assumerole'
+            )
         )
-        or (t.principal_kind = 'account_root' and t.principal_account_id = i.account_id)
-        or t.principal_kind = 'anyone'
-    where i.principal_type in ('user', 'role')
-        and i.principal_arn <> t.role_arn
         and coalesce(list_bool_and(list_transform(
             t.principal_arn_conditions,
             lambda vs: list_bool_or(list_transform(
@@ -497,6 +492,58 @@ assume_candidates as (
     group by m.source_arn, m.target_arn
 ),
 
+all_modify_candidates as (
+    -- The source can write the policies of another user or role of its account (directly, or
+    -- through a group the user belongs to): `via_arn` is what it writes to.
+    select
+        e.principal_arn as source_arn,
+        m.method_id,
+        m.action,
+        t.principal_arn as target_arn,
+        t.principal_arn as via_arn,
+        e.is_conditional
+    from evaluated as e
+    inner join modify_actions as m on m.action = e.action and m.written_type in ('user', 'role')
+    inner join sources as s on s.principal_arn = e.principal_arn
+    inner join identities as t
+        on t.account_id = s.account_id
+        and t.principal_type = m.written_type
+        and t.principal_arn <> s.principal_arn
+
+    union all
+
+    select
+        e.principal_arn as source_arn,
+        m.method_id,
+        m.action,
+        g.user_arn as target_arn,
+        g.group_arn as via_arn,
+        e.is_conditional
+    from evaluated as e
+    inner join modify_actions as m on m.action = e.action and m.written_type = 'group'
+    inner join sources as s on s.principal_arn = e.principal_arn
+    inner join memberships as g
+        on g.user_arn <> s.principal_arn
+        and split_part(g.group_arn, ':', 5) = s.account_id
+),
+
+act_targets as (
+    -- Principals the source may act as, before the resource checks: the only ones worth writing
+    -- an administrator policy into.
+    select distinct source_arn, target_arn
+    from method_candidates
+    where method_id in ('create-access-key', 'create-login-profile', 'update-login-profile',
+        'update-assume-role-policy')
+    union
+    select source_arn, target_arn from assume_candidates
+),
+
+modify_candidates as materialized (
+    select m.*
+    from all_modify_candidates as m
+    inner join act_targets as a on a.source_arn = m.source_arn and a.target_arn = m.target_arn
+),
+
 -- Resource checks (both kinds of edge) ------------------------------------------------------
 
 checks as (
@@ -529,7 +576,8 @@ check_grants as (
         e.granted_resources
     from checks as c
     inner join evaluated as e on e.principal_arn = c.source_arn and e.action = c.action
-    where list_bool_or(list_transform(
+    -- `*` (the common case) matches without a pattern test
+    where list_contains(e.granted_resources, '*') or list_bool_or(list_transform(
         e.granted_resources,
         lambda p: case
             when starts_with(p, '!') then not like_escape(
@@ -602,12 +650,7 @@ resource_allowed as (
         g.source_arn,
         g.action,
         g.resource_arn,
-        g.is_conditional or coalesce(h.conditionally_denied, false) as is_conditional,
-        {
-            'action': g.action,
-            'resource': g.resource_arn,
-            'granted_by': g.granted_by
-        } as step_action
+        g.is_conditional or coalesce(h.conditionally_denied, false) as is_conditional
     from check_grants as g
     left join deny_hits as h
         on h.source_arn = g.source_arn
@@ -616,54 +659,27 @@ resource_allowed as (
     where not coalesce(h.denied, false)
 ),
 
-action_grants as (
-    -- Action-level grants of the actions that name no resource in the edge.
-    select principal_arn, action, {'action': action, 'resource': null::varchar, 'granted_by': granted_by}
-        as step_action
-    from evaluated
-),
-
 -- Edges -------------------------------------------------------------------------------------
 
-method_edges as (
+method_checked as (
+    -- Each candidate with how many of its resource actions hold on `via_arn`.
     select
         c.source_arn,
-        m.method_id as method,
+        c.method_id,
         c.target_arn,
         c.via_arn,
-        c.compute_presumed,
-        c.target_state_known,
-        c.is_conditional
+        any_value(c.compute_presumed) as compute_presumed,
+        any_value(c.target_state_known) as target_state_known,
+        any_value(c.resource_actions) as resource_actions,
+        bool_or(c.is_conditional)
             or coalesce(bool_or(r.is_conditional), false)
             or coalesce(bool_or(d.conditionally_denied), false) as is_conditional,
-        list_concat(
-            coalesce(list(r.step_action order by r.action) filter (where r.action is not null), []),
-            any_value(g.step_actions)
-        ) as actions,
-        []::struct(
-            statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
-        )[] as trust_statements
+        count(distinct r.action) as allowed_actions
     from candidate_states as c
-    inner join methods as m on m.method_id = c.method_id
     left join resource_allowed as r
         on r.source_arn = c.source_arn
         and r.resource_arn = c.via_arn
         and list_contains(c.resource_actions, r.action)
-    left join (
-        select
-            c2.source_arn,
-            c2.method_id,
-            list(distinct a.step_action) as step_actions
-        from (select distinct source_arn, method_id, resource_actions from candidate_states) as c2
-        inner join methods as m2 on m2.method_id = c2.method_id
-        inner join action_grants as a
-            on a.principal_arn = c2.source_arn
-            and list_contains(
-                list_concat(m2.required_actions, m2.target_actions), a.action
-            )
-            and not list_contains(c2.resource_actions, a.action)
-        group by c2.source_arn, c2.method_id
-    ) as g on g.source_arn = c.source_arn and g.method_id = c.method_id
     left join (
         select * from deny_hits where action = 'sts:assumerole'
     ) as d
@@ -672,9 +688,28 @@ method_edges as (
         and d.resource_arn = c.target_arn
     where coalesce(c.state_allows, true)
         and not coalesce(d.denied, false)
-    group by c.source_arn, m.method_id, c.target_arn, c.via_arn, c.compute_presumed,
-        c.target_state_known, c.is_conditional, c.resource_actions
-    having count(distinct r.action) = len(list_distinct(c.resource_actions))
+    group by c.source_arn, c.method_id, c.target_arn, c.via_arn
+),
+
+method_edges as (
+    select
+        c.source_arn,
+        c.method_id as method,
+        c.target_arn,
+        c.via_arn,
+        c.compute_presumed,
+        c.target_state_known,
+        c.is_conditional,
+        list_distinct(list_concat(m.required_actions, m.target_actions)) as actions,
+        list_transform(
+            list_distinct(c.resource_actions), lambda a: {'action': a, 'resource': c.via_arn}
+        ) as checked,
+        []::struct(
+            statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
+        )[] as trust_statements
+    from method_checked as c
+    inner join methods as m on m.method_id = c.method_id
+    where c.allowed_actions = len(list_distinct(c.resource_actions))
 ),
 
 assume_edges as (
@@ -688,7 +723,11 @@ assume_edges as (
         a.trust_conditional
             or coalesce(r.is_conditional, false)
             or coalesce(d.conditionally_denied, false) as is_conditional,
-        case when r.source_arn is null then [] else [r.step_action] end as actions,
+        case when r.source_arn is null then [] else ['sts:assumerole'] end as actions,
+        case
+            when r.source_arn is null then []
+            else [{'action': 'sts:assumerole', 'resource': a.target_arn}]
+        end as checked,
         a.trust_statements
     from assume_candidates as a
     left join resource_allowed as r
@@ -719,7 +758,8 @@ combo_edges as (
         a.compute_presumed,
         a.target_state_known,
         m.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
-        list_concat([r.step_action], a.actions) as actions,
+        list_concat([m.action], a.actions) as actions,
+        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked,
         a.trust_statements,
         true as makes_target_admin
     from modify_candidates as m
@@ -757,19 +797,8 @@ final as (
         e.compute_presumed,
         e.target_state_known,
         e.actions,
-        e.trust_statements,
-        {
-            'from': e.source_arn,
-            'to': e.target_arn,
-            'method': e.method,
-            'via': e.via_arn,
-            'actions': list_transform(e.actions, lambda a: a.action),
-            'granted_by': e.actions,
-            'trust_statements': e.trust_statements,
-            'conditional': e.is_conditional,
-            'compute_presumed': e.compute_presumed,
-            'makes_target_admin': e.makes_target_admin
-        } as step
+        e.checked,
+        e.trust_statements
     from edges as e
     inner join identities as s on s.principal_arn = e.source_arn
     inner join identities as t on t.principal_arn = e.target_arn

@@ -34,6 +34,20 @@ one_step as (
         or target_arn in (select principal_arn from admins)
 ),
 
+method_actions as (
+    -- Each method's actions with the statements granting them (as in effective_permissions).
+    select
+        m.source_arn,
+        m.method,
+        list({'action': a.action, 'granted_by': v.granted_by} order by a.action) as actions
+    from (select distinct source_arn, method, actions from one_step) as m,
+        unnest(m.actions) as a(action)
+    left join int_principal_actions_evaluated as v
+        on v.principal_arn = m.source_arn
+        and v.action = a.action
+    group by m.source_arn, m.method
+),
+
 final as (
     select
         o.source_arn as principal_arn,
@@ -45,11 +59,10 @@ final as (
         list_sort(list(distinct o.reached_arn)) as target_arns,
         bool_and(o.target_state_known) as target_state_known,
         bool_and(o.is_conditional) as is_conditional,
-        list_sort(list_distinct(flatten(list(
-            list_transform(o.actions, lambda a: {'action': a.action, 'granted_by': a.granted_by})
-        )))) as actions
+        any_value(a.actions) as actions
     from one_step as o
     inner join methods as m on m.method_id = o.method
+    inner join method_actions as a on a.source_arn = o.source_arn and a.method = o.method
     group by o.source_arn, o.method
 )
 

@@ -88,8 +88,8 @@ reach(node_arn, target_arn, hops) as (
 
 step_options as (
     -- For each (principal, target) the edges that start a shortest path to the target.
-    select r.node_arn, r.target_arn, r.hops, g.target_arn as next_arn, g.step, g.is_conditional,
-        g.method, coalesce(g.via_arn, '') as via_arn
+    select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
+        g.is_conditional
     from reach as r
     inner join graph_edges as g on g.source_arn = r.node_arn
     inner join reach as n
@@ -102,8 +102,8 @@ step_options as (
 
     union all
 
-    select r.node_arn, r.target_arn, r.hops, g.target_arn as next_arn, g.step, g.is_conditional,
-        g.method, coalesce(g.via_arn, '') as via_arn
+    select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
+        g.is_conditional
     from reach as r
     inner join terminal_edges as t on t.node_arn = r.node_arn and t.target_arn = r.target_arn
     inner join graph_edges as g
@@ -118,11 +118,81 @@ next_steps as (
         node_arn,
         target_arn,
         arg_min(
-            {'next_arn': next_arn, 'step': step, 'is_conditional': is_conditional},
-            [is_conditional::int::varchar, method, next_arn, via_arn]
+            {'next_arn': next_arn, 'method': method, 'via_arn': via_arn,
+             'is_conditional': is_conditional},
+            [is_conditional::int::varchar, method, next_arn, coalesce(via_arn, '')]
         ) as chosen
     from step_options
     group by node_arn, target_arn
+),
+
+chosen_edges as (
+    select distinct
+        node_arn as source_arn,
+        chosen.method as method,
+        chosen.next_arn as target_arn,
+        chosen.via_arn as via_arn
+    from next_steps
+),
+
+step_grants as (
+    -- The statements granting each action of the chosen edges, the resource-checked ones first.
+    select
+        e.source_arn,
+        e.method,
+        e.target_arn,
+        e.via_arn,
+        list(
+            {
+                'action': a.action,
+                'resource': list_filter(e.checked, lambda c: c.action = a.action)[1].resource,
+                'granted_by': v.granted_by
+            }
+            order by not list_contains(list_transform(e.checked, lambda c: c.action), a.action),
+                a.action
+        ) as granted_by
+    from chosen_edges as c
+    inner join graph_edges as e
+        on e.source_arn = c.source_arn
+        and e.method = c.method
+        and e.target_arn = c.target_arn
+        and e.via_arn is not distinct from c.via_arn,
+        unnest(e.actions) as a(action)
+    left join int_principal_actions_evaluated as v
+        on v.principal_arn = e.source_arn
+        and v.action = a.action
+    group by e.source_arn, e.method, e.target_arn, e.via_arn
+),
+
+edge_steps as (
+    select
+        e.source_arn,
+        e.method,
+        e.target_arn,
+        e.via_arn,
+        {
+            'from': e.source_arn,
+            'to': e.target_arn,
+            'method': e.method,
+            'via': e.via_arn,
+            'actions': list_transform(coalesce(g.granted_by, []), lambda x: x.action),
+            'granted_by': coalesce(g.granted_by, []),
+            'trust_statements': e.trust_statements,
+            'conditional': e.is_conditional,
+            'compute_presumed': e.compute_presumed,
+            'makes_target_admin': e.makes_target_admin
+        } as step
+    from chosen_edges as c
+    inner join graph_edges as e
+        on e.source_arn = c.source_arn
+        and e.method = c.method
+        and e.target_arn = c.target_arn
+        and e.via_arn is not distinct from c.via_arn
+    left join step_grants as g
+        on g.source_arn = e.source_arn
+        and g.method = e.method
+        and g.target_arn = e.target_arn
+        and g.via_arn is not distinct from e.via_arn
 ),
 
 walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as (
@@ -131,10 +201,15 @@ walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as 
         r.target_arn,
         n.chosen.next_arn as current_arn,
         r.hops - 1 as remaining,
-        [n.chosen.step] as steps,
+        [s.step] as steps,
         n.chosen.is_conditional as is_conditional
     from reach as r
     inner join next_steps as n on n.node_arn = r.node_arn and n.target_arn = r.target_arn
+    inner join edge_steps as s
+        on s.source_arn = r.node_arn
+        and s.method = n.chosen.method
+        and s.target_arn = n.chosen.next_arn
+        and s.via_arn is not distinct from n.chosen.via_arn
     where r.hops > 0
     union all
     select
@@ -142,10 +217,15 @@ walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as 
         w.target_arn,
         n.chosen.next_arn as current_arn,
         w.remaining - 1 as remaining,
-        list_append(w.steps, n.chosen.step) as steps,
+        list_append(w.steps, s.step) as steps,
         w.is_conditional or n.chosen.is_conditional as is_conditional
     from walks as w
     inner join next_steps as n on n.node_arn = w.current_arn and n.target_arn = w.target_arn
+    inner join edge_steps as s
+        on s.source_arn = w.current_arn
+        and s.method = n.chosen.method
+        and s.target_arn = n.chosen.next_arn
+        and s.via_arn is not distinct from n.chosen.via_arn
     where w.remaining > 0
 ),
 
