@@ -5,7 +5,7 @@
 -- policies, passing roles to services or taking over compute that runs as one). Administrators
 -- (int_admin_identities) and service-linked roles are not reported. The title says how many
 -- steps the shortest path takes and what they are; the evidence lists the shortest paths (the
--- first ten targets, with their count), each step with its method, actions and granting
+-- first three targets, with their count), each step with its method, actions and granting
 -- statements. Severity: high, or medium when every shortest path has a conditional step.
 -- grain: resource_arn
 
@@ -145,7 +145,7 @@ per_source as (
         list(
             {'target': target_arn, 'hops': hops, 'conditional': is_conditional, 'path': path::json}
             order by rank
-        )[1:10] as paths
+        )[1:3] as paths
     from ranked
     group by source_arn
 ),

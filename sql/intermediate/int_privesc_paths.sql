@@ -35,15 +35,27 @@ one_step as (
 ),
 
 method_actions as (
-    -- Each method's actions with the statements granting them (as in effective_permissions).
+    -- Each method's actions with the statements granting them (read per policy set).
     select
         m.source_arn,
         m.method,
-        list({'action': a.action, 'granted_by': v.granted_by} order by a.action) as actions
-    from (select distinct source_arn, method, actions from one_step) as m,
+        list(
+            {
+                'action': a.action,
+                'granted_by': from_json(
+                    v.granted_by_json,
+                    '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
+                       "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
+                       "conditional": "BOOLEAN"}]'
+                )
+            }
+            order by a.action
+        ) as actions
+    from (select distinct source_arn, method, actions from one_step) as m
+    inner join int_principal_policy_sets as p on p.principal_arn = m.source_arn,
         unnest(m.actions) as a(action)
-    left join int_principal_actions_evaluated as v
-        on v.principal_arn = m.source_arn
+    left join int_policy_set_actions_evaluated as v
+        on v.policy_set_key = p.policy_set_key
         and v.action = a.action
     group by m.source_arn, m.method
 ),

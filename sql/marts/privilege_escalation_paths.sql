@@ -44,11 +44,19 @@ self_edge_sources as (
 terminal_edges as (
     -- One step to admin power without an admin at the end: a self edge, or (for a principal
     -- that has none) writing an administrator policy into a principal it then acts as
-    -- (`makes_target_admin`).
+    -- (`makes_target_admin`); any such principal will do, so only the first is kept (an
+    -- unconditional one if there is one, then by ARN).
     select distinct source_arn as node_arn, target_arn
     from graph_edges
-    where (is_self or (makes_target_admin and source_arn not in (select * from self_edge_sources)))
+    where is_self
         and source_arn not in (select principal_arn from admins)
+    union
+    select source_arn as node_arn, arg_min(target_arn, [is_conditional::int::varchar, target_arn])
+    from graph_edges
+    where makes_target_admin
+        and source_arn not in (select * from self_edge_sources)
+        and source_arn not in (select principal_arn from admins)
+    group by source_arn
 ),
 
 self_escalators as (
@@ -135,8 +143,13 @@ chosen_edges as (
     from next_steps
 ),
 
+principal_sets as (
+    select principal_arn, policy_set_key from int_principal_policy_sets
+),
+
 step_grants as (
-    -- The statements granting each action of the chosen edges, the resource-checked ones first.
+    -- The statements granting each action of the chosen edges, the resource-checked ones first
+    -- (read per policy set: int_principal_actions_evaluated repeats them per principal).
     select
         e.source_arn,
         e.method,
@@ -146,7 +159,12 @@ step_grants as (
             {
                 'action': a.action,
                 'resource': list_filter(e.checked, lambda c: c.action = a.action)[1].resource,
-                'granted_by': v.granted_by
+                'granted_by': from_json(
+                    v.granted_by_json,
+                    '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
+                       "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
+                       "conditional": "BOOLEAN"}]'
+                )
             }
             order by not list_contains(list_transform(e.checked, lambda c: c.action), a.action),
                 a.action
@@ -156,10 +174,11 @@ step_grants as (
         on e.source_arn = c.source_arn
         and e.method = c.method
         and e.target_arn = c.target_arn
-        and e.via_arn is not distinct from c.via_arn,
+        and e.via_arn is not distinct from c.via_arn
+    inner join principal_sets as p on p.principal_arn = e.source_arn,
         unnest(e.actions) as a(action)
-    left join int_principal_actions_evaluated as v
-        on v.principal_arn = e.source_arn
+    left join int_policy_set_actions_evaluated as v
+        on v.policy_set_key = p.policy_set_key
         and v.action = a.action
     group by e.source_arn, e.method, e.target_arn, e.via_arn
 ),
