@@ -546,7 +546,8 @@ modify_candidates as materialized (
 
 -- Resource checks (both kinds of edge) ------------------------------------------------------
 
-checks as (
+source_checks as (
+    -- (source, action, resource): the resources each candidate edge's actions must be granted on.
     select distinct source_arn, action, via_arn as resource_arn
     from candidate_states, unnest(resource_actions) as a(action)
     where coalesce(state_allows, true)
@@ -563,20 +564,25 @@ checks as (
     from modify_candidates
 ),
 
+checks as (
+    -- The same per policy set: principals of a set share their grants, boundary, Denies and
+    -- SCPs, so each resource is checked once per set, not once per principal.
+    select distinct p.policy_set_key, p.account_id, p.scp_applies, c.action, c.resource_arn
+    from source_checks as c
+    inner join policy_sets as p on p.principal_arn = c.source_arn
+),
+
+set_evaluated as (
+    select policy_set_key, action, is_conditional, granted_resources
+    from int_policy_set_actions_evaluated
+    where is_effective
+        and action in (select action from method_actions)
+),
+
 check_grants as (
-    select
-        c.source_arn,
-        c.action,
-        c.resource_arn,
-        e.policy_set_key,
-        e.account_id,
-        e.scp_applies,
-        e.is_conditional,
-        e.granted_by,
-        e.granted_resources
+    select c.policy_set_key, c.action, c.resource_arn, e.is_conditional
     from checks as c
-    inner join evaluated as e on e.principal_arn = c.source_arn and e.action = c.action
-    -- `*` (the common case) matches without a pattern test
+    inner join set_evaluated as e on e.policy_set_key = c.policy_set_key and e.action = c.action
     where list_contains(e.granted_resources, '*') or list_bool_or(list_transform(
         e.granted_resources,
         lambda p: case
@@ -597,26 +603,26 @@ check_grants as (
 ),
 
 applicable_denies as (
-    -- Every Deny of the source's policy set (identity policies, boundary) and of its account's
-    -- SCPs on a checked action, granted or not (a trust naming the source needs no grant).
-    select c.source_arn, c.action, c.resource_arn, d.has_condition, d.resources, d.not_resources
+    -- Every Deny of the set (identity policies, boundary) and of its account's SCPs on a checked
+    -- action, granted or not (a trust naming the source needs no grant).
+    select c.policy_set_key, c.action, c.resource_arn, d.has_condition, d.resources,
+        d.not_resources
     from checks as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
-    inner join set_denies as d on d.policy_set_key = p.policy_set_key and d.action = c.action
+    inner join set_denies as d on d.policy_set_key = c.policy_set_key and d.action = c.action
     union all
-    select c.source_arn, c.action, c.resource_arn, d.has_condition, d.resources, d.not_resources
+    select c.policy_set_key, c.action, c.resource_arn, d.has_condition, d.resources,
+        d.not_resources
     from checks as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
     inner join scp_denies as d
-        on p.scp_applies
-        and d.account_id = p.account_id
+        on c.scp_applies
+        and d.account_id = c.account_id
         and d.action = c.action
 ),
 
-deny_hits as (
+set_deny_hits as (
     -- Denies whose Resource (or NotResource) covers the checked resource.
     select
-        source_arn,
+        policy_set_key,
         action,
         resource_arn,
         bool_or(not has_condition) as denied,
@@ -642,21 +648,41 @@ deny_hits as (
             )
         ))
     end
-    group by source_arn, action, resource_arn
+    group by policy_set_key, action, resource_arn
 ),
 
-resource_allowed as (
+set_allowed as (
     select
-        g.source_arn,
+        g.policy_set_key,
         g.action,
         g.resource_arn,
         g.is_conditional or coalesce(h.conditionally_denied, false) as is_conditional
     from check_grants as g
-    left join deny_hits as h
-        on h.source_arn = g.source_arn
+    left join set_deny_hits as h
+        on h.policy_set_key = g.policy_set_key
         and h.action = g.action
         and h.resource_arn = g.resource_arn
     where not coalesce(h.denied, false)
+),
+
+resource_allowed as (
+    select c.source_arn, c.action, c.resource_arn, a.is_conditional
+    from source_checks as c
+    inner join policy_sets as p on p.principal_arn = c.source_arn
+    inner join set_allowed as a
+        on a.policy_set_key = p.policy_set_key
+        and a.action = c.action
+        and a.resource_arn = c.resource_arn
+),
+
+deny_hits as (
+    select c.source_arn, c.action, c.resource_arn, h.denied, h.conditionally_denied
+    from source_checks as c
+    inner join policy_sets as p on p.principal_arn = c.source_arn
+    inner join set_deny_hits as h
+        on h.policy_set_key = p.policy_set_key
+        and h.action = c.action
+        and h.resource_arn = c.resource_arn
 ),
 
 -- Edges -------------------------------------------------------------------------------------
