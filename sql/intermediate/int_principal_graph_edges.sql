@@ -546,30 +546,50 @@ modify_candidates as materialized (
 
 -- Resource checks (both kinds of edge) ------------------------------------------------------
 
-source_checks as (
-    -- (source, action, resource): the resources each candidate edge's actions must be granted on.
-    select distinct source_arn, action, via_arn as resource_arn
-    from candidate_states, unnest(resource_actions) as a(action)
-    where coalesce(state_allows, true)
-    union
-    select source_arn, 'sts:assumerole' as action, target_arn as resource_arn
-    from assume_candidates
-    union
-    -- a rewritten trust policy names the source: only a Deny can stop the assumption
-    select source_arn, 'sts:assumerole' as action, target_arn as resource_arn
-    from candidate_states
-    where method_id = 'update-assume-role-policy'
-    union
-    select source_arn, action, via_arn as resource_arn
-    from modify_candidates
+candidate_sets as (
+    -- Each candidate with the source's policy set: principals of a set share their grants,
+    -- boundary, Denies and SCPs, so resources are checked once per set, not per principal.
+    select c.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+    from candidate_states as c
+    inner join policy_sets as p on p.principal_arn = c.source_arn
+    where coalesce(c.state_allows, true)
+),
+
+assume_sets as (
+    select a.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+    from assume_candidates as a
+    inner join policy_sets as p on p.principal_arn = a.source_arn
+),
+
+modify_sets as (
+    select m.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+    from modify_candidates as m
+    inner join policy_sets as p on p.principal_arn = m.source_arn
 ),
 
 checks as (
-    -- The same per policy set: principals of a set share their grants, boundary, Denies and
-    -- SCPs, so each resource is checked once per set, not once per principal.
-    select distinct p.policy_set_key, p.account_id, p.scp_applies, c.action, c.resource_arn
-    from source_checks as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
+    -- (policy set, action, resource): the resources the candidate edges' actions must be
+    -- granted on (and not denied on).
+    select distinct
+        policy_set_key, source_account_id as account_id, scp_applies, a.action,
+        via_arn as resource_arn
+    from candidate_sets, unnest(resource_actions) as a(action)
+    union
+    select
+        policy_set_key, source_account_id as account_id, scp_applies, 'sts:assumerole' as action,
+        target_arn as resource_arn
+    from assume_sets
+    union
+    -- a rewritten trust policy names the source: only a Deny can stop the assumption
+    select
+        policy_set_key, source_account_id as account_id, scp_applies, 'sts:assumerole' as action,
+        target_arn as resource_arn
+    from candidate_sets
+    where method_id = 'update-assume-role-policy'
+    union
+    select policy_set_key, source_account_id as account_id, scp_applies, action,
+        via_arn as resource_arn
+    from modify_sets
 ),
 
 set_evaluated as (
@@ -665,26 +685,6 @@ set_allowed as (
     where not coalesce(h.denied, false)
 ),
 
-resource_allowed as (
-    select c.source_arn, c.action, c.resource_arn, a.is_conditional
-    from source_checks as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
-    inner join set_allowed as a
-        on a.policy_set_key = p.policy_set_key
-        and a.action = c.action
-        and a.resource_arn = c.resource_arn
-),
-
-deny_hits as (
-    select c.source_arn, c.action, c.resource_arn, h.denied, h.conditionally_denied
-    from source_checks as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
-    inner join set_deny_hits as h
-        on h.policy_set_key = p.policy_set_key
-        and h.action = c.action
-        and h.resource_arn = c.resource_arn
-),
-
 -- Edges -------------------------------------------------------------------------------------
 
 method_checked as (
@@ -701,19 +701,18 @@ method_checked as (
             or coalesce(bool_or(r.is_conditional), false)
             or coalesce(bool_or(d.conditionally_denied), false) as is_conditional,
         count(distinct r.action) as allowed_actions
-    from candidate_states as c
-    left join resource_allowed as r
-        on r.source_arn = c.source_arn
+    from candidate_sets as c
+    left join set_allowed as r
+        on r.policy_set_key = c.policy_set_key
         and r.resource_arn = c.via_arn
         and list_contains(c.resource_actions, r.action)
     left join (
-        select * from deny_hits where action = 'sts:assumerole'
+        select * from set_deny_hits where action = 'sts:assumerole'
     ) as d
         on c.method_id = 'update-assume-role-policy'
-        and d.source_arn = c.source_arn
+        and d.policy_set_key = c.policy_set_key
         and d.resource_arn = c.target_arn
-    where coalesce(c.state_allows, true)
-        and not coalesce(d.denied, false)
+    where not coalesce(d.denied, false)
     group by c.source_arn, c.method_id, c.target_arn, c.via_arn
 ),
 
@@ -749,21 +748,21 @@ assume_edges as (
         a.trust_conditional
             or coalesce(r.is_conditional, false)
             or coalesce(d.conditionally_denied, false) as is_conditional,
-        case when r.source_arn is null then [] else ['sts:assumerole'] end as actions,
+        case when r.policy_set_key is null then [] else ['sts:assumerole'] end as actions,
         case
-            when r.source_arn is null then []
+            when r.policy_set_key is null then []
             else [{'action': 'sts:assumerole', 'resource': a.target_arn}]
         end as checked,
         a.trust_statements
-    from assume_candidates as a
-    left join resource_allowed as r
-        on r.source_arn = a.source_arn
+    from assume_sets as a
+    left join set_allowed as r
+        on r.policy_set_key = a.policy_set_key
         and r.action = 'sts:assumerole'
         and r.resource_arn = a.target_arn
     left join (
-        select * from deny_hits where action = 'sts:assumerole'
-    ) as d on d.source_arn = a.source_arn and d.resource_arn = a.target_arn
-    where (not a.needs_identity_allow or r.source_arn is not null)
+        select * from set_deny_hits where action = 'sts:assumerole'
+    ) as d on d.policy_set_key = a.policy_set_key and d.resource_arn = a.target_arn
+    where (not a.needs_identity_allow or r.policy_set_key is not null)
         and not coalesce(d.denied, false)
 ),
 
@@ -788,9 +787,9 @@ combo_edges as (
         list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked,
         a.trust_statements,
         true as makes_target_admin
-    from modify_candidates as m
-    inner join resource_allowed as r
-        on r.source_arn = m.source_arn
+    from modify_sets as m
+    inner join set_allowed as r
+        on r.policy_set_key = m.policy_set_key
         and r.action = m.action
         and r.resource_arn = m.via_arn
     inner join act_edges as a
