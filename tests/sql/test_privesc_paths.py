@@ -401,3 +401,27 @@ def test_relationships_carry_the_paths_edges() -> None:
             "privilege-escalation",
         ),
     }
+
+
+def test_the_paths_audit_passes_on_the_mart_and_flags_a_broken_path() -> None:
+    from pipelines.lib.warehouse.sql_models import SQL_DIR
+
+    audit = (
+        SQL_DIR / "audits" / "privilege_escalation_paths__one_row_per_source_target.sql"
+    ).read_text()
+    con = build(_inputs(), ["privilege_escalation_paths"])
+    assert rows(con, audit) == []
+    # a path whose last step does not end at its target, and a duplicate row
+    con.execute(
+        """create or replace table privilege_escalation_paths as
+           select source_arn, case when hops = 2 then 'x' else target_arn end as target_arn,
+                  hops, path, is_conditional
+           from privilege_escalation_paths
+           union all
+           select * from privilege_escalation_paths where source_arn like '%role/mid'"""
+    )
+    assert {(_name(s), t if t == "x" else _name(t), n) for s, t, n in rows(con, audit)} == {
+        ("user/start", "x", 1),
+        ("role/keymaker", "x", 2),  # its two 2-step paths, now both to `x`
+        ("role/mid", "role/top", 2),
+    }
