@@ -29,8 +29,8 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
                   'open' as status, evidence, 'Break the first step.' as remediation,
                   principal_arn
            from det_privilege_escalation"""
-    ).fetch_arrow_table()
-    relationships = built.sql("select * from relationships").fetch_arrow_table()
+    ).to_arrow_table()
+    relationships = built.sql("select * from relationships").to_arrow_table()
     lake = Lake.at(tmp_path_factory.mktemp("escalation") / "lake")
     lake.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(lake.warehouse_path)) as con:
