@@ -24,11 +24,13 @@ admins as (
     select principal_arn from int_admin_identities
 ),
 
-graph_edges as (
-    select * from int_principal_graph_edges
+graph_edges as materialized (
+    -- The scalar columns the search needs; the lists are read for the chosen steps only.
+    select source_arn, target_arn, method, via_arn, is_self, makes_target_admin, is_conditional
+    from int_principal_graph_edges
 ),
 
-edges as (
+edges as materialized (
     select source_arn, target_arn
     from graph_edges
     where not is_self
@@ -75,10 +77,20 @@ distance_steps(node_arn, hops) as (
     where d.hops < (select max_hops from params)
 ),
 
-distances as (
+distances as materialized (
     select node_arn, min(hops) as hops
     from distance_steps
     group by node_arn
+),
+
+live_edges as materialized (
+    -- The edges between principals that reach an administrator: the only ones a path uses.
+    select g.*
+    from graph_edges as g
+    inner join distances as s on s.node_arn = g.source_arn
+    left join distances as t on t.node_arn = g.target_arn
+    where s.hops > 0
+        and (g.is_self or g.makes_target_admin or t.hops = s.hops - 1)
 ),
 
 reach(node_arn, target_arn, hops) as (
@@ -90,7 +102,10 @@ reach(node_arn, target_arn, hops) as (
     union
     select e.source_arn as node_arn, r.target_arn, r.hops + 1 as hops
     from reach as r
-    inner join edges as e on e.target_arn = r.node_arn
+    inner join live_edges as e
+        on e.target_arn = r.node_arn
+        and not e.is_self
+        and not e.makes_target_admin
     inner join distances as d on d.node_arn = e.source_arn and d.hops = r.hops + 1
 ),
 
@@ -99,7 +114,7 @@ step_options as (
     select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
         g.is_conditional
     from reach as r
-    inner join graph_edges as g on g.source_arn = r.node_arn
+    inner join live_edges as g on g.source_arn = r.node_arn
     inner join reach as n
         on n.node_arn = g.target_arn
         and n.target_arn = r.target_arn
@@ -114,14 +129,15 @@ step_options as (
         g.is_conditional
     from reach as r
     inner join terminal_edges as t on t.node_arn = r.node_arn and t.target_arn = r.target_arn
-    inner join graph_edges as g
+    inner join (
+        select * from live_edges where is_self or makes_target_admin
+    ) as g
         on g.source_arn = r.node_arn
-        and (g.is_self or g.makes_target_admin)
         and g.target_arn = r.target_arn
     where r.hops = 1
 ),
 
-next_steps as (
+next_steps as materialized (
     select
         node_arn,
         target_arn,
@@ -134,7 +150,7 @@ next_steps as (
     group by node_arn, target_arn
 ),
 
-chosen_edges as (
+chosen_edges as materialized (
     select distinct
         node_arn as source_arn,
         chosen.method as method,
@@ -147,43 +163,10 @@ principal_sets as (
     select principal_arn, policy_set_key from int_principal_policy_sets
 ),
 
-step_grants as (
-    -- The statements granting each action of the chosen edges, the resource-checked ones first
-    -- (read per policy set: int_principal_actions_evaluated repeats them per principal).
-    select
-        e.source_arn,
-        e.method,
-        e.target_arn,
-        e.via_arn,
-        list(
-            {
-                'action': a.action,
-                'resource': list_filter(e.checked, lambda c: c.action = a.action)[1].resource,
-                'granted_by': from_json(
-                    v.granted_by_json,
-                    '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
-                       "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
-                       "conditional": "BOOLEAN"}]'
-                )
-            }
-            order by not list_contains(list_transform(e.checked, lambda c: c.action), a.action),
-                a.action
-        ) as granted_by
-    from chosen_edges as c
-    inner join graph_edges as e
-        on e.source_arn = c.source_arn
-        and e.method = c.method
-        and e.target_arn = c.target_arn
-        and e.via_arn is not distinct from c.via_arn
-    inner join principal_sets as p on p.principal_arn = e.source_arn,
-        unnest(e.actions) as a(action)
-    left join int_policy_set_actions_evaluated as v
-        on v.policy_set_key = p.policy_set_key
-        and v.action = a.action
-    group by e.source_arn, e.method, e.target_arn, e.via_arn
-),
-
-edge_steps as (
+edge_steps as materialized (
+    -- The chosen edges as path steps, with the statements granting each action (read per
+    -- policy set: int_principal_actions_evaluated repeats them per principal), the
+    -- resource-checked actions first.
     select
         e.source_arn,
         e.method,
@@ -194,24 +177,45 @@ edge_steps as (
             'to': e.target_arn,
             'method': e.method,
             'via': e.via_arn,
-            'actions': list_transform(coalesce(g.granted_by, []), lambda x: x.action),
-            'granted_by': coalesce(g.granted_by, []),
-            'trust_statements': e.trust_statements,
-            'conditional': e.is_conditional,
-            'compute_presumed': e.compute_presumed,
-            'makes_target_admin': e.makes_target_admin
+            'actions': coalesce(list(a.action order by a.sort_key) filter (
+                where a.action is not null
+            ), []),
+            'granted_by': coalesce(list(
+                {
+                    'action': a.action,
+                    'resource': list_filter(e.checked, lambda c: c.action = a.action)[1].resource,
+                    'granted_by': from_json(
+                        v.granted_by_json,
+                        '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
+                           "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
+                           "conditional": "BOOLEAN"}]'
+                    )
+                }
+                order by a.sort_key
+            ) filter (where a.action is not null), []),
+            'trust_statements': any_value(e.trust_statements),
+            'conditional': any_value(e.is_conditional),
+            'compute_presumed': any_value(e.compute_presumed),
+            'makes_target_admin': any_value(e.makes_target_admin)
         } as step
     from chosen_edges as c
-    inner join graph_edges as e
+    inner join int_principal_graph_edges as e
         on e.source_arn = c.source_arn
         and e.method = c.method
         and e.target_arn = c.target_arn
         and e.via_arn is not distinct from c.via_arn
-    left join step_grants as g
-        on g.source_arn = e.source_arn
-        and g.method = e.method
-        and g.target_arn = e.target_arn
-        and g.via_arn is not distinct from e.via_arn
+    inner join principal_sets as p on p.principal_arn = e.source_arn,
+        unnest(case when len(e.actions) = 0 then [null::varchar] else e.actions end) as u(action),
+        (
+            select
+                u.action,
+                (not list_contains(list_transform(e.checked, lambda c: c.action), u.action))::int
+                    || coalesce(u.action, '') as sort_key
+        ) as a
+    left join int_policy_set_actions_evaluated as v
+        on v.policy_set_key = p.policy_set_key
+        and v.action = a.action
+    group by e.source_arn, e.method, e.target_arn, e.via_arn
 ),
 
 walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as (
