@@ -39,7 +39,8 @@
 -- user without a console password, iam:UpdateLoginProfile one with a password,
 -- iam:CreateAccessKey one holding fewer than 2 keys; `target_state_known` is false when the
 -- report does not list the target (null for other methods). Service-linked roles are never
--- sources. `actions` are the edge's IAM actions, `checked` those checked on a resource
+-- sources; IAM Identity Center and service-linked roles are never the target of a method that
+-- changes a role's policies or trust (AWS refuses it). `actions` are the edge's IAM actions, `checked` those checked on a resource
 -- ({action, resource}); privilege_escalation_paths adds the granting statements of the steps
 -- it lists (int_principal_actions_evaluated), so this table stays narrow.
 -- grain: source_arn, method, target_arn, via_arn
@@ -70,6 +71,20 @@ sources as (
 
 memberships as (
     select user_arn, group_arn from raw_iam_group_memberships
+),
+
+protected_roles as (
+    -- IAM Identity Center and service-linked roles: AWS refuses any change to their policies or
+    -- trust (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html,
+    -- https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html).
+    select principal_arn
+    from identities
+    where principal_type = 'role'
+        and (
+            is_sso_reserved
+            or is_service_linked
+            or principal_arn like '%:role/aws-reserved/sso.amazonaws.com/%'
+        )
 ),
 
 principal_policies as (
@@ -391,6 +406,11 @@ candidate_states as (
         select * from new_role_candidates
     ) as c
     left join credential_states as r on r.user_arn = c.target_arn
+    -- a protected role is never the target of a method that changes a role
+    where not (
+        c.method_id in ('update-assume-role-policy', 'attach-role-policy', 'put-role-policy')
+        and c.target_arn in (select principal_arn from protected_roles)
+    )
 ),
 
 -- Assume-role edges -------------------------------------------------------------------------
@@ -509,6 +529,7 @@ all_modify_candidates as (
         on t.account_id = s.account_id
         and t.principal_type = m.written_type
         and t.principal_arn <> s.principal_arn
+    where t.principal_arn not in (select principal_arn from protected_roles)
 
     union all
 

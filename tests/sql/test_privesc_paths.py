@@ -425,3 +425,32 @@ def test_the_paths_audit_passes_on_the_mart_and_flags_a_broken_path() -> None:
         ("role/keymaker", "x", 2),  # its two 2-step paths, now both to `x`
         ("role/mid", "role/top", 2),
     }
+
+
+def test_protected_roles_are_never_rewritten() -> None:
+    # An IAM Identity Center admin role: retruster-like grants on it give no edge (AWS refuses
+    # any change to its trust or policies); the same grants on `top` do.
+    inputs = _inputs()
+    sso = "AWSReservedSSO_Admin_0123456789abcdef"
+    sso_arn = role_arn(sso, path="/aws-reserved/sso.amazonaws.com/")
+    inputs["raw_iam_roles"].append(
+        iam_role(sso, [_trust({"AWS": role_arn("top")})], path="/aws-reserved/sso.amazonaws.com/")
+    )
+    inputs["raw_iam_inline_policies"] += [
+        inline_policy(sso_arn, EVERYTHING),
+        inline_policy(role_arn("sso-retruster"), [_allow("iam:UpdateAssumeRolePolicy")]),
+    ]
+    inputs["raw_iam_roles"].append(
+        iam_role("sso-retruster", [_trust({"Service": "codebuild.amazonaws.com"})])
+    )
+    con = build(inputs, ["int_principal_graph_edges"])
+    got = {
+        _name(t)
+        for (t,) in rows(
+            con,
+            f"""select target_arn from int_principal_graph_edges
+                where source_arn = '{role_arn("sso-retruster")}'""",
+        )
+    }
+    assert sso_arn.split(":", 5)[5] not in got
+    assert "role/top" in got
