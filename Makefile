@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-explorer bench-who-can bench-bad-input lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-bad-input lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -54,6 +54,10 @@ bench-evaluation: $(STAMP)
 	test -x bench/.venv-cloudsplaining/bin/cloudsplaining || ( $(PYTHON) -m venv bench/.venv-cloudsplaining \
 	  && $(BIN)/uv pip install --quiet --python bench/.venv-cloudsplaining/bin/python cloudsplaining==0.9.1 )
 	$(BIN)/python bench/bench_evaluation.py --cloudsplaining bench/.venv-cloudsplaining/bin/cloudsplaining
+
+# Privilege-escalation graph and path search on an adversarial 10,000-principal organization.
+bench-escalation: $(STAMP)
+	$(BIN)/python bench/bench_escalation.py --principals 10000
 
 # CloudTrail ingestion at scale: 2M generated events (cached in bench/data/), then 8M (4x links).
 bench-cloudtrail: $(STAMP)

@@ -15,6 +15,7 @@ from pipelines.cli.explain import add_explain_parser
 from pipelines.cli.explorer import add_explorer_parser
 from pipelines.cli.export import add_export_parser
 from pipelines.cli.options import CiemError, UsageError
+from pipelines.cli.paths import add_paths_parser
 from pipelines.cli.query import add_query_parser
 from pipelines.cli.run import add_run_parser
 from pipelines.cli.who_can import add_who_can_parser
@@ -24,8 +25,8 @@ from pipelines.lib.lake import set_private_umask
 DESCRIPTION = """\
 ciem: what each AWS identity can do, what it did (CloudTrail), the gap, and the identity
 risks that follow. `ciem demo` runs on the embedded demo organization; `ciem run` on your
-snapshot and CloudTrail; then `ciem query`, `explain`, `who-can`, `export` and `explorer` read the
-warehouse of the last run (--lake DIR, default data/lake)."""
+snapshot and CloudTrail; then `ciem query`, `explain`, `who-can`, `paths`, `export` and `explorer`
+read the warehouse of the last run (--lake DIR, default data/lake)."""
 
 # In the order of the README's command table.
 COMMANDS = (
@@ -34,6 +35,7 @@ COMMANDS = (
     add_query_parser,
     add_explain_parser,
     add_who_can_parser,
+    add_paths_parser,
     add_export_parser,
     add_explorer_parser,
     add_collect_parser,

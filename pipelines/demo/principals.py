@@ -90,6 +90,7 @@ class Role:
     used_before: tuple[str, str] | None = None  # RoleLastUsed older than the trail
     tags: tuple[tuple[str, str], ...] = ()
     expect: tuple[str, ...] = ()  # written ground truth for the escalation rules (see User)
+    boundary: str | None = None  # a customer-managed policy of its account
 
     @property
     def arn(self) -> str:

@@ -97,7 +97,8 @@ def _names_directly(role: Role, principal: User | Role) -> bool:
 
 
 def reach_detections(ctx: RunContext) -> list[Detection]:
-    """privilege-escalation (declared), can-assume-admin-role, large-blast-radius."""
+    """privilege-escalation (declared, or assuming an admin role), can-assume-admin-role,
+    large-blast-radius."""
     found = []
     admin_roles = [r for r in TABLES.roles if (r.account, r.name) in ctx.admins]
     for principal in (*TABLES.users, *TABLES.roles):
@@ -106,15 +107,6 @@ def reach_detections(ctx: RunContext) -> list[Detection]:
             isinstance(principal, Role) and principal.service_linked
         ):
             continue
-        if "privilege-escalation" in principal.expect:
-            found.append(
-                ctx.detection(
-                    "privilege-escalation",
-                    principal.arn,
-                    key,
-                    "declared on the scenario: " + principal.scenario,
-                )
-            )
         patterns = _assumable_patterns(principal, ctx)
         reachable = [
             r.arn
@@ -127,6 +119,18 @@ def reach_detections(ctx: RunContext) -> list[Detection]:
                 or (r.account == principal.account and _names_directly(r, principal))
             )
         ]
+        # privilege-escalation: a declared path, or assuming an admin role (a path of one step).
+        if "privilege-escalation" in principal.expect or reachable:
+            found.append(
+                ctx.detection(
+                    "privilege-escalation",
+                    principal.arn,
+                    key,
+                    "declared on the scenario: " + principal.scenario
+                    if "privilege-escalation" in principal.expect
+                    else "one step: assumes " + ", ".join(reachable),
+                )
+            )
         if reachable:
             found.append(
                 ctx.detection(

@@ -88,6 +88,8 @@ def authorization_details(account: str, snapshot: date, last_used: LastUsed) -> 
     roles = []
     for role in _by_name(TABLES.roles, account):
         attachments.update(role.managed)
+        if role.boundary:
+            boundaries[role.boundary] += 1
         roles.append(_role_entry(role, last_used))
     return {
         "UserDetailList": users,
@@ -127,6 +129,11 @@ def _role_entry(role: Role, last_used: LastUsed) -> dict:
     entry["InstanceProfileList"] = [_instance_profile(role)] if role.instance_profile else []
     entry["RolePolicyList"] = _inline(role.inline)
     entry["AttachedManagedPolicies"] = _attached(role.account, role.managed)
+    if role.boundary:
+        entry["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": TABLES.managed_arn(role.account, role.boundary),
+        }
     entry["Tags"] = _tags(role.tags)
     seen = last_used.get(role.arn, {}).get("role")
     if seen:

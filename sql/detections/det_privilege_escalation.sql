@@ -1,18 +1,16 @@
 -- det_privilege_escalation
 -- Rule privilege-escalation: a user, role or group that is not an administrator but can become
--- one in a single step through a published AWS method (int_privesc_paths): rewriting or
--- attaching its own policies, joining a privileged group, taking over a privileged user's
--- credentials, re-trusting or assuming a privileged role, or passing a privileged role to a
--- service (EC2, Lambda, CloudFormation, Glue, Data Pipeline, SageMaker, CodeBuild, ECS).
--- Administrators (int_admin_identities) and service-linked roles are not reported. The evidence
--- lists each method with its actions, the statements granting them and its targets (the first
--- ten, with their count); `target_state_known` is false when a method that needs its target
--- user's state (console password, access-key count) kept a user the credential report does not
--- list, null for methods that need none.
+-- one through a path of one or more steps of the principal graph (privilege_escalation_paths:
+-- assuming roles, taking over users' credentials, joining groups, rewriting policies or trust
+-- policies, passing roles to services or taking over compute that runs as one). Administrators
+-- (int_admin_identities) and service-linked roles are not reported. The title says how many
+-- steps the shortest path takes and what they are; the evidence lists the shortest paths (the
+-- first three targets, with their count), each step with its method, actions and granting
+-- statements. Severity: high, or medium when every shortest path has a conditional step.
 -- grain: resource_arn
 
 with paths as (
-    select * from int_privesc_paths
+    select * from privilege_escalation_paths
 ),
 
 identities as (
@@ -24,24 +22,132 @@ admins as (
     select principal_arn from int_admin_identities
 ),
 
-per_principal as (
+ranked as (
     select
-        principal_arn,
-        list_sort(list(method_id)) as method_ids,
-        list(
-            {
-                'method': method_id,
-                'description': method_title,
-                'target_kind': target_kind,
-                'target_count': len(target_arns),
-                'targets': target_arns[1:10],
-                'target_state_known': target_state_known,
-                'actions': actions
-            }
-            order by method_id
-        ) as methods
+        *,
+        row_number() over (
+            partition by source_arn order by is_conditional, hops, target_arn
+        ) as rank
     from paths
-    group by principal_arn
+),
+
+first_steps as (
+    -- The steps of each source's first path.
+    select
+        r.source_arn,
+        s.index,
+        s.step ->> 'to' as to_arn,
+        s.step ->> 'via' as via_arn,
+        string_split(s.step ->> 'method', '+') as methods
+    from ranked as r,
+        unnest(from_json(r.path, '["json"]')) with ordinality as s(step, index)
+    where r.rank = 1
+),
+
+step_parts as (
+    -- A step is one method, or two (`attach-user-policy+create-access-key`: write a policy into
+    -- `via`, then act as `to`): each part phrased for the title.
+    select
+        f.source_arn,
+        f.index,
+        p.part_index,
+        p.method,
+        split_part(f.to_arn, '/', -1) as to_name,
+        split_part(coalesce(f.via_arn, ''), '/', -1) as via_name
+    from first_steps as f,
+        unnest(f.methods) with ordinality as p(method, part_index)
+),
+
+phrased as (
+    select
+        source_arn,
+        index,
+        part_index,
+        case method
+            when 'assume-role' then 'assume role ' || to_name
+            when 'create-access-key' then 'create an access key for user ' || to_name
+            when 'create-login-profile' then 'set a console password for user ' || to_name
+            when 'update-login-profile' then 'change the console password of user ' || to_name
+            when 'add-user-to-group' then 'join group ' || to_name
+            when 'update-assume-role-policy' then 'rewrite the trust policy of role ' || to_name
+                || ' and assume it'
+            when 'attach-user-policy' then 'attach a policy to user ' || via_name
+            when 'put-user-policy' then 'put a policy on user ' || via_name
+            when 'attach-group-policy' then 'attach a policy to group ' || via_name
+            when 'put-group-policy' then 'put a policy on group ' || via_name
+            when 'attach-role-policy' then 'attach a policy to role ' || via_name
+            when 'put-role-policy' then 'put a policy on role ' || via_name
+            when 'create-policy-version' then 'create a new version of policy ' || via_name
+            when 'set-default-policy-version' then 'set the default version of policy ' || via_name
+            when 'create-role-attach-policy' then 'create a role it can assume and attach a policy'
+                || ' to it'
+            when 'create-role-put-policy' then 'create a role it can assume and put a policy on it'
+            when 'pass-role-ec2' then 'pass role ' || to_name || ' to a new EC2 instance'
+            when 'pass-role-lambda-invoke' then 'pass role ' || to_name
+                || ' to a new Lambda function and invoke it'
+            when 'pass-role-lambda-event-source' then 'pass role ' || to_name
+                || ' to a new Lambda function triggered by an event source'
+            when 'pass-role-cloudformation' then 'pass role ' || to_name
+                || ' to a new CloudFormation stack'
+            when 'pass-role-glue-dev-endpoint' then 'pass role ' || to_name
+                || ' to a new Glue development endpoint'
+            when 'pass-role-datapipeline' then 'pass role ' || to_name || ' to a new Data Pipeline'
+            when 'pass-role-sagemaker-notebook' then 'pass role ' || to_name
+                || ' to a new SageMaker notebook'
+            when 'pass-role-sagemaker-training-job' then 'pass role ' || to_name
+                || ' to a new SageMaker training job'
+            when 'pass-role-sagemaker-processing-job' then 'pass role ' || to_name
+                || ' to a new SageMaker processing job'
+            when 'pass-role-codebuild' then 'pass role ' || to_name || ' to a new CodeBuild project'
+            when 'pass-role-ecs-task' then 'pass role ' || to_name || ' to a new ECS task'
+            when 'lambda-update-function-code' then 'update the code of '
+                || case when via_name = '' then 'a Lambda function'
+                    else 'function ' || split_part(via_name, ':', -1) end
+                || ' running as role ' || to_name
+            when 'glue-update-dev-endpoint' then 'update a Glue development endpoint running as role '
+                || to_name
+            when 'cloudformation-update-stack' then 'update a CloudFormation stack running as role '
+                || to_name
+            when 'sagemaker-presigned-notebook-url' then 'open a SageMaker notebook running as role '
+                || to_name
+            when 'ssm-send-command' then 'run a command on '
+                || case when via_name = '' then 'an instance' else 'instance ' || via_name end
+                || ' running as role ' || to_name
+            when 'ssm-start-session' then 'open a session on '
+                || case when via_name = '' then 'an instance' else 'instance ' || via_name end
+                || ' running as role ' || to_name
+            when 'ec2-instance-connect' then 'push an SSH key to '
+                || case when via_name = '' then 'an instance' else 'instance ' || via_name end
+                || ' running as role ' || to_name
+            else method || ' to act as ' || to_name
+        end as phrase
+    from step_parts
+),
+
+phrased_steps as (
+    select source_arn, index, string_agg(phrase, ' and ' order by part_index) as phrase
+    from phrased
+    group by source_arn, index
+),
+
+titles as (
+    select source_arn, string_agg(phrase, ', then ' order by index) as steps_text
+    from phrased_steps
+    group by source_arn
+),
+
+per_source as (
+    select
+        source_arn,
+        min(hops) as hops,
+        bool_and(is_conditional) as is_conditional,
+        count(*) as path_count,
+        list(
+            {'target': target_arn, 'hops': hops, 'conditional': is_conditional, 'path': path::json}
+            order by rank
+        )[1:3] as paths
+    from ranked
+    group by source_arn
 ),
 
 final as (
@@ -51,18 +157,20 @@ final as (
         'iam_' || i.principal_type as resource_type,
         i.account_id,
         i.principal_arn,
-        'IAM ' || i.principal_type || ' ' || i.name
-        || ' can escalate to administrator in one step ('
-        || array_to_string(p.method_ids[1:3], ', ')
-        || case when len(p.method_ids) > 3 then ' and ' || (len(p.method_ids) - 3) || ' more' else '' end
-        || ')' as title,
+        'IAM ' || i.principal_type || ' ' || i.name || ' can become admin in ' || p.hops
+        || case when p.hops = 1 then ' step: ' else ' steps: ' end || t.steps_text
+        || case when p.is_conditional then ' (conditional)' else '' end as title,
+        case when p.is_conditional then 'medium' else 'high' end as severity,
         to_json({
-            'method_count': len(p.method_ids),
-            'methods': p.methods
+            'hops': p.hops,
+            'conditional': p.is_conditional,
+            'path_count': p.path_count,
+            'paths': p.paths
         })::varchar as evidence
-    from per_principal as p
-    inner join identities as i on i.principal_arn = p.principal_arn
-    where p.principal_arn not in (select principal_arn from admins)
+    from per_source as p
+    inner join titles as t on t.source_arn = p.source_arn
+    inner join identities as i on i.principal_arn = p.source_arn
+    where p.source_arn not in (select principal_arn from admins)
 )
 
 select * from final

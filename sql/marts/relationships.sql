@@ -14,6 +14,10 @@
 -- into an administrator role), `runs-as-admin-role`, `public-resource-policy` (an Allow to `*`
 -- without a condition restricting the caller, nor a perimeter Deny of the same policy:
 -- `is_public` of int_resource_policy_grants).
+-- `can_escalate_to` (user/role/group → user/role/group): a step of a privilege-escalation path
+-- (privilege_escalation_paths), one row per (source, target) with the steps' methods in
+-- `details` ({methods: [{method, via, actions, conditional, compute_presumed}]}); always risky
+-- (`privilege-escalation`). A self step (a principal making itself admin) is an edge to itself.
 -- Resource-policy Allows that a Deny of the same policy takes back unconditionally are left out.
 -- `details` is a JSON object: the statements, actions and conditions behind the edge.
 -- Neighbourhood of a resource: `where source_arn = $arn or target_arn = $arn`.
@@ -210,6 +214,45 @@ runs_as as (
     where f.role_arn is not null
 ),
 
+escalation_steps as (
+    select distinct
+        s.step ->> 'from' as source_arn,
+        s.step ->> 'to' as target_arn,
+        s.step ->> 'method' as method,
+        s.step ->> 'via' as via_arn,
+        (s.step -> 'actions')::varchar[] as actions,
+        (s.step ->> 'conditional')::boolean as is_conditional,
+        (s.step ->> 'compute_presumed')::boolean as compute_presumed
+    from privilege_escalation_paths as p,
+        unnest(from_json(p.path, '["json"]')) as s(step)
+),
+
+can_escalate_to as (
+    select
+        e.source_arn,
+        'iam_' || si.principal_type as source_type,
+        'can_escalate_to' as relationship,
+        e.target_arn,
+        'iam_' || ti.principal_type as target_type,
+        si.account_id as source_account_id,
+        ti.account_id as target_account_id,
+        'privilege-escalation' as risk_reason,
+        to_json({
+            'methods': list({
+                'method': e.method,
+                'via': e.via_arn,
+                'actions': e.actions,
+                'conditional': e.is_conditional,
+                'compute_presumed': e.compute_presumed
+            } order by e.method, e.via_arn)
+        })::varchar as details
+    from escalation_steps as e
+    inner join identities as si on si.principal_arn = e.source_arn
+    inner join identities as ti on ti.principal_arn = e.target_arn
+    group by e.source_arn, si.principal_type, e.target_arn, ti.principal_type, si.account_id,
+        ti.account_id
+),
+
 resource_grant_rows as (
     select
         *,
@@ -264,6 +307,8 @@ edges as (
     select * from runs_as
     union all
     select * from resource_policy_grant
+    union all
+    select * from can_escalate_to
 ),
 
 final as (

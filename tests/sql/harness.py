@@ -75,6 +75,7 @@ def build(
     gap_threshold: float = 0.4,
     unused_days: int = 90,
     key_rotation_days: int = 90,
+    max_hops: int = 5,
 ) -> duckdb.DuckDBPyConnection:
     """Load every lake table (given rows, else empty) and build the target models and their deps."""
     unknown = set(inputs) - set(LAKE_TABLES)
@@ -103,6 +104,7 @@ def build(
         gap_threshold=gap_threshold,
         unused_days=unused_days,
         key_rotation_days=key_rotation_days,
+        max_hops=max_hops,
     )
     set_run_params(con, params)
     for model in _models_needed(targets):

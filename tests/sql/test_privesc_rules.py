@@ -222,15 +222,21 @@ def _short(arn: str) -> str:
     return arn.split(":", 5)[5]
 
 
-def test_privilege_escalation_fires_for_one_step_paths_to_admin_only() -> None:
-    con = build(_privesc_inputs(), ["det_privilege_escalation"])
-    got = {
-        (_short(arn), rtype, m["method"], tuple(_short(t) for t in m["targets"]), m["target_count"])
-        for arn, rtype, evidence in rows(
-            con, "select resource_arn, resource_type, evidence from det_privilege_escalation"
+def _one_step(con: Any) -> set[tuple]:
+    """(principal, type, method, targets, target count) of int_privesc_paths, non-admins only."""
+    return {
+        (_short(arn), "iam_" + ptype, method, tuple(_short(t) for t in targets), len(targets))
+        for arn, ptype, method, targets in rows(
+            con,
+            """select principal_arn, principal_type, method_id, target_arns from int_privesc_paths
+               where principal_arn not in (select principal_arn from int_admin_identities)""",
         )
-        for m in json.loads(evidence)["methods"]
     }
+
+
+def test_one_step_methods_reach_admin_only() -> None:
+    con = build(_privesc_inputs(), ["det_privilege_escalation", "int_privesc_paths"])
+    got = _one_step(con)
     assert got == {
         # itself, through the one resource it may write
         ("user/self-put", "iam_user", "put-user-policy", ("user/self-put",), 1),
@@ -239,15 +245,17 @@ def test_privilege_escalation_fires_for_one_step_paths_to_admin_only() -> None:
         # PassRole on role/admin-ec2*: admin-ec2-noprofile has no instance profile
         ("role/passer", "iam_role", "pass-role-ec2", ("role/admin-ec2",), 1),
         # users that are admin or can make themselves admin
-        (
-            "role/keymaker",
-            "iam_role",
-            "create-access-key",
-            ("user/admin", "user/cpv", "user/self-put"),
-            3,
-        ),
+        # an admin user in one step (cpv and self-put are two steps: privilege_escalation_paths)
+        ("role/keymaker", "iam_role", "create-access-key", ("user/admin",), 1),
         ("user/joiner", "iam_user", "add-user-to-group", ("group/admins",), 1),
+        # under a Condition: kept, and marked conditional
+        ("user/cond", "iam_user", "put-user-policy", ("user/cond",), 1),
     }
+    conditional = {
+        _short(arn)
+        for (arn,) in rows(con, "select principal_arn from int_privesc_paths where is_conditional")
+    }
+    assert conditional == {"user/cond"}
 
 
 def test_privilege_escalation_evidence_names_the_granting_statements() -> None:
@@ -257,12 +265,27 @@ def test_privilege_escalation_evidence_names_the_granting_statements() -> None:
         f"""select title, evidence from det_privilege_escalation
             where resource_arn = '{_arn("role", "passer")}'""",
     )
-    assert title == "IAM role passer can escalate to administrator in one step (pass-role-ec2)"
-    [method] = json.loads(evidence)["methods"]
+    assert (
+        title
+        == "IAM role passer can become admin in 1 step: pass role admin-ec2 to a new EC2 instance"
+    )
+    got = json.loads(evidence)
+    assert (got["hops"], got["conditional"], got["path_count"]) == (1, False, 1)
+    [path] = got["paths"]
+    [step] = path["path"]
+    assert (_short(step["from"]), _short(step["to"]), step["method"], step["actions"]) == (
+        "role/passer",
+        "role/admin-ec2",
+        "pass-role-ec2",
+        ["iam:passrole", "ec2:runinstances"],
+    )
     assert [
-        (a["action"], [(g["policy"], g["statement"]) for g in a["granted_by"]])
-        for a in method["actions"]
-    ] == [("ec2:runinstances", [("passer-inline", 1)]), ("iam:passrole", [("passer-inline", 0)])]
+        (a["action"], a["resource"], [(g["policy"], g["statement"]) for g in a["granted_by"]])
+        for a in step["granted_by"]
+    ] == [
+        ("iam:passrole", _arn("role", "admin-ec2"), [("passer-inline", 0)]),
+        ("ec2:runinstances", None, [("passer-inline", 1)]),
+    ]
 
 
 def _credential_row(
@@ -310,15 +333,16 @@ def _target_state_inputs(*, with_report: bool = True) -> dict[str, list[dict]]:
 
 
 def _methods_by_role(inputs: dict[str, list[dict]]) -> dict[str, tuple]:
-    con = build(inputs, ["det_privilege_escalation"])
+    """Each principal's one-step method: (method, targets, target_state_known)."""
+    con = build(inputs, ["int_privesc_paths"])
     got = {}
-    for arn, evidence in rows(con, "select resource_arn, evidence from det_privilege_escalation"):
-        [m] = json.loads(evidence)["methods"]
-        got[_short(arn)] = (
-            m["method"],
-            tuple(_short(t) for t in m["targets"]),
-            m["target_state_known"],
-        )
+    for arn, method, targets, known in rows(
+        con,
+        """select principal_arn, method_id, target_arns, target_state_known from int_privesc_paths
+           where principal_arn not in (select principal_arn from int_admin_identities)""",
+    ):
+        assert arn not in got
+        got[_short(arn)] = (method, tuple(_short(t) for t in targets), known)
     return got
 
 

@@ -600,10 +600,18 @@ def test_expected_detections_of_the_new_rules() -> None:
     assert found["privilege-escalation"] == {
         user(PROD, "ci-deployer"), user(DEV, "platform-lead"), user(DEV, "policy-bot"),
         role(PROD, "release-automation-role"),
+        # assuming an admin role is a path of one step
+        user(MGMT, "support-engineer"), user(PROD, "ops-oncall"),
+        # multi-hop paths and their first hops (near misses: qa-runner, qa-hop-role,
+        # support-tools-role, orders-editor-role)
+        user(DEV, "build-runner"), role(DEV, "build-hop-role"),
+        user(PROD, "helpdesk-bot"), role(PROD, "user-admin-role"),
+        user(PROD, "lambda-dev"), role(PROD, "function-editor-role"),
     }  # fmt: skip
     assert found["can-assume-admin-role"] == {
         user(MGMT, "support-engineer"),  # its policies allow sts:AssumeRole, the trust its account
         user(PROD, "ops-oncall"),  # no sts:AssumeRole of its own: the trust names its ARN
+        role(DEV, "build-hop-role"),  # across accounts: the trust and its own policy
     }  # fmt: skip
     assert found["large-blast-radius"] == {
         user(PROD, "ops-oncall"), user(DEV, "dana.dev"), user(DEV, "intern-2026"),

@@ -1,13 +1,28 @@
-"""Demo scenarios, escalation: one step from admin by policy versions, PassRole or function code."""
+"""Demo scenarios, escalation: one step from admin by policy versions, PassRole or function code,
+and multi-hop paths (an assume-role chain across accounts, a role that writes a policy into a
+user whose key it can create, a role that rewrites an admin function's code), each beside a near
+miss that a boundary or a scoped Deny breaks."""
 
 from __future__ import annotations
 
 from pipelines.demo.accounts import DEV, PROD
-from pipelines.demo.activity import WEEKDAYS, Activity, NearMiss
-from pipelines.demo.policies import CustomerPolicy, allow, customer_policy, doc, trust_service
+from pipelines.demo.activity import ALL_DAYS, WEEKDAYS, Activity, NearMiss
+from pipelines.demo.policies import (
+    CustomerPolicy,
+    allow,
+    customer_policy,
+    deny,
+    doc,
+    trust_aws,
+    trust_service,
+)
 from pipelines.demo.principals import Role, SecondKey, User
 
 _CODEBUILD = trust_service("codebuild.amazonaws.com")
+_RELEASE_ADMIN = f"arn:aws:iam::{PROD}:role/release-admin-role"
+_SVC_USERS = f"arn:aws:iam::{PROD}:user/svc-*"
+_OPS_AUTOMATION = f"arn:aws:lambda:eu-west-1:{PROD}:function:ops-automation"
+_ORDERS_API = f"arn:aws:lambda:us-east-1:{PROD}:function:orders-api"
 
 CUSTOMER_POLICIES = (
     CustomerPolicy(
@@ -54,6 +69,13 @@ CUSTOMER_POLICIES = (
         ),
         "Policy-as-code bot: rolls out new versions of customer-managed policies",
     ),
+    customer_policy(
+        DEV,
+        "QaHopBoundary",
+        "2026-10-12 09:00",
+        doc(allow("s3:*", "cloudwatch:*", sid="S3AndMetricsOnly")),
+        "Permissions boundary of qa-hop-role: no sts:AssumeRole",
+    ),
 )
 
 USERS = (
@@ -68,6 +90,39 @@ USERS = (
          "Policy-as-code bot (access key): iam:CreatePolicyVersion on * in its own managed "
          "policy PolicyAutomation; uses all of it.",
          managed=("PolicyAutomation",), access_key=True, expect=("privilege-escalation",)),
+    # Multi-hop paths (privilege_escalation_paths), each with its near miss.
+    User(DEV, "build-runner", "2026-10-12 09:00",
+         "CI user (access key): assume build-hop-role, which assumes prod release-admin-role "
+         "(admin): two steps across accounts.",
+         inline=(("assume-build-hop", doc(allow(
+             "sts:AssumeRole", resource=f"arn:aws:iam::{DEV}:role/build-hop-role"))),),
+         access_key=True, expect=("privilege-escalation",)),
+    User(DEV, "qa-runner", "2026-10-12 09:00",
+         "Near miss of build-runner: its hop role qa-hop-role has a boundary without "
+         "sts:AssumeRole.",
+         inline=(("assume-qa-hop", doc(allow(
+             "sts:AssumeRole", resource=f"arn:aws:iam::{DEV}:role/qa-hop-role"))),),
+         access_key=True),
+    User(PROD, "helpdesk-bot", "2026-10-12 09:00",
+         "Helpdesk automation (access key): assume user-admin-role, which attaches a policy to "
+         "svc-reporting and creates its access key: two steps.",
+         inline=(("assume-user-admin", doc(allow(
+             "sts:AssumeRole",
+             resource=(f"arn:aws:iam::{PROD}:role/user-admin-role",
+                       f"arn:aws:iam::{PROD}:role/support-tools-role")))),),
+         access_key=True, expect=("privilege-escalation",)),
+    User(PROD, "svc-reporting", "2026-10-12 09:00",
+         "Service user (one access key) that user-admin-role can take over.",
+         inline=(("reporting-read", doc(allow("s3:GetObject", resource="arn:aws:s3:::*/*"))),),
+         access_key=True),
+    User(PROD, "lambda-dev", "2026-10-12 09:00",
+         "Developer (access key): assume function-editor-role, which rewrites ops-automation "
+         "(runs as lambda-admin-exec): two steps.",
+         inline=(("assume-editors", doc(allow(
+             "sts:AssumeRole",
+             resource=(f"arn:aws:iam::{PROD}:role/function-editor-role",
+                       f"arn:aws:iam::{PROD}:role/orders-editor-role")))),),
+         access_key=True, expect=("privilege-escalation",)),
 )  # fmt: skip
 
 ROLES = (
@@ -91,6 +146,56 @@ ROLES = (
              allow("lambda:CreateFunction", "lambda:InvokeFunction", "lambda:GetFunction",
                    resource=f"arn:aws:lambda:us-east-1:{PROD}:function:orders-*",
                    sid="OrdersFunctions"))),)),
+    # Multi-hop paths, continued.
+    Role(DEV, "build-hop-role", "2026-10-12 09:00",
+         "Hop of build-runner: may assume prod release-admin-role (one step; "
+         "can-assume-admin-role too).",
+         trust_aws(f"arn:aws:iam::{DEV}:user/build-runner"),
+         inline=(("assume-release-admin", doc(allow("sts:AssumeRole", resource=_RELEASE_ADMIN))),),
+         expect=("privilege-escalation",)),
+    Role(DEV, "qa-hop-role", "2026-10-12 09:00",
+         "Near miss: the same grant as build-hop-role, but its boundary QaHopBoundary has no "
+         "sts:AssumeRole.",
+         trust_aws(f"arn:aws:iam::{DEV}:user/qa-runner"),
+         inline=(("assume-release-admin", doc(allow("sts:AssumeRole", resource=_RELEASE_ADMIN))),),
+         boundary="QaHopBoundary"),
+    Role(PROD, "release-admin-role", "2026-10-12 09:00",
+         "Admin role trusted by dev build-hop-role and qa-hop-role.",
+         {"Version": "2012-10-17", "Statement": [{
+             "Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": [f"arn:aws:iam::{DEV}:role/build-hop-role",
+                                   f"arn:aws:iam::{DEV}:role/qa-hop-role"]}}]},
+         managed=("AdministratorAccess",)),
+    Role(PROD, "user-admin-role", "2026-10-12 09:00",
+         "Attaches policies to and creates keys for svc-* users: makes svc-reporting admin and "
+         "acts as it (one step).",
+         trust_aws(f"arn:aws:iam::{PROD}:user/helpdesk-bot"),
+         inline=(("manage-service-users", doc(
+             allow("iam:AttachUserPolicy", "iam:CreateAccessKey", resource=_SVC_USERS,
+                   sid="ManageServiceUsers"))),),
+         expect=("privilege-escalation",)),
+    Role(PROD, "support-tools-role", "2026-10-12 09:00",
+         "Near miss of user-admin-role: the same grant, but a Deny of iam:AttachUserPolicy on "
+         "svc-reporting.",
+         trust_aws(f"arn:aws:iam::{PROD}:user/helpdesk-bot"),
+         inline=(("manage-service-users", doc(
+             allow("iam:AttachUserPolicy", "iam:CreateAccessKey", resource=_SVC_USERS,
+                   sid="ManageServiceUsers"),
+             deny("iam:AttachUserPolicy", resource=f"arn:aws:iam::{PROD}:user/svc-reporting",
+                  sid="NotReporting"))),)),
+    Role(PROD, "function-editor-role", "2026-10-12 09:00",
+         "lambda:* on ops-automation (runs as lambda-admin-exec): rewrites its code in one "
+         "step; only reads it.",
+         trust_aws(f"arn:aws:iam::{PROD}:user/lambda-dev"),
+         inline=(("edit-ops-automation", doc(
+             allow("lambda:*", resource=_OPS_AUTOMATION, sid="EditOpsAutomation"))),),
+         expect=("privilege-escalation",)),
+    Role(PROD, "orders-editor-role", "2026-10-12 09:00",
+         "Near miss: lambda:* only on orders-api (runs as orders-lambda-role, not admin), "
+         "though lambda-admin-exec trusts Lambda; only reads it.",
+         trust_aws(f"arn:aws:iam::{PROD}:user/lambda-dev"),
+         inline=(("edit-orders-api", doc(
+             allow("lambda:*", resource=_ORDERS_API, sid="EditOrdersApi"))),)),
 )  # fmt: skip
 
 ACTIVITIES = (
@@ -111,6 +216,26 @@ ACTIVITIES = (
              ("iam:ListPolicyVersions", "iam:GetPolicyVersion"), hours=(6, 7)),
     Activity("dev/policy-bot", "key", (4, 11, 18),
              ("iam:CreatePolicyVersion", "iam:DeletePolicyVersion"), hours=(7, 8), count=(1, 1)),
+    # The multi-hop principals do their jobs (none walks its escalation path).
+    Activity("dev/build-runner", "key", WEEKDAYS, ("sts:GetCallerIdentity",), hours=(6, 7)),
+    Activity("dev/build-hop-role", "assume:dev/build-runner", WEEKDAYS,
+             ("sts:GetCallerIdentity",), hours=(7, 8)),
+    Activity("prod/release-admin-role", "assume:dev/build-hop-role", (10, 17),
+             ("lambda:ListFunctions20150331", "iam:ListRoles"), hours=(8, 9)),
+    Activity("dev/qa-runner", "key", WEEKDAYS, ("sts:GetCallerIdentity",), hours=(6, 7)),
+    Activity("dev/qa-hop-role", "assume:dev/qa-runner", WEEKDAYS,
+             ("s3:ListBuckets",), hours=(7, 8)),
+    Activity("prod/helpdesk-bot", "key", WEEKDAYS, ("sts:GetCallerIdentity",), hours=(9, 10)),
+    Activity("prod/user-admin-role", "assume:prod/helpdesk-bot", (5, 12, 19),
+             ("iam:AttachUserPolicy", "iam:CreateAccessKey"), hours=(10, 11), count=(1, 1)),
+    Activity("prod/support-tools-role", "assume:prod/helpdesk-bot", (6, 13),
+             ("iam:AttachUserPolicy", "iam:CreateAccessKey"), hours=(10, 11), count=(1, 1)),
+    Activity("prod/svc-reporting", "key", ALL_DAYS, ("sts:GetCallerIdentity",), hours=(1, 2)),
+    Activity("prod/function-editor-role", "assume:prod/lambda-dev", (4, 11, 18),
+             ("lambda:GetFunction20150331v2@eu-west-1",), hours=(14, 15), count=(1, 1)),
+    Activity("prod/orders-editor-role", "assume:prod/lambda-dev", (3, 10, 17),
+             ("lambda:GetFunction20150331v2",), hours=(14, 15), count=(1, 1)),
+    Activity("prod/lambda-dev", "key", WEEKDAYS, ("sts:GetCallerIdentity",), hours=(9, 17)),
 )  # fmt: skip
 
 NEAR_MISSES = (
@@ -125,4 +250,13 @@ NEAR_MISSES = (
              "Never used, but created 2026-10-01: younger than 90 days (it is inactive-identity)."),
     NearMiss("prod/orders-deploy-role", "privilege-escalation",
              "iam:PassRole only on orders-lambda-role, which is not admin."),
+    NearMiss("dev/qa-runner", "privilege-escalation",
+             "Its hop qa-hop-role cannot assume release-admin-role: boundary without "
+             "sts:AssumeRole."),
+    NearMiss("dev/qa-hop-role", "privilege-escalation",
+             "sts:AssumeRole on release-admin-role, outside its boundary QaHopBoundary."),
+    NearMiss("prod/support-tools-role", "privilege-escalation",
+             "Can create svc-reporting's key, but a Deny stops it attaching a policy to it."),
+    NearMiss("prod/orders-editor-role", "privilege-escalation",
+             "lambda:* (UpdateFunctionCode) only on orders-api, which runs as a non-admin role."),
 )  # fmt: skip

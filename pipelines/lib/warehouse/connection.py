@@ -49,13 +49,15 @@ class LakeTable:
 class RunParams:
     """What a run is about: the as-of date and the usage window ending on it (inclusive), and
     the thresholds of the rules: `unused_days` (a credential or role not used for that many days
-    is unused) and `key_rotation_days` (an access key older than that is due for rotation)."""
+    is unused), `key_rotation_days` (an access key older than that is due for rotation) and
+    `max_hops` (the longest privilege-escalation path searched, privilege_escalation_paths)."""
 
     as_of: date
     window_days: int = 15
     gap_threshold: float = 0.4
     unused_days: int = 90
     key_rotation_days: int = 90
+    max_hops: int = 5
 
     @property
     def window_start(self) -> date:
@@ -284,7 +286,8 @@ def set_run_params(con: duckdb.DuckDBPyConnection, params: RunParams) -> None:
             ?::double as gap_threshold,
             ?::integer as unused_days,
             ?::timestamptz as unused_since_at,
-            ?::integer as key_rotation_days
+            ?::integer as key_rotation_days,
+            ?::integer as max_hops
         """,
         [
             params.as_of,
@@ -297,5 +300,6 @@ def set_run_params(con: duckdb.DuckDBPyConnection, params: RunParams) -> None:
             params.unused_days,
             f"{params.unused_since.isoformat()} 00:00:00+00",
             params.key_rotation_days,
+            params.max_hops,
         ],
     )

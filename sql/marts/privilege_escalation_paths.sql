@@ -1,0 +1,266 @@
+-- privilege_escalation_paths
+-- Who can become an administrator, how, and in how many steps: for every principal that is not
+-- an administrator (int_admin_identities), its shortest paths through the principal graph
+-- (int_principal_graph_edges) to an administrator, within `max_hops` steps (run_params, 5 by
+-- default). A path ends at an administrator, or with a self edge (the last principal makes
+-- itself one: it rewrites or attaches its own policies, or its group's); `target_arn` is the
+-- principal whose administrator power the source ends up holding. One row per (source,
+-- target) at the source's shortest distance to any administrator: targets farther away than
+-- that are not listed (reaching the nearest is enough). Where several shortest paths lead to a
+-- target, each step prefers an unconditional edge, then the method, then the next principal's
+-- ARN (a stable choice). `path` is a JSON array of steps, in order: `from`, `to`, `method`,
+-- `via` (the group, policy, compute or role acted on), `actions`, `granted_by` (each action
+-- with the resource it was checked on and the statements granting it), `trust_statements`
+-- (assume-role), `conditional`, `compute_presumed`. `is_conditional`: some step is.
+-- The search: distances to the administrators first (breadth-first, backwards, over
+-- (principal, hops) pairs), then only edges that shorten the distance by one are followed.
+-- grain: source_arn, target_arn
+
+with recursive params as (
+    select max_hops from run_params
+),
+
+admins as (
+    select principal_arn from int_admin_identities
+),
+
+graph_edges as materialized (
+    -- The scalar columns the search needs; the lists are read for the chosen steps only.
+    select source_arn, target_arn, method, via_arn, is_self, makes_target_admin, is_conditional
+    from int_principal_graph_edges
+),
+
+edges as materialized (
+    select source_arn, target_arn
+    from graph_edges
+    where not is_self
+        and not makes_target_admin
+        and source_arn not in (select principal_arn from admins)
+    group by source_arn, target_arn
+),
+
+self_edge_sources as (
+    select distinct source_arn from graph_edges where is_self
+),
+
+terminal_edges as (
+    -- One step to admin power without an admin at the end: a self edge, or (for a principal
+    -- that has none) writing an administrator policy into a principal it then acts as
+    -- (`makes_target_admin`); any such principal will do, so only the first is kept (an
+    -- unconditional one if there is one, then by ARN).
+    select distinct source_arn as node_arn, target_arn
+    from graph_edges
+    where is_self
+        and source_arn not in (select principal_arn from admins)
+    union
+    select source_arn as node_arn, arg_min(target_arn, [is_conditional::int::varchar, target_arn])
+    from graph_edges
+    where makes_target_admin
+        and source_arn not in (select * from self_edge_sources)
+        and source_arn not in (select principal_arn from admins)
+    group by source_arn
+),
+
+self_escalators as (
+    select distinct node_arn from terminal_edges
+),
+
+distance_steps(node_arn, hops) as (
+    -- (principal, hops): some path of that many steps reaches an administrator.
+    select principal_arn as node_arn, 0 as hops from admins
+    union
+    select node_arn, 1 as hops from self_escalators
+    union
+    select e.source_arn as node_arn, d.hops + 1 as hops
+    from distance_steps as d
+    inner join edges as e on e.target_arn = d.node_arn
+    where d.hops < (select max_hops from params)
+),
+
+distances as materialized (
+    select node_arn, min(hops) as hops
+    from distance_steps
+    group by node_arn
+),
+
+live_edges as materialized (
+    -- The edges between principals that reach an administrator: the only ones a path uses.
+    select g.*
+    from graph_edges as g
+    inner join distances as s on s.node_arn = g.source_arn
+    left join distances as t on t.node_arn = g.target_arn
+    where s.hops > 0
+        and (g.is_self or g.makes_target_admin or t.hops = s.hops - 1)
+),
+
+reach(node_arn, target_arn, hops) as (
+    -- The administrators each principal reaches at its own shortest distance.
+    select principal_arn as node_arn, principal_arn as target_arn, 0 as hops from admins
+    union
+    select t.node_arn, t.target_arn, 1 as hops
+    from terminal_edges as t
+    union
+    select e.source_arn as node_arn, r.target_arn, r.hops + 1 as hops
+    from reach as r
+    inner join live_edges as e
+        on e.target_arn = r.node_arn
+        and not e.is_self
+        and not e.makes_target_admin
+    inner join distances as d on d.node_arn = e.source_arn and d.hops = r.hops + 1
+),
+
+step_options as (
+    -- For each (principal, target) the edges that start a shortest path to the target.
+    select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
+        g.is_conditional
+    from reach as r
+    inner join live_edges as g on g.source_arn = r.node_arn
+    inner join reach as n
+        on n.node_arn = g.target_arn
+        and n.target_arn = r.target_arn
+        and n.hops = r.hops - 1
+    where r.hops > 0
+        and not g.is_self
+        and not g.makes_target_admin
+
+    union all
+
+    select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
+        g.is_conditional
+    from reach as r
+    inner join terminal_edges as t on t.node_arn = r.node_arn and t.target_arn = r.target_arn
+    inner join (
+        select * from live_edges where is_self or makes_target_admin
+    ) as g
+        on g.source_arn = r.node_arn
+        and g.target_arn = r.target_arn
+    where r.hops = 1
+),
+
+next_steps as materialized (
+    select
+        node_arn,
+        target_arn,
+        arg_min(
+            {'next_arn': next_arn, 'method': method, 'via_arn': via_arn,
+             'is_conditional': is_conditional},
+            [is_conditional::int::varchar, method, next_arn, coalesce(via_arn, '')]
+        ) as chosen
+    from step_options
+    group by node_arn, target_arn
+),
+
+chosen_edges as materialized (
+    select distinct
+        node_arn as source_arn,
+        chosen.method as method,
+        chosen.next_arn as target_arn,
+        chosen.via_arn as via_arn
+    from next_steps
+),
+
+principal_sets as (
+    select principal_arn, policy_set_key from int_principal_policy_sets
+),
+
+edge_steps as materialized (
+    -- The chosen edges as path steps, with the statements granting each action (read per
+    -- policy set: int_principal_actions_evaluated repeats them per principal), the
+    -- resource-checked actions first.
+    select
+        e.source_arn,
+        e.method,
+        e.target_arn,
+        e.via_arn,
+        {
+            'from': e.source_arn,
+            'to': e.target_arn,
+            'method': e.method,
+            'via': e.via_arn,
+            'actions': coalesce(list(a.action order by a.sort_key) filter (
+                where a.action is not null
+            ), []),
+            'granted_by': coalesce(list(
+                {
+                    'action': a.action,
+                    'resource': list_filter(e.checked, lambda c: c.action = a.action)[1].resource,
+                    'granted_by': from_json(
+                        v.granted_by_json,
+                        '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
+                           "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
+                           "conditional": "BOOLEAN"}]'
+                    )
+                }
+                order by a.sort_key
+            ) filter (where a.action is not null), []),
+            'trust_statements': any_value(e.trust_statements),
+            'conditional': any_value(e.is_conditional),
+            'compute_presumed': any_value(e.compute_presumed),
+            'makes_target_admin': any_value(e.makes_target_admin)
+        } as step
+    from chosen_edges as c
+    inner join int_principal_graph_edges as e
+        on e.source_arn = c.source_arn
+        and e.method = c.method
+        and e.target_arn = c.target_arn
+        and e.via_arn is not distinct from c.via_arn
+    inner join principal_sets as p on p.principal_arn = e.source_arn,
+        unnest(case when len(e.actions) = 0 then [null::varchar] else e.actions end) as u(action),
+        (
+            select
+                u.action,
+                (not list_contains(list_transform(e.checked, lambda c: c.action), u.action))::int
+                    || coalesce(u.action, '') as sort_key
+        ) as a
+    left join int_policy_set_actions_evaluated as v
+        on v.policy_set_key = p.policy_set_key
+        and v.action = a.action
+    group by e.source_arn, e.method, e.target_arn, e.via_arn
+),
+
+walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as (
+    select
+        r.node_arn as source_arn,
+        r.target_arn,
+        n.chosen.next_arn as current_arn,
+        r.hops - 1 as remaining,
+        [s.step] as steps,
+        n.chosen.is_conditional as is_conditional
+    from reach as r
+    inner join next_steps as n on n.node_arn = r.node_arn and n.target_arn = r.target_arn
+    inner join edge_steps as s
+        on s.source_arn = r.node_arn
+        and s.method = n.chosen.method
+        and s.target_arn = n.chosen.next_arn
+        and s.via_arn is not distinct from n.chosen.via_arn
+    where r.hops > 0
+    union all
+    select
+        w.source_arn,
+        w.target_arn,
+        n.chosen.next_arn as current_arn,
+        w.remaining - 1 as remaining,
+        list_append(w.steps, s.step) as steps,
+        w.is_conditional or n.chosen.is_conditional as is_conditional
+    from walks as w
+    inner join next_steps as n on n.node_arn = w.current_arn and n.target_arn = w.target_arn
+    inner join edge_steps as s
+        on s.source_arn = w.current_arn
+        and s.method = n.chosen.method
+        and s.target_arn = n.chosen.next_arn
+        and s.via_arn is not distinct from n.chosen.via_arn
+    where w.remaining > 0
+),
+
+final as (
+    select
+        source_arn,
+        target_arn,
+        len(steps) as hops,
+        to_json(steps)::varchar as path,
+        is_conditional
+    from walks
+    where remaining = 0
+)
+
+select * from final

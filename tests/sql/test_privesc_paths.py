@@ -1,0 +1,456 @@
+"""Model tests for the principal graph (int_principal_graph_edges) and the multi-hop search
+(privilege_escalation_paths): each path paired with a near miss that must not be one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines.lib.reference.csvs import load_reference
+from tests.sql.harness import (
+    ACCT,
+    build,
+    catalog_rows,
+    iam_role,
+    iam_user,
+    inline_policy,
+    role_arn,
+    rows,
+    user_arn,
+)
+
+CATALOG = [
+    ("iam:PutUserPolicy", "Permissions management"),
+    ("iam:AttachUserPolicy", "Permissions management"),
+    ("iam:AttachRolePolicy", "Permissions management"),
+    ("iam:UpdateAssumeRolePolicy", "Permissions management"),
+    ("iam:CreateRole", "Write"),
+    ("iam:CreateAccessKey", "Write"),
+    ("iam:PassRole", "Write"),
+    ("lambda:UpdateFunctionCode", "Write"),
+    ("lambda:CreateFunction", "Write"),
+    ("lambda:InvokeFunction", "Write"),
+    ("ssm:SendCommand", "Write"),
+    ("sts:AssumeRole", "Write"),
+    ("s3:GetObject", "Read"),
+]
+EVERYTHING = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+REGION = "eu-west-1"
+
+
+def _allow(action: str, resource: str = "*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def _deny(action: str, resource: str) -> dict[str, Any]:
+    return {"Effect": "Deny", "Action": action, "Resource": resource}
+
+
+def _trust(principal: dict[str, str]) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+
+
+def _function(name: str, role: str) -> dict[str, Any]:
+    return {
+        "account_id": ACCT,
+        "region": REGION,
+        "function_name": name,
+        "function_arn": f"arn:aws:lambda:{REGION}:{ACCT}:function:{name}",
+        "role_arn": role_arn(role),
+    }
+
+
+def _instance(instance_id: str, profile: str) -> dict[str, Any]:
+    return {
+        "account_id": ACCT,
+        "region": REGION,
+        "instance_id": instance_id,
+        "arn": f"arn:aws:ec2:{REGION}:{ACCT}:instance/{instance_id}",
+        "state": "running",
+        "instance_profile_arn": f"arn:aws:iam::{ACCT}:instance-profile/{profile}",
+    }
+
+
+def _inputs() -> dict[str, list[dict[str, Any]]]:
+    users = ["start", "start-denied", "self-escalator", "plain", "role-maker"]
+    roles = [
+        # assume-role chain: start -> mid -> top (admin); start-denied -> mid-denied, which an
+        # explicit Deny keeps out of top
+        iam_role(
+            "top", [_trust({"AWS": role_arn("mid")}), _trust({"AWS": role_arn("mid-denied")})]
+        ),
+        iam_role("mid", [_trust({"AWS": user_arn("start")})]),
+        iam_role("mid-denied", [_trust({"AWS": user_arn("start-denied")})]),
+        # credentials of a user that makes itself admin; the near miss only reaches `plain`
+        iam_role("keymaker", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("keymaker-scoped", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        # Lambda: an admin role that a function runs as, and an app role
+        iam_role("fn-admin-role", [_trust({"Service": "lambda.amazonaws.com"})]),
+        iam_role("fn-app-role", [_trust({"Service": "lambda.amazonaws.com"})]),
+        iam_role("coder", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("coder-app", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("passer-denied", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        # EC2: an admin instance and an app instance
+        iam_role("ec2-admin-role", [_trust({"Service": "ec2.amazonaws.com"})]),
+        iam_role("ec2-app-role", [_trust({"Service": "ec2.amazonaws.com"})]),
+        iam_role("operator-app", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        # write an admin policy into `plain`, then take its credentials (the near miss cannot
+        # take them); create a role of its own; re-trust `top` (the near miss: a Deny)
+        iam_role("attacher", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("attacher-nokey", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("retruster", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("retruster-denied", [_trust({"Service": "codebuild.amazonaws.com"})]),
+    ]
+    fn_admin = f"arn:aws:lambda:{REGION}:{ACCT}:function:admin-fn"
+    fn_app = f"arn:aws:lambda:{REGION}:{ACCT}:function:app-fn"
+    inline = [
+        inline_policy(role_arn("top"), EVERYTHING),
+        inline_policy(role_arn("fn-admin-role"), EVERYTHING),
+        inline_policy(role_arn("ec2-admin-role"), EVERYTHING),
+        inline_policy(role_arn("fn-app-role"), [_allow("s3:GetObject")]),
+        inline_policy(role_arn("ec2-app-role"), [_allow("s3:GetObject")]),
+        inline_policy(role_arn("mid"), [_allow("sts:AssumeRole", role_arn("top"))]),
+        inline_policy(
+            role_arn("mid-denied"),
+            [_allow("sts:AssumeRole", "*"), _deny("sts:AssumeRole", role_arn("top"))],
+        ),
+        inline_policy(
+            user_arn("self-escalator"), [_allow("iam:PutUserPolicy", user_arn("self-escalator"))]
+        ),
+        inline_policy(role_arn("keymaker"), [_allow("iam:CreateAccessKey", user_arn("*"))]),
+        inline_policy(
+            role_arn("keymaker-scoped"), [_allow("iam:CreateAccessKey", user_arn("plain"))]
+        ),
+        inline_policy(role_arn("coder"), [_allow("lambda:UpdateFunctionCode", fn_admin)]),
+        inline_policy(role_arn("coder-app"), [_allow("lambda:UpdateFunctionCode", fn_app)]),
+        inline_policy(
+            role_arn("passer-denied"),
+            [
+                _allow("iam:PassRole"),
+                _allow("lambda:CreateFunction"),
+                _allow("lambda:InvokeFunction"),
+                _allow("lambda:UpdateFunctionCode", fn_app),
+                _deny("iam:PassRole", role_arn("fn-admin-role")),
+            ],
+        ),
+        inline_policy(
+            role_arn("operator-app"),
+            [_allow("ssm:SendCommand", f"arn:aws:ec2:{REGION}:{ACCT}:instance/i-app")],
+        ),
+    ]
+    inline += [
+        inline_policy(
+            role_arn("attacher"),
+            [
+                _allow("iam:AttachUserPolicy", user_arn("plain")),
+                _allow("iam:CreateAccessKey", user_arn("plain")),
+            ],
+        ),
+        inline_policy(
+            role_arn("attacher-nokey"), [_allow("iam:AttachUserPolicy", user_arn("plain"))]
+        ),
+        inline_policy(
+            user_arn("role-maker"), [_allow("iam:CreateRole"), _allow("iam:AttachRolePolicy")]
+        ),
+        inline_policy(
+            role_arn("retruster"), [_allow("iam:UpdateAssumeRolePolicy", role_arn("top"))]
+        ),
+        inline_policy(
+            role_arn("retruster-denied"),
+            [
+                _allow("iam:UpdateAssumeRolePolicy", role_arn("top")),
+                _deny("sts:AssumeRole", role_arn("top")),
+            ],
+        ),
+    ]
+    return {
+        "raw_iam_users": [iam_user(u) for u in users],
+        "raw_iam_roles": roles,
+        "raw_iam_inline_policies": inline,
+        "raw_iam_instance_profiles": [
+            {
+                "account_id": ACCT,
+                "instance_profile_name": name,
+                "instance_profile_id": "AIPA" + name.upper().replace("-", ""),
+                "arn": f"arn:aws:iam::{ACCT}:instance-profile/{name}",
+                "role_arn": role_arn(name),
+            }
+            for name in ("ec2-admin-role", "ec2-app-role")
+        ],
+        "raw_lambda_functions": [
+            _function("admin-fn", "fn-admin-role"),
+            _function("app-fn", "fn-app-role"),
+        ],
+        "raw_ec2_instances": [
+            _instance("i-admin", "ec2-admin-role"),
+            _instance("i-app", "ec2-app-role"),
+        ],
+        "ref_iam_actions": catalog_rows(CATALOG),
+        "ref_privesc_methods": load_reference("ref_privesc_methods").to_pylist(),
+    }
+
+
+def _name(arn: str) -> str:
+    return arn.split(":", 5)[5]
+
+
+def _paths(con: Any) -> set[tuple]:
+    return {
+        (
+            _name(source),
+            _name(target),
+            hops,
+            tuple((_name(s["from"]), s["method"], _name(s["to"])) for s in json.loads(path)),
+            conditional,
+        )
+        for source, target, hops, path, conditional in rows(
+            con,
+            "select source_arn, target_arn, hops, path, is_conditional"
+            " from privilege_escalation_paths",
+        )
+    }
+
+
+def test_paths_are_the_shortest_and_near_misses_have_none() -> None:
+    con = build(_inputs(), ["privilege_escalation_paths"])
+    assert _paths(con) == {
+        # assume-role chain (mid-denied: an explicit Deny names top; start-denied: nothing)
+        (
+            "user/start",
+            "role/top",
+            2,
+            (("user/start", "assume-role", "role/mid"), ("role/mid", "assume-role", "role/top")),
+            False,
+        ),
+        ("role/mid", "role/top", 1, (("role/mid", "assume-role", "role/top"),), False),
+        # a user that writes its own policy
+        (
+            "user/self-escalator",
+            "user/self-escalator",
+            1,
+            (("user/self-escalator", "put-user-policy", "user/self-escalator"),),
+            False,
+        ),
+        # its credentials, then its policy (keymaker-scoped: only `plain`, who cannot escalate)
+        (
+            "role/keymaker",
+            "user/self-escalator",
+            2,
+            (
+                ("role/keymaker", "create-access-key", "user/self-escalator"),
+                ("user/self-escalator", "put-user-policy", "user/self-escalator"),
+            ),
+            False,
+        ),
+        # UpdateFunctionCode on the function running as the admin role (coder-app: its function
+        # runs as the app role; passer-denied: the Deny names the admin role for PassRole)
+        (
+            "role/coder",
+            "role/fn-admin-role",
+            1,
+            (("role/coder", "lambda-update-function-code", "role/fn-admin-role"),),
+            False,
+        ),
+        # an admin policy into `plain`, then its access key: one edge, `plain` becomes admin
+        # (attacher-nokey can write the policy but cannot act as `plain`)
+        (
+            "role/attacher",
+            "user/plain",
+            1,
+            (("role/attacher", "attach-user-policy+create-access-key", "user/plain"),),
+            False,
+        ),
+        # a new role that trusts it, with a policy it attaches (PMapper's CreateRole check)
+        (
+            "user/role-maker",
+            "user/role-maker",
+            1,
+            (("user/role-maker", "create-role-attach-policy", "user/role-maker"),),
+            False,
+        ),
+        (
+            "role/keymaker",
+            "user/role-maker",
+            2,
+            (
+                ("role/keymaker", "create-access-key", "user/role-maker"),
+                ("user/role-maker", "create-role-attach-policy", "user/role-maker"),
+            ),
+            False,
+        ),
+        # the trust policy rewritten to name the source: no sts:AssumeRole grant needed
+        # (retruster-denied: a Deny of sts:AssumeRole on top)
+        (
+            "role/retruster",
+            "role/top",
+            1,
+            (("role/retruster", "update-assume-role-policy", "role/top"),),
+            False,
+        ),
+    }
+
+
+def test_a_hop_limit_cuts_longer_paths() -> None:
+    con = build(_inputs(), ["privilege_escalation_paths"], max_hops=1)
+    assert {(s, t, h) for s, t, h, _, _ in _paths(con)} == {
+        ("role/mid", "role/top", 1),
+        ("user/self-escalator", "user/self-escalator", 1),
+        ("role/coder", "role/fn-admin-role", 1),
+        ("role/attacher", "user/plain", 1),
+        ("user/role-maker", "user/role-maker", 1),
+        ("role/retruster", "role/top", 1),
+    }
+
+
+def test_edges_hold_only_for_the_resources_their_grants_name() -> None:
+    con = build(_inputs(), ["int_principal_graph_edges"])
+    got = {
+        (_name(s), m, _name(t), v and v.rsplit(":", 1)[-1].rsplit("/", 1)[-1], presumed)
+        for s, m, t, v, presumed in rows(
+            con,
+            """select source_arn, method, target_arn, via_arn, compute_presumed
+               from int_principal_graph_edges
+               where source_arn similar to '.*(coder|operator|passer|keymaker).*'""",
+        )
+    }
+    assert got == {
+        ("role/coder", "lambda-update-function-code", "role/fn-admin-role", "admin-fn", False),
+        ("role/coder-app", "lambda-update-function-code", "role/fn-app-role", "app-fn", False),
+        ("role/passer-denied", "lambda-update-function-code", "role/fn-app-role", "app-fn", False),
+        # PassRole to every role Lambda may assume but the one a Deny names
+        ("role/passer-denied", "pass-role-lambda-invoke", "role/fn-app-role", "fn-app-role", False),
+        ("role/operator-app", "ssm-send-command", "role/ec2-app-role", "i-app", False),
+        ("role/keymaker", "create-access-key", "user/start", "start", False),
+        ("role/keymaker", "create-access-key", "user/start-denied", "start-denied", False),
+        ("role/keymaker", "create-access-key", "user/self-escalator", "self-escalator", False),
+        ("role/keymaker", "create-access-key", "user/plain", "plain", False),
+        ("role/keymaker", "create-access-key", "user/role-maker", "role-maker", False),
+        ("role/keymaker-scoped", "create-access-key", "user/plain", "plain", False),
+    }
+
+
+def test_detection_titles_say_the_steps() -> None:
+    con = build(_inputs(), ["det_privilege_escalation"])
+    got = dict(rows(con, "select resource_arn, title from det_privilege_escalation"))
+    assert got[user_arn("start")] == (
+        "IAM user start can become admin in 2 steps: assume role mid, then assume role top"
+    )
+    assert got[role_arn("keymaker")] == (
+        "IAM role keymaker can become admin in 2 steps: create an access key for user "
+        "role-maker, then create a role it can assume and attach a policy to it"
+    )
+    assert got[role_arn("attacher")] == (
+        "IAM role attacher can become admin in 1 step: attach a policy to user plain and "
+        "create an access key for user plain"
+    )
+    assert set(got) == {
+        user_arn("start"),
+        role_arn("mid"),
+        user_arn("self-escalator"),
+        role_arn("keymaker"),
+        role_arn("coder"),
+        role_arn("attacher"),
+        user_arn("role-maker"),
+        role_arn("retruster"),
+    }
+
+
+def test_relationships_carry_the_paths_edges() -> None:
+    con = build(_inputs(), ["relationships"])
+    got = {
+        (_name(s), _name(t), tuple(m["method"] for m in json.loads(d)["methods"]), risky, reason)
+        for s, t, d, risky, reason in rows(
+            con,
+            """select source_arn, target_arn, details, is_risky, risk_reason from relationships
+               where relationship = 'can_escalate_to'""",
+        )
+    }
+    escalation = ("privilege-escalation",)
+    assert got == {
+        (
+            "role/attacher",
+            "user/plain",
+            ("attach-user-policy+create-access-key",),
+            True,
+            *escalation,
+        ),
+        ("role/retruster", "role/top", ("update-assume-role-policy",), True, *escalation),
+        ("user/role-maker", "user/role-maker", ("create-role-attach-policy",), True, *escalation),
+        ("role/keymaker", "user/role-maker", ("create-access-key",), True, *escalation),
+        ("user/start", "role/mid", ("assume-role",), True, "privilege-escalation"),
+        ("role/mid", "role/top", ("assume-role",), True, "privilege-escalation"),
+        (
+            "user/self-escalator",
+            "user/self-escalator",
+            ("put-user-policy",),
+            True,
+            "privilege-escalation",
+        ),
+        (
+            "role/keymaker",
+            "user/self-escalator",
+            ("create-access-key",),
+            True,
+            "privilege-escalation",
+        ),
+        (
+            "role/coder",
+            "role/fn-admin-role",
+            ("lambda-update-function-code",),
+            True,
+            "privilege-escalation",
+        ),
+    }
+
+
+def test_the_paths_audit_passes_on_the_mart_and_flags_a_broken_path() -> None:
+    from pipelines.lib.warehouse.sql_models import SQL_DIR
+
+    audit = (
+        SQL_DIR / "audits" / "privilege_escalation_paths__one_row_per_source_target.sql"
+    ).read_text()
+    con = build(_inputs(), ["privilege_escalation_paths"])
+    assert rows(con, audit) == []
+    # a path whose last step does not end at its target, and a duplicate row
+    con.execute(
+        """create or replace table privilege_escalation_paths as
+           select source_arn, case when hops = 2 then 'x' else target_arn end as target_arn,
+                  hops, path, is_conditional
+           from privilege_escalation_paths
+           union all
+           select * from privilege_escalation_paths where source_arn like '%role/mid'"""
+    )
+    assert {(_name(s), t if t == "x" else _name(t), n) for s, t, n in rows(con, audit)} == {
+        ("user/start", "x", 1),
+        ("role/keymaker", "x", 2),  # its two 2-step paths, now both to `x`
+        ("role/mid", "role/top", 2),
+    }
+
+
+def test_protected_roles_are_never_rewritten() -> None:
+    # An IAM Identity Center admin role: retruster-like grants on it give no edge (AWS refuses
+    # any change to its trust or policies); the same grants on `top` do.
+    inputs = _inputs()
+    sso = "AWSReservedSSO_Admin_0123456789abcdef"
+    sso_arn = role_arn(sso, path="/aws-reserved/sso.amazonaws.com/")
+    inputs["raw_iam_roles"].append(
+        iam_role(sso, [_trust({"AWS": role_arn("top")})], path="/aws-reserved/sso.amazonaws.com/")
+    )
+    inputs["raw_iam_inline_policies"] += [
+        inline_policy(sso_arn, EVERYTHING),
+        inline_policy(role_arn("sso-retruster"), [_allow("iam:UpdateAssumeRolePolicy")]),
+    ]
+    inputs["raw_iam_roles"].append(
+        iam_role("sso-retruster", [_trust({"Service": "codebuild.amazonaws.com"})])
+    )
+    con = build(inputs, ["int_principal_graph_edges"])
+    got = {
+        _name(t)
+        for (t,) in rows(
+            con,
+            f"""select target_arn from int_principal_graph_edges
+                where source_arn = '{role_arn("sso-retruster")}'""",
+        )
+    }
+    assert sso_arn.split(":", 5)[5] not in got
+    assert "role/top" in got
