@@ -70,6 +70,13 @@ def add_usage_args(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="age in days above which an active access key is due for rotation (90)",
     )
+    parser.add_argument(
+        "--max-hops",
+        type=days,
+        default=5,
+        metavar="N",
+        help="longest privilege-escalation path searched, in steps (5)",
+    )
 
 
 def add_suppressions_arg(parser: argparse.ArgumentParser) -> None:

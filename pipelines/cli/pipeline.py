@@ -73,6 +73,7 @@ def run_pipeline(
     key_rotation_days: int = 90,
     suppressions: str | None = None,
     snapshot_root: Path | None = None,
+    max_hops: int = 5,
 ) -> None:
     """Materialize every asset of the code location for one as-of day, in process: the
     reference tables, then the window's CloudTrail days (one run over the partition range),
@@ -95,6 +96,7 @@ def run_pipeline(
         gap_threshold=gap_threshold,
         unused_days=unused_days,
         key_rotation_days=key_rotation_days,
+        max_hops=max_hops,
         cloudtrail_full_refresh=full_refresh,
         suppressions_file=suppressions or os.environ.get("CIEM_SUPPRESSIONS", ""),
         notify_webhook=os.environ.get("CIEM_NOTIFY_WEBHOOK", ""),

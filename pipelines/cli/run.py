@@ -94,5 +94,6 @@ def cmd_run(args: argparse.Namespace) -> None:
         key_rotation_days=args.key_rotation_days,
         suppressions=args.suppressions,
         snapshot_root=Path(args.snapshot_root) if args.snapshot_root else None,
+        max_hops=args.max_hops,
     )
     print_summary(Lake.at(lake_dir), args.as_of)

@@ -25,6 +25,7 @@ class CiemSettings(dg.ConfigurableResource):
     gap_threshold: float = 0.4
     unused_days: int = 90  # unused-role / unused-password / unused-access-key
     key_rotation_days: int = 90  # access-key-not-rotated
+    max_hops: int = 5  # the longest privilege-escalation path searched
     cloudtrail_full_refresh: bool = False  # rebuild each CloudTrail day instead of appending
     suppressions_file: str = ""  # YAML; empty = suppressions.yaml in the working dir, if present
     notify_webhook: str = ""  # http(s) URL; empty = no webhook (README "Notifications")
@@ -51,6 +52,7 @@ class CiemSettings(dg.ConfigurableResource):
             gap_threshold=self.gap_threshold,
             unused_days=self.unused_days,
             key_rotation_days=self.key_rotation_days,
+            max_hops=self.max_hops,
         )
 
 
@@ -67,6 +69,7 @@ def settings_from_env() -> CiemSettings:
         gap_threshold=float(os.environ.get("CIEM_GAP_THRESHOLD", "0.4")),
         unused_days=int(os.environ.get("CIEM_UNUSED_DAYS", "90")),
         key_rotation_days=int(os.environ.get("CIEM_KEY_ROTATION_DAYS", "90")),
+        max_hops=int(os.environ.get("CIEM_MAX_HOPS", "5")),
         cloudtrail_full_refresh=os.environ.get("CIEM_CLOUDTRAIL_FULL_REFRESH") == "1",
         suppressions_file=os.environ.get("CIEM_SUPPRESSIONS", ""),
         notify_webhook=os.environ.get("CIEM_NOTIFY_WEBHOOK", ""),

@@ -70,3 +70,24 @@ def test_gap_threshold_outside_zero_to_one_is_a_one_line_error(
     assert capsys.readouterr().err == (
         "ciem: error: --gap-threshold must be a share from 0 to below 1\n"
     )
+
+
+def test_the_hop_limit_reaches_the_run_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert build_parser().parse_args(RUN).max_hops == 5
+    assert build_parser().parse_args([*RUN, "--max-hops", "2"]).max_hops == 2
+    monkeypatch.setenv("CIEM_MAX_HOPS", "3")
+    params = settings_from_env().run_params(date(2026, 11, 20))
+    con = duckdb.connect()
+    set_run_params(con, params)
+    assert con.execute("select max_hops from run_params").fetchall() == [(3,)]
+
+
+def test_a_run_passes_its_hop_limit_to_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.cli.run as run_module
+
+    seen = {}
+    monkeypatch.setattr(run_module, "run_pipeline", lambda *a, **k: seen.update(k))
+    monkeypatch.setattr(run_module, "print_summary", lambda *a, **k: None)
+    args = build_parser().parse_args([*RUN, "--max-hops", "2"])
+    args.func(args)
+    assert seen["max_hops"] == 2
