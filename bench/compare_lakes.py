@@ -1,14 +1,14 @@
 """Table-by-table differences between the warehouses of two lakes (issue 11: the same result tables
 before and after a change of the execution).
 
-    .venv/bin/python bench/compare_lakes.py LAKE_A LAKE_B [--tables t1,t2] [--keep-going]
+    .venv/bin/python bench/compare_lakes.py LAKE_A LAKE_B [--tables t1,t2]
 
 Every table and view of `LAKE_x/warehouse/ciem.duckdb` (schema main; the parts of partitioned
 models and the runner's bookkeeping aside) is read in full, without the columns that record when
 a run happened (`recorded_at`, `ingested_at`, `quarantined_at`, … see RUN_TIME_COLUMNS) or where
-the input was read from (INPUT_LOCATION_COLUMNS), and compared as multisets: `except all` both ways. Prints one line per table (rows in A, rows in B,
-rows only in A, rows only in B) and exits 1 when some table differs, is missing on one side, or
-has other columns.
+the input was read from (INPUT_LOCATION_COLUMNS), and compared as multisets: `except all` both
+ways. Prints one line per table (rows in A, rows in B, rows only in A, rows only in B) and exits 1
+when some table differs, is missing on one side, or has other columns.
 """
 
 from __future__ import annotations
