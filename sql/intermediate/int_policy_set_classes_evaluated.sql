@@ -79,7 +79,7 @@ denies as (
         resources,
         not_resources,
         condition_keys
-    from int_set_deny_actions
+    from int_policy_set_class_denies
 ),
 
 deny_summary as (

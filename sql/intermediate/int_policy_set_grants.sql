@@ -67,7 +67,7 @@ allows as (
 
 set_denies as (
     -- the Denies of the set and of its account's SCPs (`action`: the class they cover)
-    select *, class_key as action from int_set_deny_actions
+    select *, class_key as action from int_policy_set_class_denies
 ),
 
 set_deny_patterns as (

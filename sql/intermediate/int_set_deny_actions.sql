@@ -1,60 +1,34 @@
 -- int_set_deny_actions
--- Every action class (int_policy_set_action_classes) that an explicit Deny of a policy set
--- covers: of its identity policies and its boundary (`source` 'identity' / 'boundary'), and of
--- the SCPs of its account when SCPs apply (`source` 'scp:<node_id>', one row per level the SCP
--- is attached at), with the Deny's Resource/NotResource and Condition, as the evaluation models
--- compare them against the grants. `class_key` stands for every catalog action of the class.
--- grain: policy_set_key, source, policy_key, statement_index, class_key
+-- Every catalog action an explicit Deny of a policy set names (its identity policies and its
+-- boundary), with the Deny's Resource/NotResource and Condition. Derived from the class-level
+-- Denies (int_policy_set_class_denies, which the evaluation models use): each Deny row stands for
+-- every action of the class it covers (int_policy_set_class_actions; the rest class: every
+-- catalog action no pattern of the set names).
+-- grain: policy_set_key, source, policy_key, statement_index, action
 -- partition: principal_bucket
 
-with sets as (
-    select * from int_principal_policy_sets
-    where is_representative
+with class_denies as (
+    select * from int_policy_set_class_denies
+    where source in ('identity', 'boundary')
 ),
 
-set_statements as (
-    select * from int_policy_set_statements
+class_actions as (
+    select policy_set_key, action, class_key from int_policy_set_class_actions
 ),
 
-scp_statements as (
-    select * from int_scp_statements
+catalog as (
+    select action from ref_iam_actions
 ),
 
-class_statements as (
-    select * from int_policy_set_class_statements
-),
-
-denies as (
-    select
-        policy_set_key,
-        source,
-        policy_key,
-        statement_index,
-        has_condition,
-        condition_keys,
-        applies_to_all_resources,
-        resources,
-        not_resources,
-        resource_likes
-    from set_statements
-    where effect = 'Deny'
-
-    union all
-
-    select
-        s.policy_set_key,
-        c.source,
-        c.policy_key,
-        c.statement_index,
-        c.has_condition,
-        c.condition_keys,
-        c.applies_to_all_resources,
-        c.resources,
-        c.not_resources,
-        c.resource_likes
-    from sets as s
-    inner join scp_statements as c on c.account_id = s.account_id
-    where s.scp_applies and c.effect = 'Deny'
+rest_actions as (
+    select s.policy_set_key, c.action, md5('') as class_key
+    from (
+        select distinct policy_set_key from class_denies where class_key = md5('')
+    ) as s
+    cross join catalog as c
+    anti join class_actions as n
+        on n.policy_set_key = s.policy_set_key
+        and n.action = c.action
 ),
 
 final as (
@@ -63,18 +37,21 @@ final as (
         d.source,
         d.policy_key,
         d.statement_index,
-        cs.class_key,
+        a.action,
         d.has_condition,
         d.condition_keys,
         d.applies_to_all_resources,
         d.resources,
         d.not_resources,
         d.resource_likes
-    from denies as d
-    inner join class_statements as cs
-        on cs.policy_set_key = d.policy_set_key
-        and cs.policy_key = d.policy_key
-        and cs.statement_index = d.statement_index
+    from class_denies as d
+    inner join (
+        select * from class_actions
+        union all
+        select * from rest_actions
+    ) as a
+        on a.policy_set_key = d.policy_set_key
+        and a.class_key = d.class_key
 )
 
 select * from final

@@ -162,6 +162,6 @@ def test_a_model_built_for_other_buckets_fails_only_when_read(
     monkeypatch.setenv("CIEM_SETS_PER_BUCKET", "1")
     run_model(con, MODELS["int_principal_policy_sets"])
     with pytest.raises(duckdb.InvalidInputException, match=r"built for 1 principal buckets.*again"):
-        run_model(con, MODELS["int_set_deny_actions"])
+        run_model(con, MODELS["int_policy_set_class_denies"])
     # a model that reads no stale part is built: 8 statements of own sets, 2 of the shared one
     assert run_model(con, MODELS["int_policy_set_statements"]) == 10
