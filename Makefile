@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-bad-input lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-bad-input bench-scale lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -58,6 +58,14 @@ bench-evaluation: $(STAMP)
 # Privilege-escalation graph and path search on an adversarial 10,000-principal organization.
 bench-escalation: $(STAMP)
 	$(BIN)/python bench/bench_escalation.py --principals 10000
+
+# The whole `ciem run` on the adversarial organization of bench/adversarial_org.py (10 accounts x
+# 1,000 principals: NotAction, `*`, a policy set per user), median of 3 and peak RSS of the process
+# tree, against `cloudsplaining scan` over the same accounts (its own venv, as bench-evaluation).
+bench-scale: $(STAMP)
+	test -x bench/.venv-cloudsplaining/bin/cloudsplaining || ( $(PYTHON) -m venv bench/.venv-cloudsplaining \
+	  && $(BIN)/uv pip install --quiet --python bench/.venv-cloudsplaining/bin/python cloudsplaining==0.9.1 )
+	$(BIN)/python bench/bench_scale.py --accounts 10 --repeat 3 --cloudsplaining bench/.venv-cloudsplaining/bin/cloudsplaining
 
 # CloudTrail ingestion at scale: 2M generated events (cached in bench/data/), then 8M (4x links).
 bench-cloudtrail: $(STAMP)

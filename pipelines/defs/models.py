@@ -87,14 +87,22 @@ def _build_model(
     """(Re)build one model on the step's connection; its materialization metadata. A mart is
     also written to the lake's `marts/` unless the day is older than the published one."""
     started = time.monotonic()
-    rows = run_model(con, model)
+    # Partitioned models (`-- partition: principal_bucket`) store their parts as Parquet: the
+    # published marts under marts/<model>/, the others beside the warehouse.
+    published = model.is_mart and write_mart
+    parts_dir = lake.root / "marts" if published else lake.warehouse_path.parent / "parts"
+    rows = run_model(con, model, parts_dir)
     head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()  # noqa: S608 (model names are checked identifiers (MODEL_NAME); paths quoted)
     metadata: dict[str, object] = {
-        "dagster/row_count": rows,
         "dagster/column_schema": _column_schema(con, model.name),
         "preview": preview(pa.table(head)),
     }
-    if model.is_mart and write_mart:
+    if rows is not None:  # an intermediate view is not counted (see run_model)
+        metadata["dagster/row_count"] = rows
+    if published and model.partition is not None:
+        lake.mart_path(model.name).unlink(missing_ok=True)  # the one-file layout of before
+        metadata["parquet"] = str(parts_dir / model.name)
+    elif published:
         path = lake.mart_path(model.name)
         # DuckDB writes the file itself (within its memory limit, no Arrow copy).
         tmp = temp_path_for(path)
@@ -104,7 +112,7 @@ def _build_model(
         )
         tmp.replace(path)
         metadata["parquet"] = str(path)
-    report(model.name, rows, started)
+    report(model.name, rows or 0, started, "(view)" if rows is None else "")
     return metadata
 
 

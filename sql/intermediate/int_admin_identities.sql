@@ -19,18 +19,24 @@ catalog_size as (
 ),
 
 per_set as (
+    -- Counted per action class (int_policy_set_classes_evaluated): every action of a class has
+    -- its answer, so a class counts as many actions as it holds.
     select
-        policy_set_key,
-        count(*) filter (
-            where allows_all_unconditionally
-                and (not has_boundary or boundary_allows_all_unconditionally)
-                and not denied_by_identity
-                and not denied_by_boundary
-        ) as admin_actions,
-        count(*) filter (where scp_applies and not (scp_allows and not denied_by_scp))
-            as scp_denied_actions
-    from evaluated
-    group by policy_set_key
+        e.policy_set_key,
+        coalesce(sum(k.actions) filter (
+            where e.allows_all_unconditionally
+                and (not e.has_boundary or e.boundary_allows_all_unconditionally)
+                and not e.denied_by_identity
+                and not e.denied_by_boundary
+        ), 0)::bigint as admin_actions,
+        coalesce(sum(k.actions) filter (
+            where e.scp_applies and not (e.scp_allows and not e.denied_by_scp)
+        ), 0)::bigint as scp_denied_actions
+    from int_policy_set_classes_evaluated as e
+    inner join int_policy_set_action_classes as k
+        on k.policy_set_key = e.policy_set_key
+        and k.class_key = e.class_key
+    group by e.policy_set_key
 ),
 
 granting_policies as (

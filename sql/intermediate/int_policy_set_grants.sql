@@ -1,6 +1,7 @@
 -- int_policy_set_grants
--- For every policy set, every catalog action and every identity statement that allows it (a
--- grant): whether explicit Denies cut the grant, and which Deny source does. Each Deny is
+-- For every policy set, every action class (int_policy_set_action_classes: `class_key` stands for
+-- every catalog action of the class) and every identity statement that allows it (a grant):
+-- whether explicit Denies cut the grant, and which Deny source does. Each Deny is
 -- evaluated with its own Resource and Condition: an unconditional Deny whose Resource patterns
 -- cover every resource pattern of the grant cuts it (a pattern is covered when the Deny's
 -- pattern, with `*`/`?` as wildcards, matches it case-sensitively). A conditional Deny that
@@ -9,7 +10,8 @@
 -- Materialized on its own (the largest intermediate result of the evaluation) so that
 -- int_policy_set_actions_evaluated aggregates a stored table instead of one long pipeline.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
--- grain: policy_set_key, action, grant_id
+-- grain: policy_set_key, class_key, grant_id
+-- partition: principal_bucket
 
 with sets as (
     select * from int_principal_policy_sets
@@ -20,8 +22,8 @@ set_statements as (
     select * from int_policy_set_statements
 ),
 
-expanded as (
-    select * from int_statement_actions_expanded
+class_statements as (
+    select * from int_policy_set_class_statements
 ),
 
 grant_statements as (
@@ -51,23 +53,21 @@ allows as (
         g.policy_set_key,
         g.account_id,
         g.scp_applies,
-        e.action,
+        cs.class_key as action,
         g.grant_id,
         g.has_condition,
         g.applies_to_all_resources,
         g.patterns
     from grant_statements as g
-    inner join expanded as e
-        on e.policy_key = g.policy_key
-        and e.statement_index = g.statement_index
+    inner join class_statements as cs
+        on cs.policy_set_key = g.policy_set_key
+        and cs.policy_key = g.policy_key
+        and cs.statement_index = g.statement_index
 ),
 
 set_denies as (
-    select * from int_set_deny_actions
-),
-
-scp_denies as (
-    select * from int_scp_deny_actions
+    -- the Denies of the set and of its account's SCPs (`action`: the class they cover)
+    select *, class_key as action from int_policy_set_class_denies
 ),
 
 set_deny_patterns as (
@@ -83,19 +83,6 @@ set_deny_patterns as (
     where not_resources is null and resources is not null and not applies_to_all_resources
 ),
 
-scp_deny_patterns as (
-    select
-        account_id,
-        action,
-        source,
-        has_condition,
-        unnest(resources) as pattern,
-        unnest(resource_likes) as pattern_like
-    from scp_denies
-    -- Denies on every resource cut every grant: they are flags, not patterns to compare
-    where not_resources is null and resources is not null and not applies_to_all_resources
-),
-
 denied_grants as (
     -- Only grants of actions some Deny on named resources names need their patterns compared.
     select d.*, g.resources, g.not_resources
@@ -105,13 +92,6 @@ denied_grants as (
         semi join set_deny_patterns as d
             on d.policy_set_key = a.policy_set_key
             and d.action = a.action
-        union
-        select a.policy_set_key, a.account_id, a.scp_applies, a.action, a.grant_id
-        from allows as a
-        semi join scp_deny_patterns as d
-            on d.account_id = a.account_id
-            and d.action = a.action
-        where a.scp_applies
     ) as d
     inner join grant_statements as g
         on g.policy_set_key = d.policy_set_key
@@ -142,16 +122,6 @@ covered as (
     where ap.pattern like dp.pattern_like escape '\'
         and not (contains(dp.pattern, '?') and contains(ap.pattern, '*') and ap.pattern <> dp.pattern)
 
-    union all
-
-    select ap.policy_set_key, ap.action, ap.grant_id, ap.pattern, dp.source, dp.has_condition
-    from allow_patterns as ap
-    inner join scp_deny_patterns as dp
-        on dp.account_id = ap.account_id
-        and dp.action = ap.action
-    where ap.scp_applies
-        and ap.pattern like dp.pattern_like escape '\'
-        and not (contains(dp.pattern, '?') and contains(ap.pattern, '*') and ap.pattern <> dp.pattern)
 ),
 
 set_deny_flags as (
@@ -162,18 +132,10 @@ set_deny_flags as (
             as all_cut_by_identity,
         bool_or(not has_condition and applies_to_all_resources and source = 'boundary')
             as all_cut_by_boundary,
+        bool_or(not has_condition and applies_to_all_resources and source like 'scp:%')
+            as all_cut_by_scp,
         bool_or(applies_to_all_resources) as all_covered
     from set_denies
-    group by all
-),
-
-scp_deny_flags as (
-    select
-        account_id,
-        action,
-        bool_or(not has_condition and applies_to_all_resources) as all_cut_by_scp,
-        bool_or(applies_to_all_resources) as all_covered
-    from scp_denies
     group by all
 ),
 
@@ -209,7 +171,7 @@ grant_cover as (
 final as (
     select
         a.policy_set_key,
-        a.action,
+        a.action as class_key,
         a.grant_id,
         a.has_condition,
         a.applies_to_all_resources,
@@ -217,13 +179,11 @@ final as (
             or coalesce(c.identity_cut_patterns = a.patterns, false) as is_cut_by_identity,
         coalesce(ds.all_cut_by_boundary, false)
             or coalesce(c.boundary_cut_patterns = a.patterns, false) as is_cut_by_boundary,
-        coalesce(sd.all_cut_by_scp, false)
+        coalesce(ds.all_cut_by_scp, false)
             or coalesce(c.scp_cut_patterns = a.patterns, false) as is_cut_by_scp,
-        coalesce(ds.all_cut_by_identity or ds.all_cut_by_boundary, false)
-            or coalesce(sd.all_cut_by_scp, false)
+        coalesce(ds.all_cut_by_identity or ds.all_cut_by_boundary or ds.all_cut_by_scp, false)
             or coalesce(c.cut_patterns = a.patterns, false) as is_cut,
         coalesce(ds.all_covered, false)
-            or coalesce(sd.all_covered, false)
             or coalesce(c.any_cover_patterns = a.patterns, false) as is_conditionally_denied,
         -- the grant, and the resource patterns an unconditional Deny cuts from it (if some)
         a.grant_id || coalesce(
@@ -237,10 +197,6 @@ final as (
     left join set_deny_flags as ds
         on ds.policy_set_key = a.policy_set_key
         and ds.action = a.action
-    left join scp_deny_flags as sd
-        on a.scp_applies
-        and sd.account_id = a.account_id
-        and sd.action = a.action
 )
 
 select * from final

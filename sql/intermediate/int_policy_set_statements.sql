@@ -8,6 +8,7 @@
 -- First of the three models of the policy-set evaluation: int_policy_set_grants cuts each
 -- granting statement with the Denies, int_policy_set_actions_evaluated aggregates per action.
 -- grain: policy_set_key, source, policy_key, statement_index, via
+-- partition: principal_bucket
 
 with sets as (
     select * from int_principal_policy_sets

@@ -5,6 +5,10 @@
 -- effective permissions, so the evaluation runs once per key (on the representative, the
 -- smallest ARN of the set) and is joined back. A policy that uses a policy variable
 -- (`${aws:username}`…) depends on the principal, so its principal gets a key of its own.
+-- `principal_bucket`: a hash of the policy set key into as many buckets as the sets need at
+-- `ciem_sets_per_bucket` sets each (a variable the model runner sets, CIEM_SETS_PER_BUCKET); the
+-- evaluation models (`-- partition: principal_bucket`) run once per bucket, so their memory
+-- depends on a bucket, not on the organization. Every principal of a set is in its bucket.
 -- grain: principal_arn
 
 with identities as (
@@ -64,6 +68,13 @@ keyed as (
     left join boundary_variables as b on b.principal_arn = i.principal_arn
 ),
 
+bucket_count as (
+    select greatest(
+        1, ceil(count(distinct policy_set_key) / getvariable('ciem_sets_per_bucket'))
+    )::integer as buckets
+    from keyed
+),
+
 final as (
     select
         principal_arn,
@@ -73,8 +84,10 @@ final as (
         boundary_policy_key,
         scp_applies,
         policy_set_key,
-        principal_arn = min(principal_arn) over (partition by policy_set_key) as is_representative
+        principal_arn = min(principal_arn) over (partition by policy_set_key) as is_representative,
+        (hash(policy_set_key) % b.buckets)::integer as principal_bucket
     from keyed
+    cross join bucket_count as b
 )
 
 select * from final

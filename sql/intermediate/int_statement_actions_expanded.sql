@@ -1,17 +1,22 @@
 -- int_statement_actions_expanded
 -- One row per (statement, catalog action) that the statement's Action covers, or — for a
--- NotAction statement — every catalog action its NotAction does not cover. Exact patterns
--- are hash-joined; wildcard patterns are joined on their service prefix, then globbed (`*` and
--- `?` are IAM's only wildcards; both sides are lower-case, as IAM matches actions
--- case-insensitively). A pattern that names no catalog action matches nothing.
+-- NotAction statement — every catalog action its NotAction does not cover, from the patterns
+-- expanded once each (int_action_patterns_expanded). A view: `*` and NotAction statements
+-- would be a statement × catalog product if stored; the policy evaluation expands only the
+-- statements of one principal bucket at a time (int_bucket_statement_actions).
 -- grain: policy_key, statement_index, action
+-- materialized: view
 
 with patterns as (
     select * from stg_statement_action_patterns
 ),
 
+expanded as (
+    select * from int_action_patterns_expanded
+),
+
 catalog as (
-    select action, service from ref_iam_actions
+    select action from ref_iam_actions
 ),
 
 statements as (
@@ -19,37 +24,10 @@ statements as (
     from stg_policy_statements
 ),
 
-exact_matches as (
-    select p.policy_key, p.statement_index, p.is_not_action, c.action
-    from patterns as p
-    inner join catalog as c on c.action = p.pattern
-    where not p.is_wildcard
-),
-
-prefix_matches as (
-    select p.policy_key, p.statement_index, p.is_not_action, c.action
-    from patterns as p
-    inner join catalog as c on c.service = p.pattern_service
-    where p.is_wildcard
-        and not (p.pattern_service like '%*%' or p.pattern_service like '%?%')
-        and c.action glob p.pattern
-),
-
-global_matches as (
-    -- '*' alone, or a wildcard inside the service prefix ('*:get*', 's3*:list*')
-    select p.policy_key, p.statement_index, p.is_not_action, c.action
-    from patterns as p
-    inner join catalog as c on c.action glob p.pattern
-    where p.is_wildcard
-        and (p.pattern_service like '%*%' or p.pattern_service like '%?%')
-),
-
 matched as (
-    select * from exact_matches
-    union
-    select * from prefix_matches
-    union
-    select * from global_matches
+    select p.policy_key, p.statement_index, p.is_not_action, e.action
+    from patterns as p
+    inner join expanded as e on e.pattern = p.pattern
 ),
 
 action_rows as (

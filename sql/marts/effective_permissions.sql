@@ -12,6 +12,7 @@
 -- (int_account_completeness), so an action here may be gained or lost only because of it: read
 -- neither presence nor absence as fact for that account.
 -- grain: principal_arn, action
+-- partition: principal_bucket
 
 with evaluated as (
     select * from int_principal_actions_evaluated

@@ -6,6 +6,7 @@
 -- `insufficient_history` identity, `unused` only means "not used since it was created" and no
 -- usage rule reports it. `account_incomplete` as in effective_permissions.
 -- grain: principal_arn, action
+-- partition: principal_bucket
 
 with effective as (
     select * from effective_permissions

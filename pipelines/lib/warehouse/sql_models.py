@@ -5,13 +5,23 @@ dependencies are the model and lake table names its SQL mentions (comments strip
 comment (lines starting with `--` before the first statement) is the model's description; a line
 `-- grain: ...` states its grain and `-- materialized: view` makes it a view instead of a table.
 
+`-- partition: principal_bucket` makes a model run once per bucket of policy sets
+(`int_principal_policy_sets.principal_bucket`), so that its memory depends on a bucket, not on the
+organization: for bucket b, `int_principal_policy_sets` and every partitioned model built before
+are shadowed by temporary views of their bucket-b rows, the model's query runs and its rows are
+stored as part b (a Parquet file under `parts_dir/<model>/`, or a table `<model>__pNNN` without
+one); the model itself is a view over its parts.
+
 The placeholder `{{ detection_rules }}` expands to `select * from det_a union all by name select *
 from det_b ...` over every rule model in `sql/detections/`, so adding a rule is adding its file.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +38,12 @@ _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 DETECTION_RULES_PLACEHOLDER = "{{ detection_rules }}"
 MODEL_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")  # a file stem is a table name in SQL
+PRINCIPAL_BUCKET = "principal_bucket"
+BUCKETED_SETS = "int_principal_policy_sets"  # the table that assigns each policy set its bucket
+# Policy sets per bucket: a bucket of sets that all hold `*` is about 22,000 actions per set in
+# the evaluation models, so the default keeps a bucket's largest query within DuckDB's memory.
+SETS_PER_BUCKET = 250
+PARTITIONS_TABLE = "ciem_model_partitions"  # partitioned models built: name, buckets, parts
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,7 @@ class SqlModel:
     grain: str | None
     materialized: str  # 'table' | 'view'
     deps: tuple[str, ...] = field(default=())
+    partition: str | None = None  # 'principal_bucket': built bucket by bucket (see above)
 
     @property
     def is_mart(self) -> bool:
@@ -95,10 +112,14 @@ def discover_models(
         meta = {
             k.strip(): v.strip()
             for k, _, v in (h.partition(":") for h in header)
-            if k.strip() in {"grain", "materialized"}
+            if k.strip() in {"grain", "materialized", "partition"}
         }
+        if meta.get("partition", PRINCIPAL_BUCKET) != PRINCIPAL_BUCKET:
+            raise ValueError(f"{path}: unknown partition {meta['partition']!r}")
         description = "\n".join(
-            h for h in header if not h.startswith(("grain:", "materialized:")) and h != path.stem
+            h
+            for h in header
+            if not h.startswith(("grain:", "materialized:", "partition:")) and h != path.stem
         ).strip()
         models.append(
             SqlModel(
@@ -110,29 +131,177 @@ def discover_models(
                 grain=meta.get("grain"),
                 materialized=meta.get("materialized", "table"),
                 deps=tuple(sorted(referenced_names(sql, known) - {path.stem})),
+                partition=meta.get("partition"),
             )
         )
     return models
 
 
-def run_model(con: duckdb.DuckDBPyConnection, model: SqlModel) -> int:
-    """(Re)build one model; returns its row count."""
+def sets_per_bucket() -> int:
+    """Policy sets per principal bucket: `CIEM_SETS_PER_BUCKET`, else SETS_PER_BUCKET."""
+    value = os.environ.get("CIEM_SETS_PER_BUCKET", "").strip()
+    if not value:
+        return SETS_PER_BUCKET
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"CIEM_SETS_PER_BUCKET must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def _existing_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    row = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = 'main' and table_name = ?",
+        [name],
+    ).fetchone()
+    return None if row is None else ("view" if row[0] == "VIEW" else "table")
+
+
+def _replace(con: duckdb.DuckDBPyConnection, name: str, kind: str, body: str) -> None:
+    existing = _existing_kind(con, name)
+    # A model may switch between table and view; drop the other kind first.
+    if existing and existing != kind:
+        con.execute(f"drop {existing} {name}")
+    con.execute(f"create or replace {kind} {name} as\n{body}")
+
+
+def run_model(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, parts_dir: Path | None = None
+) -> int | None:
+    """(Re)build one model; returns its row count (None for a view that is not a mart: such a
+    view can be costly to count, e.g. int_statement_actions_expanded).
+
+    A partitioned model (`-- partition: principal_bucket`) stores its parts as Parquet files
+    under `parts_dir/<model>/` when given, else as tables of the connection."""
+    con.execute(f"set variable ciem_sets_per_bucket = {sets_per_bucket():d}")
+    if model.partition is not None:
+        return _run_partitioned(con, model, parts_dir)
     body = model.sql.strip().rstrip(";")
     kind = "view" if model.materialized == "view" else "table"
-    existing = next(
-        iter(
-            con.execute(
-                "select table_type from information_schema.tables where table_name = ?",
-                [model.name],
-            ).fetchall()
-        ),
-        None,
-    )
-    # A model may switch between table and view; drop the other kind first.
-    if existing and (existing[0] == "VIEW") != (kind == "view"):
-        con.execute(f"drop {'view' if existing[0] == 'VIEW' else 'table'} {model.name}")
-    con.execute(f"create or replace {kind} {model.name} as\n{body}")
+    _replace(con, model.name, kind, body)
+    if kind == "view" and not model.is_mart:
+        return None
     return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]  # noqa: S608 (model names are checked identifiers (MODEL_NAME))
+
+
+def principal_buckets(con: duckdb.DuckDBPyConnection) -> int:
+    """How many principal buckets int_principal_policy_sets assigns (at least 1)."""
+    [(top,)] = con.execute(
+        f"select max({PRINCIPAL_BUCKET}) from main.{BUCKETED_SETS}"  # noqa: S608 (constant names)
+    ).fetchall()
+    return 1 if top is None else int(top) + 1
+
+
+def _built_partitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, str]]:
+    """(model, buckets, part source with `{bucket}`) of every partitioned model built."""
+    con.execute(
+        f"create table if not exists {PARTITIONS_TABLE} "
+        "(model varchar primary key, buckets integer, part_source varchar)"
+    )
+    return con.execute(f"select * from {PARTITIONS_TABLE} order by model").fetchall()  # noqa: S608 (constant name)
+
+
+def _shadow_bucket(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, bucket: int, buckets: int
+) -> list[str]:
+    """Temporary views of bucket `bucket` over the bucketed sets and every partitioned model
+    built before; returns their names (to drop)."""
+    shadows = [BUCKETED_SETS]
+    # `main` alone would name the temporary catalog's schema: the database is named in full
+    [(database,)] = con.execute("select current_database()").fetchall()
+    main = '"' + database.replace('"', '""') + '".main'
+    con.execute(
+        f"create or replace temp view {BUCKETED_SETS} as select * from {main}.{BUCKETED_SETS} "  # noqa: S608 (constant names)
+        f"where {PRINCIPAL_BUCKET} = {bucket:d}"
+    )
+    for name, built, source in _built_partitions(con):
+        if name == model.name:
+            continue
+        shadows.append(name)
+        if built != buckets:
+            # Only an error when read: `model` may not need this (stale) model at all.
+            message = quote_sql(
+                f"{name} was built for {built} principal buckets, {model.name} for {buckets}: "
+                f"materialize {name} again"
+            )
+            con.execute(
+                f"create or replace temp view {name} as "  # noqa: S608 (checked identifiers, quoted message)
+                f"select * from {main}.{name} where error({message}) is null"
+            )
+        else:
+            part = source.replace("{bucket}", f"{bucket:03d}").replace("{main}", main)
+            con.execute(f"create or replace temp view {name} as select * from {part}")  # noqa: S608 (part sources are written by _run_partitioned)
+    return shadows
+
+
+def quote_sql(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _run_partitioned(
+    con: duckdb.DuckDBPyConnection, model: SqlModel, parts_dir: Path | None
+) -> int:
+    body = model.sql.strip().rstrip(";")
+    buckets = principal_buckets(con)
+    _built_partitions(con)
+    con.execute(f"delete from {PARTITIONS_TABLE} where model = ?", [model.name])  # noqa: S608 (constant name)
+    rows = 0
+    building = None
+    if parts_dir is not None:
+        final_dir = parts_dir / model.name
+        building = parts_dir / f".{model.name}.{uuid.uuid4().hex}.building"
+        building.mkdir(parents=True)
+    try:
+        for bucket in range(buckets):
+            shadows = _shadow_bucket(con, model, bucket, buckets)
+            try:
+                if building is not None:
+                    path = building / f"part-{bucket:03d}.parquet"
+                    [(written,)] = con.execute(
+                        f"copy ({body}) to {quote_sql(str(path))} "
+                        "(format parquet, compression zstd)"
+                    ).fetchall()
+                    rows += int(written)
+                else:
+                    part = f"{model.name}__p{bucket:03d}"
+                    con.execute(f"create or replace table {part} as\n{body}")
+                    rows += con.execute(f"select count(*) from {part}").fetchall()[0][0]  # noqa: S608 (checked identifiers)
+            finally:
+                for name in shadows:
+                    con.execute(f"drop view if exists temp.{name}")
+        if building is not None:
+            # Publish the new parts in one rename (the old ones are removed after it).
+            old = parts_dir / f".{model.name}.{uuid.uuid4().hex}.old"
+            if final_dir.exists():
+                final_dir.rename(old)
+            building.rename(final_dir)
+            building = None
+            shutil.rmtree(old, ignore_errors=True)
+            source = f"read_parquet({quote_sql(str(final_dir / 'part-{bucket}.parquet'))})"
+            union = f"select * from read_parquet({quote_sql(str(final_dir / 'part-*.parquet'))})"  # noqa: S608 (a quoted path)
+        else:
+            # a table per bucket; parts of an earlier build with more buckets go
+            parts = [f"{model.name}__p{b:03d}" for b in range(buckets)]
+            stale = con.execute(
+                "select table_name from information_schema.tables where table_schema = 'main' "
+                "and starts_with(table_name, ?) and not list_contains(?, table_name)",
+                [f"{model.name}__p", parts],
+            ).fetchall()
+            for (name,) in stale:
+                con.execute(f"drop table {name}")
+            source = f"{{main}}.{model.name}__p{{bucket}}"
+            union = "\nunion all\n".join(
+                f"select * from {model.name}__p{b:03d}"  # noqa: S608 (checked identifiers)
+                for b in range(buckets)
+            )
+        _replace(con, model.name, "view", union)
+        con.execute(
+            f"insert into {PARTITIONS_TABLE} values (?, ?, ?)",  # noqa: S608 (constant name)
+            [model.name, buckets, source],
+        )
+    finally:
+        if building is not None:
+            shutil.rmtree(building, ignore_errors=True)
+    return rows
 
 
 class Model(Protocol):

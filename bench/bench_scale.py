@@ -1,0 +1,188 @@
+"""Benchmark of the whole `ciem run` on adversarial organizations (issue 11, item 2), against
+`cloudsplaining scan` over the same accounts in the same run.
+
+    .venv/bin/python bench/bench_scale.py [--accounts 10,100] [--repeat 3]
+        [--cloudsplaining PATH] [--cloudsplaining-accounts N]
+
+For each size: generates (once, cached in bench/data/) the adversarial organization of
+`bench/adversarial_org.py` (N accounts x 1,000 principals), runs `ciem run` on it with an empty
+CloudTrail folder `--repeat` times, each in a fresh lake, and reports the median wall time and the
+peak RSS of the whole process tree (the sum of the RSS of the process and all its descendants,
+sampled from /proc every 50 ms). Then runs `cloudsplaining scan` on each account's
+authorization details of the smallest size (one process per account, one after the other) and
+reports the sum of their wall times and the largest peak, and the ratios. Writes the table to
+bench/results/bench_scale.md. The machine may be shared: compare the ratios, measured in the same
+run, rather than the absolute figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from adversarial_org import generate  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+AS_OF = "2026-11-20"
+
+
+def _tree_rss(root: int) -> int:
+    """RSS in bytes of `root` and every descendant (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            statm = Path(entry.path, "statm").read_text().split()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(statm[1]) * page
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Runs cmd; (wall seconds, peak RSS of its process tree in bytes, its output)."""
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}):\n{text[-3000:]}")
+    return wall, peak, text
+
+
+def organization(accounts: int, principals: int) -> tuple[Path, list[Path]]:
+    """The cached snapshot folder of an adversarial organization, and its per-account files."""
+    snapshot = DATA / f"adversarial-{accounts}x{principals}" / AS_OF
+    done = snapshot.parent / ".complete"
+    if not done.exists():
+        shutil.rmtree(snapshot.parent, ignore_errors=True)
+        generate(snapshot, accounts, principals)
+        done.touch()
+    files = sorted(snapshot.glob("*/iam/get-account-authorization-details.json"))
+    return snapshot, files
+
+
+def ciem_run(snapshot: Path, work: Path) -> tuple[float, int, str]:
+    cloudtrail = work / "no-cloudtrail"
+    cloudtrail.mkdir(exist_ok=True)
+    lake = work / "lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", "--snapshot", str(snapshot)]
+    cmd += ["--cloudtrail", str(cloudtrail), "--as-of", AS_OF, "--lake", str(lake)]
+    try:
+        return measured(cmd, env)
+    finally:
+        shutil.rmtree(lake, ignore_errors=True)
+
+
+def cloudsplaining(exe: str, files: list[Path], work: Path) -> tuple[float, int]:
+    wall, peak = 0.0, 0
+    for i, path in enumerate(files):
+        out = work / f"cloudsplaining-{i}"
+        out.mkdir(exist_ok=True)
+        w, p, _ = measured(
+            [exe, "scan", "--input-file", str(path), "--output", str(out), "--skip-open-report"]
+        )
+        wall, peak = wall + w, max(peak, p)
+        shutil.rmtree(out, ignore_errors=True)
+    return wall, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", default="10", help="sizes, in accounts (comma-separated)")
+    parser.add_argument("--principals", type=int, default=1000, help="per account")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cloudsplaining", help="cloudsplaining executable (default: PATH)")
+    parser.add_argument(
+        "--cloudsplaining-accounts",
+        type=int,
+        help="scan only this many accounts of the smallest size (default: all of them)",
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.accounts.split(",")]
+    lines = [
+        f"# `ciem run` on adversarial organizations ({args.principals:,} principals per account,"
+        f" no CloudTrail), median of {args.repeat}",
+        "",
+        "| accounts | principals | wall s (median) | runs s | peak RSS MiB (max) |",
+        "|---:|---:|---:|---|---:|",
+    ]
+    results: dict[int, tuple[float, int]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for accounts in sizes:
+            snapshot, _ = organization(accounts, args.principals)
+            walls, peaks = [], []
+            for _ in range(args.repeat):
+                wall, peak, _ = ciem_run(snapshot, work)
+                walls.append(wall)
+                peaks.append(peak)
+                print(f"  {accounts} accounts: {wall:.1f} s, {peak / 2**20:,.0f} MiB", flush=True)
+            results[accounts] = (statistics.median(walls), max(peaks))
+            lines.append(
+                f"| {accounts} | {accounts * args.principals:,} | {statistics.median(walls):.1f} "
+                f"| {', '.join(f'{w:.1f}' for w in walls)} | {max(peaks) / 2**20:,.0f} |"
+            )
+        base = min(sizes)
+        for accounts in sizes:
+            if accounts != base:
+                wall, peak = results[accounts]
+                lines.append(
+                    f"\n{accounts} vs {base} accounts: time ×{wall / results[base][0]:.2f}, "
+                    f"peak RSS ×{peak / results[base][1]:.2f}"
+                )
+        exe = args.cloudsplaining or shutil.which("cloudsplaining")
+        if exe:
+            _, files = organization(base, args.principals)
+            files = files[: args.cloudsplaining_accounts or len(files)]
+            c_wall, c_peak = cloudsplaining(exe, files, work)
+            wall, peak = results[base]
+            scale = len(files) / base
+            lines += [
+                "",
+                f"cloudsplaining scan, {len(files)} of the {base} accounts, one after the other: "
+                f"{c_wall:.1f} s, peak {c_peak / 2**20:,.0f} MiB",
+                f"ciem run ({base} accounts) is {c_wall / scale / wall:.1f}x faster than "
+                f"cloudsplaining over the same accounts"
+                + (f" (cloudsplaining time scaled by {base}/{len(files)})" if scale != 1 else ""),
+            ]
+        else:
+            lines.append("\ncloudsplaining: not found (pass --cloudsplaining PATH); skipped")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench_scale.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
