@@ -3,7 +3,9 @@ history, all executed in one subsettable step (`sql_models`) on a copy of the wa
 replaces it at the end; plus the suppressions file."""
 
 import logging
+import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -82,15 +84,20 @@ def _spec(model: SqlModel, days: Days) -> dg.AssetSpec:
 
 
 def _build_model(
-    con: duckdb.DuckDBPyConnection, lake: Lake, model: SqlModel, write_mart: bool = True
+    con: duckdb.DuckDBPyConnection,
+    lake: Lake,
+    model: SqlModel,
+    write_mart: bool = True,
+    parts_dir: Path | None = None,
 ) -> dict[str, object]:
     """(Re)build one model on the step's connection; its materialization metadata. A mart is
     also written to the lake's `marts/` unless the day is older than the published one."""
     started = time.monotonic()
-    # Partitioned models (`-- partition: principal_bucket`) store their parts as Parquet: the
-    # published marts under marts/<model>/, the others beside the warehouse.
+    # Partitioned models (`-- partition: principal_bucket`) store their parts as Parquet beside
+    # the as-of day's warehouse (its views read them); a published mart's parts are copied to
+    # marts/<model>/ as well.
+    parts_dir = parts_dir or lake.warehouse_path.parent / "parts"
     published = model.is_mart and write_mart
-    parts_dir = lake.root / "marts" if published else lake.warehouse_path.parent / "parts"
     rows = run_model(con, model, parts_dir)
     head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()  # noqa: S608 (model names are checked identifiers (MODEL_NAME); paths quoted)
     metadata: dict[str, object] = {
@@ -100,8 +107,10 @@ def _build_model(
     if rows is not None:  # an intermediate view is not counted (see run_model)
         metadata["dagster/row_count"] = rows
     if published and model.partition is not None:
+        target = lake.root / "marts" / model.name
+        _replace_folder(parts_dir / model.name, target)
         lake.mart_path(model.name).unlink(missing_ok=True)  # the one-file layout of before
-        metadata["parquet"] = str(parts_dir / model.name)
+        metadata["parquet"] = str(target)
     elif published:
         path = lake.mart_path(model.name)
         # DuckDB writes the file itself (within its memory limit, no Arrow copy).
@@ -114,6 +123,18 @@ def _build_model(
         metadata["parquet"] = str(path)
     report(model.name, rows or 0, started, "(view)" if rows is None else "")
     return metadata
+
+
+def _replace_folder(source: Path, target: Path) -> None:
+    """`target` becomes a copy of the folder `source`, swapped in by renames (a reader of the
+    old folder never sees it half-written)."""
+    tmp = temp_path_for(target)
+    shutil.copytree(source, tmp)
+    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _check_result(con: duckdb.DuckDBPyConnection, audit: Audit) -> dg.AssetCheckResult:
@@ -428,6 +449,7 @@ def build_sql_models(
         for as_of in as_of_days:
             # The lake's marts follow the newest day; an older day rebuilt later leaves them.
             newest = published is None or as_of >= published
+            day_parts = lake.day_warehouse_path(as_of).parent / "parts"
             with building_warehouse(lake, lake.day_warehouse_path(as_of)) as con:
                 params = ciem.run_params(as_of)
                 register_lake_views(con, lake, LAKE_TABLES, as_of)
@@ -443,7 +465,9 @@ def build_sql_models(
                         continue
                     try:
                         if isinstance(model, SqlModel):
-                            metadata = _build_model(con, lake, model, write_mart=newest)
+                            metadata = _build_model(
+                                con, lake, model, write_mart=newest, parts_dir=day_parts
+                            )
                         else:
                             metadata = _run_python_model(con, lake, params, model)
                     except (duckdb.Error, OSError, pa.ArrowException) as exc:
