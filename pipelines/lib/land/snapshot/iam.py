@@ -34,7 +34,7 @@ def _user_row(ctx: Ctx, user: dict[str, Any]) -> Row:
         "create_date": ctx.timestamp(user.get("CreateDate"), "CreateDate"),
         "password_last_used": ctx.timestamp(user.get("PasswordLastUsed"), "PasswordLastUsed"),
         "permissions_boundary_arn": boundary_arn(user),
-        "tags_json": ctx.json(user.get("Tags"), "Tags"),
+        "tags_json": ctx.tags(user.get("Tags")),
     }
 
 
@@ -72,7 +72,7 @@ def _role_row(ctx: Ctx, role: dict[str, Any]) -> Row:
         # Service-linked roles live under /aws-service-role/ and are exempt from SCPs.
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
         "is_service_linked": isinstance(path, str) and path.startswith("/aws-service-role/"),
-        "tags_json": ctx.json(role.get("Tags"), "Tags"),
+        "tags_json": ctx.tags(role.get("Tags")),
     }
 
 
