@@ -988,7 +988,9 @@ def _cases() -> list[Case]:
         "quarantine",
         accounts,
         (PROD, DEV),
-        (),
+        # Which accounts are in the organization is unknown: every account's trust and
+        # resource-policy rules depend on it, the management account's included.
+        (MGMT, PROD, DEV),
     )
 
     # --- resource policies -------------------------------------------------------------------
