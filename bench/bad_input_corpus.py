@@ -2109,7 +2109,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.only or args.merge:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)
-            print(f"written to {args.out.relative_to(ROOT)}")
+            shown = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
+            print(f"written to {shown}")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
