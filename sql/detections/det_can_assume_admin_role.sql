@@ -73,7 +73,8 @@ held_roles as (
         p.*,
         i.principal_type,
         i.account_id,
-        coalesce(list_bool_or(
+        -- one trust statement that needs no identity allow is enough (as in `allowed`)
+        coalesce(list_bool_and(
             json_extract(p.trust_statements, '$[*].identity_policy_required')::boolean[]
         ), true) as needs_identity_allow
     from previous_entries as p
