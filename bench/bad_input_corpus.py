@@ -66,8 +66,10 @@ BUCKET_ARN = "arn:aws:s3:::ciem-demo-dev-artifacts"
 PUBLIC_BUCKET = f"{PROD}/s3/bucket-policies/ciem-demo-prod-public-assets.json"
 TRAIL_DIR = "AWSLogs/o-a1b2c3d4e5/333333333333/CloudTrail/eu-west-1/2026/11"
 # A delivery file the 2026-11-19 run landed, and one only the 2026-11-20 run lands.
-CT_LANDED = (
-    f"{TRAIL_DIR}/19/333333333333_CloudTrail_eu-west-1_20261119T0719Z_HFVmNNY7MxFv2l0Q.json.gz"
+# (Found by its delivery time: the random part of the name changes when the demo is regenerated.)
+CT_LANDED = next(
+    path.relative_to(CLOUDTRAIL).as_posix()
+    for path in sorted((CLOUDTRAIL / TRAIL_DIR / "19").glob("*_20261119T0719Z_*.json.gz"))
 )
 CT_NEW_DAY = f"{TRAIL_DIR}/20"
 JUNK = "this is not JSON {"
@@ -225,8 +227,14 @@ def managed(doc: dict[str, Any], index: int = 2) -> dict[str, Any]:
     return doc["Policies"][index]["PolicyVersionList"][0]["Document"]
 
 
+def _named(items: list[dict[str, Any]], key: str, name: str) -> dict[str, Any]:
+    """The entry called `name` (by name: the demo's lists grow)."""
+    return next(item for item in items if item[key] == name)
+
+
 def user_inline(doc: dict[str, Any]) -> dict[str, Any]:
-    return doc["UserDetailList"][6]["UserPolicyList"][0]["PolicyDocument"]  # sandbox-owner
+    user = _named(doc["UserDetailList"], "UserName", "sandbox-owner")
+    return user["UserPolicyList"][0]["PolicyDocument"]
 
 
 def role_inline(doc: dict[str, Any]) -> dict[str, Any]:
@@ -237,8 +245,11 @@ def group_inline(doc: dict[str, Any]) -> dict[str, Any]:
     return doc["GroupDetailList"][0]["GroupPolicyList"][0]["PolicyDocument"]  # Developers
 
 
-def trust(doc: dict[str, Any], index: int = 6) -> dict[str, Any]:
-    return doc["RoleDetailList"][index]["AssumeRolePolicyDocument"]
+def trust(doc: dict[str, Any], index: int | None = None) -> dict[str, Any]:
+    """A role's trust policy: RoleDetailList[index], by default dev-ec2-role's."""
+    roles = doc["RoleDetailList"]
+    role = _named(roles, "RoleName", "dev-ec2-role") if index is None else roles[index]
+    return role["AssumeRolePolicyDocument"]
 
 
 def statement0(document: dict[str, Any]) -> dict[str, Any]:
@@ -782,7 +793,9 @@ def _cases() -> list[Case]:
         "a user attached to a policy absent from Policies",
         gaad(
             DEV,
-            lambda d: d["UserDetailList"][2]["AttachedManagedPolicies"].__setitem__(
+            lambda d: _named(d["UserDetailList"], "UserName", "legacy-backup")[
+                "AttachedManagedPolicies"
+            ].__setitem__(
                 0, {"PolicyName": "Ghost", "PolicyArn": f"arn:aws:iam::{DEV}:policy/Ghost"}
             ),
         ),
@@ -988,7 +1001,9 @@ def _cases() -> list[Case]:
         "quarantine",
         accounts,
         (PROD, DEV),
-        (),
+        # Which accounts are in the organization is unknown: every account's trust and
+        # resource-policy rules depend on it, the management account's included.
+        (MGMT, PROD, DEV),
     )
 
     # --- resource policies -------------------------------------------------------------------
@@ -2107,7 +2122,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.only or args.merge:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(text)
-            print(f"written to {args.out.relative_to(ROOT)}")
+            shown = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
+            print(f"written to {shown}")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -9,6 +9,12 @@
 -- identity permissions to allow sts:AssumeRole on the role's ARN (int_principal_actions_evaluated,
 -- with boundary, SCPs and Denies applied). Other trust conditions (MFA, ExternalId…) are kept as
 -- `trust_conditional` in the evidence; they do not stop the rule.
+-- An admin role in an account incomplete in this run (int_account_completeness: some of its
+-- input could not be read) is not judged on what could be read: when the previous run had the
+-- account, the role's trust side is the previous run's (its entry gains `held_open`: the reason
+-- and the run that last found it), and only the principal's side (it exists, is not an
+-- administrator, its identity policies allow sts:AssumeRole on the role where required) is
+-- evaluated again. So an unreadable account changes no other account's detection.
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 -- grain: resource_arn
 
@@ -30,6 +36,56 @@ trust as (
     select * from int_role_trust_principals
     where list_contains(assume_actions, 'sts:assumerole')
         and role_arn in (select principal_arn from admin_roles)
+),
+
+held_accounts as (
+    select account_id, incomplete_reason, previous_as_of
+    from int_account_completeness
+    where is_incomplete and seen_before
+),
+
+previous_entries as (
+    -- The previous run's admin roles of this rule that are in an account held now.
+    select
+        principal_arn,
+        entry ->> 'role_arn' as role_arn,
+        entry -> 'trust_statements' as trust_statements,
+        (entry ->> 'trust_conditional')::boolean as trust_conditional,
+        incomplete_reason,
+        coalesce(entry ->> '$.held_open.last_found_at', strftime(as_of, '%Y-%m-%d'))
+            as last_found_at
+    from (
+        select
+            h.principal_arn,
+            h.as_of,
+            a.account_id,
+            a.incomplete_reason,
+            unnest(json_extract(h.evidence, '$.admin_roles[*]')) as entry
+        from earlier_detection_history as h
+        inner join held_accounts as a on h.as_of = a.previous_as_of
+        where h.rule_id = 'can-assume-admin-role'
+    )
+    where split_part(entry ->> 'role_arn', ':', 5) = account_id
+),
+
+held_roles as (
+    select
+        p.*,
+        i.principal_type,
+        i.account_id,
+        -- one trust statement that needs no identity allow is enough (as in `allowed`)
+        coalesce(list_bool_and(
+            json_extract(p.trust_statements, '$[*].identity_policy_required')::boolean[]
+        ), true) as needs_identity_allow
+    from previous_entries as p
+    inner join identities as i on i.principal_arn = p.principal_arn
+    where p.principal_arn not in (select principal_arn from admins)
+),
+
+target_roles as (
+    select principal_arn as role_arn from admin_roles
+    union
+    select role_arn from held_roles
 ),
 
 assume_grants as (
@@ -90,23 +146,23 @@ identity_grants as (
     -- (`!p` in granted_resources stands for "every resource but p", from a NotResource grant).
     select
         g.principal_arn,
-        r.principal_arn as role_arn,
+        r.role_arn,
         g.is_conditional,
         g.granted_by_json,
         g.granted_resources
     from assume_grants as g
-    cross join admin_roles as r
+    cross join target_roles as r
     where list_bool_or(list_transform(
         g.granted_resources,
         lambda p: case
             when starts_with(p, '!') then not like_escape(
-                r.principal_arn,
+                r.role_arn,
                 replace(replace(replace(replace(replace(
                     substr(p, 2), '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
                 '\'
             )
             else like_escape(
-                r.principal_arn,
+                r.role_arn,
                 replace(replace(replace(replace(replace(
                     p, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
                 '\'
@@ -149,7 +205,7 @@ per_role as (
         principal_type,
         account_id,
         role_arn,
-        {
+        to_json({
             'role_arn': role_arn,
             'trust_statements': list({
                 'statement': statement_index,
@@ -163,9 +219,39 @@ per_role as (
             'identity_conditional': bool_and(identity_conditional),
             'identity_granted_by': any_value(granted_by_json)::json,
             'identity_resources': any_value(granted_resources)
-        } as admin_role
+        }) as admin_role
     from allowed
+    where split_part(role_arn, ':', 5) not in (select account_id from held_accounts)
     group by principal_arn, principal_type, account_id, role_arn
+),
+
+held_per_role as (
+    select
+        h.principal_arn,
+        h.principal_type,
+        h.account_id,
+        h.role_arn,
+        to_json({
+            'role_arn': h.role_arn,
+            'trust_statements': h.trust_statements,
+            'trust_conditional': h.trust_conditional,
+            'identity_allows': g.principal_arn is not null,
+            'identity_conditional': g.is_conditional,
+            'identity_granted_by': g.granted_by_json::json,
+            'identity_resources': g.granted_resources,
+            'held_open': {'reason': h.incomplete_reason, 'last_found_at': h.last_found_at}
+        }) as admin_role
+    from held_roles as h
+    left join identity_grants as g
+        on g.principal_arn = h.principal_arn and g.role_arn = h.role_arn
+    where h.principal_arn <> h.role_arn
+        and (not h.needs_identity_allow or g.principal_arn is not null)
+),
+
+all_roles as (
+    select * from per_role
+    union all
+    select * from held_per_role
 ),
 
 final as (
@@ -189,7 +275,7 @@ final as (
             'admin_role_count': count(*),
             'admin_roles': list(admin_role order by role_arn)
         })::varchar as evidence
-    from per_role
+    from all_roles
     group by principal_arn, principal_type, account_id
 )
 

@@ -10,7 +10,11 @@
 --     to the account, an OU above it or the root (the management account excepted: organization
 --     policies do not restrict it), or a quarantined parents file on its path to the root;
 --   * any other quarantined organization file (targets, accounts, roots, the organization):
---     where the policies apply is unknown, so every member account.
+--     where the policies apply is unknown, so every member account;
+--   * a quarantined accounts list or organization description (`list-accounts.json`,
+--     `describe-organization.json`): which accounts are in the organization is unknown, and the
+--     trust and resource-policy rules of every account (the management account included) judge
+--     other accounts by it, so every account.
 -- An unreadable policy is never read as absent: the detection lifecycle holds an incomplete
 -- account's previous detections open (int_detections_current) and the marts say so.
 -- `incomplete_reason` is one line per reason, joined with '; ' (null when complete).
@@ -90,6 +94,8 @@ quarantined_account_files as (
 known_accounts as (
     select account_id from raw_org_accounts
     union
+    select account_id from management where account_id is not null
+    union
     select account_id from current_principal_accounts
     union
     select account_id from previous_accounts
@@ -117,6 +123,9 @@ quarantined_org_files as (
         case
             when regexp_matches(file, '^organization/policies/[^/]+\.json$') then 'policy'
             when regexp_matches(file, '^organization/parents/[^/]+\.json$') then 'parents'
+            when file in (
+                'organization/list-accounts.json', 'organization/describe-organization.json'
+            ) then 'membership'
             else 'other'
         end as kind,
         regexp_extract(file, '^organization/[^/]+/([^/]+)\.json$', 1) as node_or_policy_id,
@@ -149,7 +158,15 @@ org_reasons as (
         'unreadable organization file ' || q.file || ' (where organization policies apply is unknown)'
     from quarantined_org_files as q
     cross join member_accounts as m
-    where q.kind = 'other'
+    where q.kind in ('other', 'membership')
+    union
+    select
+        k.account_id,
+        'unreadable organization file ' || q.file
+        || ' (which accounts are in the organization is unknown)'
+    from quarantined_org_files as q
+    cross join known_accounts as k
+    where q.kind = 'membership'
 ),
 
 account_reasons as (

@@ -6,6 +6,12 @@
 -- access keys (one item per key, from the credential report; fingerprint: active or not) and the
 -- role a compute resource runs as. The `resource_config_history` asset appends it to the lake per
 -- as-of date; `detection_timeline` compares consecutive runs.
+-- A policy's fingerprint (managed, inline, trust) is that of its canonical form, so the same
+-- policy in AWS's equivalent spellings has the same fingerprint: Statement an object or a list,
+-- a string or a one-element list, object keys and list items in any order, actions and condition
+-- keys in any case, an account root as its ARN or its bare id. It is written
+-- `c1:<canonical md5>;<raw-text fingerprint>`: the raw-text part (the fingerprint before the
+-- canonical form) lets `detection_timeline` compare it with history recorded before.
 -- grain: resource_arn, config_type, config_key
 
 with users as (
@@ -28,13 +34,131 @@ inline_policies as (
     select * from raw_iam_inline_policies
 ),
 
+policy_texts as (
+    -- Every policy document that a fingerprint below covers.
+    select document from raw_iam_policies
+    union all
+    select document from inline_policies
+    union all
+    select assume_role_policy_document from roles
+),
+
+documents as (
+    select distinct document, document::json as doc
+    from policy_texts
+    where document is not null and json_valid(document)
+),
+
+statements as (
+    select
+        document,
+        unnest(case json_type(doc -> '$.Statement')
+            when 'ARRAY' then from_json(doc -> '$.Statement', '["json"]')
+            when 'OBJECT' then [doc -> '$.Statement']
+            else []::json[]
+        end) as stmt
+    from documents
+),
+
+canonical_statements as (
+    select
+        document,
+        to_json({
+            'Sid': stmt ->> '$.Sid',
+            'Effect': stmt ->> '$.Effect',
+            'Action': list_sort(list_distinct(list_transform(
+                case json_type(stmt -> '$.Action')
+                    when 'ARRAY' then from_json(stmt -> '$.Action', '["varchar"]')
+                    when 'VARCHAR' then [stmt ->> '$.Action']
+                end, lambda a: lower(a)))),
+            'NotAction': list_sort(list_distinct(list_transform(
+                case json_type(stmt -> '$.NotAction')
+                    when 'ARRAY' then from_json(stmt -> '$.NotAction', '["varchar"]')
+                    when 'VARCHAR' then [stmt ->> '$.NotAction']
+                end, lambda a: lower(a)))),
+            'Resource': list_sort(list_distinct(
+                case json_type(stmt -> '$.Resource')
+                    when 'ARRAY' then from_json(stmt -> '$.Resource', '["varchar"]')
+                    when 'VARCHAR' then [stmt ->> '$.Resource']
+                end)),
+            'NotResource': list_sort(list_distinct(
+                case json_type(stmt -> '$.NotResource')
+                    when 'ARRAY' then from_json(stmt -> '$.NotResource', '["varchar"]')
+                    when 'VARCHAR' then [stmt ->> '$.NotResource']
+                end)),
+            'Principal': case json_type(stmt -> '$.Principal')
+                when 'OBJECT' then to_json(list_sort(list_transform(
+                    map_entries(try_cast(stmt -> '$.Principal' as map(varchar, json))),
+                    lambda e: {'type': e.key, 'values': list_sort(list_distinct(list_transform(
+                        case json_type(e.value)
+                            when 'ARRAY' then from_json(e.value, '["varchar"]')
+                            else [e.value ->> '$']
+                        end,
+                        -- an account's root written as its bare id (AWS stores the ARN)
+                        lambda v: regexp_replace(v, '^arn:aws[a-z-]*:iam::([0-9]{12}):root$', '\1')
+                    )))}
+                )))
+                else stmt -> '$.Principal'
+            end,
+            'NotPrincipal': case json_type(stmt -> '$.NotPrincipal')
+                when 'OBJECT' then to_json(list_sort(list_transform(
+                    map_entries(try_cast(stmt -> '$.NotPrincipal' as map(varchar, json))),
+                    lambda e: {'type': e.key, 'values': list_sort(list_distinct(list_transform(
+                        case json_type(e.value)
+                            when 'ARRAY' then from_json(e.value, '["varchar"]')
+                            else [e.value ->> '$']
+                        end,
+                        -- an account's root written as its bare id (AWS stores the ARN)
+                        lambda v: regexp_replace(v, '^arn:aws[a-z-]*:iam::([0-9]{12}):root$', '\1')
+                    )))}
+                )))
+                else stmt -> '$.NotPrincipal'
+            end,
+            'Condition': case json_type(stmt -> '$.Condition')
+                when 'OBJECT' then to_json(list_sort(list_transform(
+                    map_entries(try_cast(stmt -> '$.Condition' as map(varchar, json))),
+                    lambda op: {'operator': op.key, 'keys': list_sort(list_transform(
+                        map_entries(try_cast(op.value as map(varchar, json))),
+                        lambda k: {'key': lower(k.key), 'values': list_sort(list_distinct(
+                            case json_type(k.value)
+                                when 'ARRAY' then from_json(k.value, '["varchar"]')
+                                else [k.value ->> '$']
+                            end
+                        ))}
+                    ))}
+                )))
+                else stmt -> '$.Condition'
+            end
+        })::varchar as statement_text
+    from statements
+),
+
+canonical_documents as (
+    -- One fingerprint per meaning: see the header.
+    select
+        d.document,
+        md5(to_json({
+            'Version': d.doc ->> '$.Version',
+            'Id': d.doc ->> '$.Id',
+            'Statement': list(s.statement_text order by s.statement_text)
+        })::varchar) as canonical_md5
+    from documents as d
+    left join canonical_statements as s on s.document = d.document
+    group by d.document, d.doc
+),
+
 policies as (
     select
-        policy_arn,
-        any_value(policy_name) as policy_name,
-        max(coalesce(default_version_id, '') || ':' || md5(coalesce(document, ''))) as version
-    from raw_iam_policies
-    group by policy_arn
+        p.policy_arn,
+        any_value(p.policy_name) as policy_name,
+        max(coalesce(p.default_version_id, '') || ':' || md5(coalesce(p.document, ''))) as version,
+        max(
+            coalesce(p.default_version_id, '') || ':'
+            || coalesce(c.canonical_md5, md5(coalesce(p.document, '')))
+        ) as canonical_version
+    from raw_iam_policies as p
+    left join canonical_documents as c on c.document = p.document
+    group by p.policy_arn
 ),
 
 memberships as (
@@ -94,7 +218,8 @@ managed as (
         a.account_id,
         'managed_policy' as config_type,
         a.policy_arn as config_key,
-        coalesce(p.version, '') as fingerprint,
+        'c1:' || coalesce(p.canonical_version, '') || ';' || coalesce(p.version, '')
+            as fingerprint,
         to_json({
             'kind': 'managed',
             'policy_arn': a.policy_arn,
@@ -113,18 +238,21 @@ inline as (
         i.account_id,
         'inline_policy',
         i.policy_name,
-        md5(i.document),
+        'c1:' || coalesce(c.canonical_md5, md5(i.document)) || ';' || md5(i.document),
         to_json({'kind': 'inline', 'policy_name': i.policy_name})::varchar
     from inline_policies as i
     inner join principal_types as t on t.arn = i.principal_arn
+    left join canonical_documents as c on c.document = i.document
 ),
 
 trust as (
     select
-        arn, 'iam_role', account_id, 'trust_policy', '',
-        md5(coalesce(assume_role_policy_document, '')),
-        to_json({'document': assume_role_policy_document})::varchar
-    from roles
+        r.arn, 'iam_role', r.account_id, 'trust_policy', '',
+        'c1:' || coalesce(c.canonical_md5, md5(coalesce(r.assume_role_policy_document, '')))
+        || ';' || md5(coalesce(r.assume_role_policy_document, '')),
+        to_json({'document': r.assume_role_policy_document})::varchar
+    from roles as r
+    left join canonical_documents as c on c.document = r.assume_role_policy_document
 ),
 
 boundaries as (

@@ -6,8 +6,9 @@
 -- ARN), `deleted_principal` (a unique id such as `AROA…`: IAM shows that when the named principal
 -- was deleted), `service`, `oidc_provider` (Federated web identity: an OIDC provider ARN or
 -- `accounts.google.com`, `cognito-identity.amazonaws.com`…), `saml_provider`, `canonical_user`.
--- `trusted_arn` normalizes it (an account id becomes its root ARN). `assume_actions` are the STS
--- actions the statement's Action/NotAction covers. From the statement's Condition:
+-- An account written as its bare id is its root ARN in `principal` and `trusted_arn` (as AWS
+-- stores it), so both spellings give the same rows. `assume_actions` are the STS actions the
+-- statement's Action/NotAction covers. From the statement's Condition:
 -- `has_external_id` (an `sts:ExternalId` that must equal / match a listed, non-wildcard value),
 -- `caller_restriction_keys` (caller-identity keys such as aws:PrincipalOrgID that must match a
 -- listed value naming particular callers: not `*`, `o-*` or `arn:aws:iam::*:role/x`),
@@ -140,14 +141,28 @@ classified as (
     from principal_entries
 ),
 
+account_ids as (
+    -- An account written as its bare id is its root: AWS reads (and stores) `"AWS": "<id>"` as
+    -- `arn:<partition>:iam::<id>:root`, in the partition of the role.
+    select distinct
+        c.* replace (
+            case
+                when c.principal_kind = 'account_root' and c.principal_account_id = c.principal
+                    then 'arn:' || split_part(s.resource_arn, ':', 2) || ':iam::' || c.principal
+                    || ':root'
+                else c.principal
+            end as principal
+        )
+    from classified as c
+    inner join statements as s
+        on s.policy_key = c.policy_key
+        and s.statement_index = c.statement_index
+),
+
 normalized as (
     select
         *,
-        case
-            when principal_kind = 'account_root' and principal_account_id = principal
-                then 'arn:aws:iam::' || principal || ':root'
-            else principal
-        end as trusted_arn,
+        principal as trusted_arn,
         case
             when principal_kind = 'assumed_role'
                 then split_part(split_part(principal, ':assumed-role/', 2), '/', 1)
@@ -157,7 +172,7 @@ normalized as (
                 then lower(split_part(principal, ':oidc-provider/', 2))
             when principal_kind = 'oidc_provider' then lower(principal)
         end as oidc_provider
-    from classified
+    from account_ids
 ),
 
 statement_assume_actions as (

@@ -11,7 +11,10 @@
 -- policy_detached, policy_changed, trust_policy_changed, permission_boundary_changed,
 -- group_membership_added, group_membership_removed, access_key_created, access_key_deleted,
 -- access_key_activated, access_key_deactivated, compute_role_changed), from the detection's
--- first run on. Columns from rule_id on describe the detection as of its latest run.
+-- first run on. A policy is changed when its meaning is: the same policy in another of AWS's
+-- equivalent spellings (keys reordered, Statement an object…) is no change, and history recorded
+-- before policy fingerprints were canonical compares on the raw text (int_resource_config_current).
+-- Columns from rule_id on describe the detection as of its latest run.
 -- grain: detection_id, event_at, event_type, change_type, changed_resource_arn, config_key
 
 with history as (
@@ -158,6 +161,21 @@ changed as (
         end as change
     from config_pairs
     where fingerprint_before is distinct from fingerprint_after
+        and not coalesce(
+            -- A policy fingerprint `c1:<canonical>;<raw>` (int_resource_config_current) is
+            -- compared on its canonical part, and on its raw part with one recorded before it.
+            case
+                when starts_with(fingerprint_before, 'c1:')
+                    and starts_with(fingerprint_after, 'c1:')
+                    then split_part(fingerprint_before, ';', 1)
+                    = split_part(fingerprint_after, ';', 1)
+                when starts_with(fingerprint_after, 'c1:')
+                    then fingerprint_before = split_part(fingerprint_after, ';', 2)
+                when starts_with(fingerprint_before, 'c1:')
+                    then split_part(fingerprint_before, ';', 2) = fingerprint_after
+            end,
+            false
+        )
 ),
 
 created_resources as (

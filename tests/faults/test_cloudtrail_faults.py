@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import os
 import shutil
 from collections import Counter
 from datetime import date
@@ -26,7 +27,7 @@ import pytest
 
 from pipelines.lib.lake import Lake, write_parquet
 from pipelines.lib.land.cloudtrail import CloudTrailSource, file_day
-from pipelines.lib.land.cloudtrail_landing import land_day
+from pipelines.lib.land.cloudtrail_landing import land_day, manifest_path
 from pipelines.lib.reference.csvs import load_reference
 from pipelines.lib.reference.event_map import build_event_action_map
 from pipelines.lib.warehouse.daily import build_daily
@@ -212,3 +213,47 @@ def test_nothing_beside_the_damage_changes(damaged, clean):
     [(row, _)] = extra.items()
     assert row[0] == date(2026, 11, 11)
     assert not expected - landed
+
+
+@pytest.mark.parametrize("kind", ["symlink-loop", "dangling-symlink", "fifo"])
+def test_a_path_named_like_a_delivery_file_that_cannot_be_read_is_quarantined(
+    tmp_path: Path, kind: str
+) -> None:
+    # Used to be skipped without a word (a FIFO, if opened, would block the run for good).
+    day_dir = tmp_path / "cloudtrail" / ORG_ACCOUNT / DAY
+    day_dir.mkdir(parents=True)
+    real = sorted((DEMO_CLOUDTRAIL / ORG_ACCOUNT / DAY).glob("*.json.gz"))[0]
+    shutil.copy(real, day_dir / real.name)
+    bad = day_dir / "111111111111_CloudTrail_eu-west-1_20261110T2357Z_unreadable000000.json.gz"
+    if kind == "symlink-loop":
+        bad.symlink_to(bad.name)
+    elif kind == "dangling-symlink":
+        bad.symlink_to("nowhere.json.gz")
+    else:
+        os.mkfifo(bad)
+    lake = Lake.at(tmp_path / "lake")
+    landing = land_day(CloudTrailSource(tmp_path / "cloudtrail"), lake, date(2026, 11, 10))
+    key = bad.relative_to(tmp_path / "cloudtrail").as_posix()
+    real_key = (day_dir / real.name).relative_to(tmp_path / "cloudtrail").as_posix()
+    assert _rows(lake, "select file, record, field, reason from quarantine") == Counter(
+        {
+            (
+                key,
+                None,
+                None,
+                "unreadable file: not a regular file (a dangling or looping symlink, a FIFO or "
+                "a socket); not read",
+            ): 1
+        }
+    )
+    # The real file lands whole beside it; the manifest names both.
+    assert landing.records == len(_records(real))
+    assert _rows(lake, "select event_id from raw_cloudtrail_events") == Counter(
+        (r["eventID"],) for r in _records(real)
+    )
+    with duckdb.connect() as con:
+        manifest = con.execute(
+            "select object_key, status, records from read_parquet(?)",
+            [str(manifest_path(lake, date(2026, 11, 10)))],
+        ).fetchall()
+    assert set(manifest) == {(key, "quarantined", 0), (real_key, "ingested", len(_records(real)))}

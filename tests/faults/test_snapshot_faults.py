@@ -370,6 +370,40 @@ def test_a_latin1_byte_in_a_tag_drops_that_tag_not_the_file(
     assert "not UTF-8 text (byte 0xE9" in quarantine.entries[0].reason
 
 
+@pytest.mark.parametrize(
+    ("tags", "field", "reason"),
+    [
+        ("oops", "Tags", "expected a list of tags, got str; the value is left out"),
+        (
+            [{"Key": "owner", "Value": "x"}, {"Key": "team"}],
+            "Tags[1]",
+            "expected a tag {Key, Value} of text, got an object with keys Key; "
+            "the tags are left out",
+        ),
+        (
+            {"owner": "x"},
+            "Tags",
+            "expected a list of tags, got dict; the value is left out",
+        ),
+    ],
+    ids=["string", "tag-without-value", "object"],
+)
+def test_tags_of_the_wrong_shape_drop_those_tags_not_the_user(
+    demo_snapshot: Path, clean: Tables, tags: Any, field: str, reason: str
+) -> None:
+    _edit_gaad(demo_snapshot, DEV, lambda doc: doc["UserDetailList"][1].update(Tags=tags))
+    tables, quarantine = _land(demo_snapshot)
+    # The user lands, only without its tags; nothing else changes.
+    changes = _changes(clean, tables)
+    assert set(changes) == {"raw_iam_users"}
+    lost, gained = changes["raw_iam_users"]
+    assert {r[:-1] for r in lost} == {r[:-1] for r in gained}
+    assert [(r[3], r[-1]) for r in gained] == [(_gaad(DEV)["UserDetailList"][1]["Arn"], None)]
+    assert _entries(quarantine) == {(f"{DEV}/{GAAD}", "UserDetailList[1]", field)}
+    assert quarantine.entries[0].reason == reason
+    assert quarantine.entries[0].subject_arn == _gaad(DEV)["UserDetailList"][1]["Arn"]
+
+
 def test_a_nan_max_session_duration_nulls_that_field_not_the_role(
     demo_snapshot: Path, clean: Tables
 ) -> None:

@@ -3,7 +3,9 @@ lets it assume an administrator role and, where required, its identity policies 
 
 from __future__ import annotations
 
+import copy
 import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tests.sql.harness import (
@@ -166,3 +168,130 @@ def test_can_assume_admin_role_evidence() -> None:
             }
         ],
     }
+
+
+# --- an admin role in an account that could not be read (issue 18) ---------------------------
+
+YESTERDAY, TODAY = date(2026, 11, 19), date(2026, 11, 20)
+RECORDED = datetime(2026, 11, 20, tzinfo=UTC)
+MEMBER_GAAD = f"{MEMBER}/iam/get-account-authorization-details.json"
+
+
+def _cross_account_inputs(support_may_assume: bool = True) -> dict[str, list[dict]]:
+    """support (ACCT) may assume the administrator roles admin (ACCT) and org-admin (MEMBER),
+    both trusting ACCT's root; support's own policy allows sts:AssumeRole on role/*admin."""
+    everything = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    root_trust = [trust_allow({"AWS": f"arn:aws:iam::{ACCT}:root"})]
+    grant = [_assume("arn:aws:iam::*:role/*admin")] if support_may_assume else []
+    return {
+        "raw_iam_roles": [iam_role("admin", root_trust), iam_role("org-admin", root_trust, MEMBER)],
+        "raw_iam_users": [iam_user("support"), iam_user("someone", MEMBER)],
+        "raw_iam_inline_policies": [
+            inline_policy(role_arn("admin"), everything),
+            inline_policy(role_arn("org-admin", MEMBER), everything),
+            inline_policy(user_arn("support"), grant or [_assume("arn:aws:s3:::nothing")]),
+        ],
+        "ref_iam_actions": catalog_rows(ADMIN_CATALOG),
+        "ref_oidc_providers": reference_rows("ref_oidc_providers"),
+    }
+
+
+def _yesterday() -> dict[str, list[dict]]:
+    """Yesterday's run on the full inputs, as the lake keeps it: its detections, and MEMBER in
+    the configuration history (so today's run knows the account)."""
+    con = build(_cross_account_inputs(), ["det_can_assume_admin_role"], as_of=YESTERDAY)
+    history = [
+        {
+            "as_of": YESTERDAY,
+            "detection_id": f"d-{i}",
+            "rule_id": "can-assume-admin-role",
+            "severity": "high",
+            "resource_arn": arn,
+            "resource_type": rtype,
+            "account_id": account,
+            "principal_arn": arn,
+            "title": title,
+            "evidence": evidence,
+            "recorded_at": RECORDED,
+        }
+        for i, (arn, rtype, account, title, evidence) in enumerate(
+            rows(
+                con,
+                "select resource_arn, resource_type, account_id, title, evidence "
+                "from det_can_assume_admin_role",
+            )
+        )
+    ]
+    member_role = {
+        "as_of": YESTERDAY,
+        "resource_arn": role_arn("org-admin", MEMBER),
+        "resource_type": "iam_role",
+        "account_id": MEMBER,
+        "config_type": "exists",
+        "config_key": "",
+        "fingerprint": "x",
+        "details": "{}",
+        "recorded_at": RECORDED,
+    }
+    return {"detection_history": history, "resource_config_history": [member_role]}
+
+
+def _today(unreadable_member: bool, **changes: Any) -> tuple[str, dict[str, Any]] | None:
+    inputs = {**_cross_account_inputs(**changes), **_yesterday()}
+    if unreadable_member:  # MEMBER's authorization details quarantined: nothing of it landed
+        inputs["raw_iam_roles"] = [r for r in inputs["raw_iam_roles"] if r["account_id"] == ACCT]
+        inputs["raw_iam_users"] = [u for u in inputs["raw_iam_users"] if u["account_id"] == ACCT]
+        inputs["raw_quarantine"] = [
+            {
+                "source": "snapshot",
+                "file": MEMBER_GAAD,
+                "reason": "invalid JSON at line 1 col 1: Expecting value",
+                "partition": "2026-11-20",
+                "quarantined_at": RECORDED,
+            }
+        ]
+    else:  # MEMBER read in full: org-admin is really gone
+        inputs["raw_iam_roles"] = [r for r in inputs["raw_iam_roles"] if r["account_id"] == ACCT]
+    con = build(inputs, ["det_can_assume_admin_role"], as_of=TODAY)
+    found = rows(
+        con,
+        "select title, evidence from det_can_assume_admin_role "
+        f"where resource_arn = '{user_arn('support')}'",
+    )
+    return (found[0][0], json.loads(found[0][1])) if found else None
+
+
+def test_an_unreadable_account_does_not_change_another_accounts_detection() -> None:
+    [(title_before, evidence_before)] = [
+        (h["title"], json.loads(h["evidence"]))
+        for h in _yesterday()["detection_history"]
+        if h["resource_arn"] == user_arn("support")
+    ]
+    assert evidence_before["admin_role_count"] == 2
+    today = _today(unreadable_member=True)
+    assert today is not None
+    title, evidence = today
+    # MEMBER's role is held as yesterday's run found it, and says so; ACCT's is evaluated again.
+    reason = f"unreadable input {MEMBER_GAAD} (whole file)"
+    held = {"held_open": {"reason": reason, "last_found_at": "2026-11-19"}}
+    expected = copy.deepcopy(evidence_before)
+    expected["admin_roles"][1].update(held)
+    assert [r["role_arn"] for r in expected["admin_roles"]] == [
+        role_arn("admin"),
+        role_arn("org-admin", MEMBER),
+    ]
+    assert (title, evidence) == (title_before, expected)
+
+
+def test_a_held_admin_role_still_needs_the_principals_own_permission() -> None:
+    # support's own policy no longer allows sts:AssumeRole: ACCT is complete, so that counts.
+    assert _today(unreadable_member=True, support_may_assume=False) is None
+
+
+def test_a_role_deleted_from_a_readable_account_leaves_the_detection() -> None:
+    today = _today(unreadable_member=False)
+    assert today is not None
+    title, evidence = today
+    assert title == "IAM user support can assume administrator role admin"
+    assert [r["role_arn"] for r in evidence["admin_roles"]] == [role_arn("admin")]
+    assert evidence["admin_role_count"] == 1

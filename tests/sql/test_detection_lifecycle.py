@@ -574,3 +574,39 @@ def test_an_unreadable_scp_on_the_root_spares_the_management_account() -> None:
         (MANAGEMENT, False),
     }
     assert _resolutions(con) == set()
+
+
+def test_an_unreadable_accounts_list_makes_every_account_incomplete() -> None:
+    # Which accounts are in the organization is unknown: the trust and resource-policy rules of
+    # every account judge other accounts by it, the management account's included. The policy
+    # targets and every SCP are read, so only that reason applies (and the SCP placement one for
+    # the members: the accounts file also says where policies apply).
+    org = _org("r-1")
+    org["raw_org_accounts"] = []
+    org["raw_quarantine"] = [_quarantined("organization/list-accounts.json")]
+    con = _two_accounts_found_yesterday(**org)
+    membership = (
+        "unreadable organization file organization/list-accounts.json "
+        "(which accounts are in the organization is unknown)"
+    )
+    placement = (
+        "unreadable organization file organization/list-accounts.json "
+        "(where organization policies apply is unknown)"
+    )
+    assert set(rows(con, "select account_id, incomplete_reason from account_completeness")) == {
+        (ACCT, f"{placement}; {membership}"),
+        (OTHER, f"{placement}; {membership}"),
+        (MANAGEMENT, membership),
+    }
+    assert _resolutions(con) == set()
+
+
+def test_an_unreadable_organization_root_list_spares_the_management_account() -> None:
+    org = _org("r-1")
+    org["raw_quarantine"] = [_quarantined("organization/list-roots.json")]
+    con = _two_accounts_found_yesterday(**org)
+    assert set(rows(con, "select account_id, is_incomplete from account_completeness")) == {
+        (ACCT, True),
+        (OTHER, True),
+        (MANAGEMENT, False),
+    }

@@ -283,3 +283,33 @@ def test_a_perimeter_deny_keeps_a_wildcard_trust_to_the_callers_it_names() -> No
             "assume_actions": ["sts:assumerole"],
         }
     ]
+
+
+def _trust_rows(principal: Any, partition: str = "aws") -> set[tuple]:
+    role = iam_role("cross", [trust_allow(principal)])
+    if partition != "aws":
+        role["arn"] = role["arn"].replace("arn:aws:", f"arn:{partition}:")
+    con = build(
+        trust_inputs([role], ACCT),
+        ["int_role_trust_principals", "det_cross_account_trust_without_external_id"],
+    )
+    trust = rows(con, "select * exclude (policy_key) from int_role_trust_principals")
+    fired = rows(
+        con,
+        "select resource_arn, title, evidence from det_cross_account_trust_without_external_id",
+    )
+    return {tuple(str(v) for v in r) for r in [*trust, *fired]}
+
+
+def test_a_bare_account_id_is_its_root_as_aws_stores_it() -> None:
+    # `"AWS": "<id>"` is `arn:aws:iam::<id>:root` (IAM stores the ARN): the same rows, evidence
+    # included, whichever way the snapshot spells it.
+    as_arn = _trust_rows({"AWS": f"arn:aws:iam::{VENDOR}:root"})
+    assert any(f"arn:aws:iam::{VENDOR}:root" in "|".join(r) for r in as_arn)
+    assert _trust_rows({"AWS": VENDOR}) == as_arn
+    # Both spellings in one statement are one principal.
+    assert _trust_rows({"AWS": [VENDOR, f"arn:aws:iam::{VENDOR}:root"]}) == as_arn
+    # In another partition, the root of that partition.
+    cn = _trust_rows({"AWS": VENDOR}, partition="aws-cn")
+    assert cn == _trust_rows({"AWS": f"arn:aws-cn:iam::{VENDOR}:root"}, partition="aws-cn")
+    assert any(f"arn:aws-cn:iam::{VENDOR}:root" in "|".join(r) for r in cn)

@@ -277,8 +277,9 @@ def test_trust_rule_evidence_names_statements_and_accounts() -> None:
         "without requiring an sts:ExternalId"
     )
     assert evidence["trusted_accounts"] == [VENDOR2, VENDOR]
+    # VENDOR2 is written as a bare account id: AWS reads (and stores) it as its root's ARN.
     assert [(s["statement"], s["principal"]) for s in evidence["statements"]] == [
-        (0, VENDOR2),
+        (0, f"arn:aws:iam::{VENDOR2}:root"),
         (0, f"arn:aws:iam::{VENDOR}:root"),
     ]
     assert got["trust-outside-organization"][1]["trusted_accounts"] == [VENDOR2, VENDOR]

@@ -82,6 +82,12 @@ def _is_log_file(name: str) -> bool:
     return name.endswith(_LOG_SUFFIXES) and _DIGEST_MARKER not in name
 
 
+def _is_listed(info: dict[str, Any]) -> bool:
+    """A listing entry that is a file, or that is neither a file nor a folder (fsspec's "other":
+    a dangling or looping symlink, a FIFO): listed so that it is quarantined, not skipped."""
+    return info["type"] != "directory"
+
+
 @dataclass(frozen=True)
 class LogObject:
     """One log file of a CloudTrail source, as the manifest records it."""
@@ -90,6 +96,9 @@ class LogObject:
     size: int
     version: str  # S3 ETag, or the local file's mtime (ns): a change means new content
     day: date | None  # delivery day from the name or folder; None = undated (exports)
+    # False for a path named like a log file that is neither a file nor a folder (a dangling or
+    # looping symlink, a FIFO, a socket): it is quarantined, never opened (a FIFO would block).
+    regular: bool = True
 
 
 class CloudTrailSource:
@@ -125,7 +134,11 @@ class CloudTrailSource:
             info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified")
         )
         return LogObject(
-            key=rel, size=int(info.get("size") or 0), version=version, day=file_day(rel)
+            key=rel,
+            size=int(info.get("size") or 0),
+            version=version,
+            day=file_day(rel),
+            regular=info["type"] == "file",
         )
 
     def _dirs(self, path: str) -> list[str]:
@@ -149,7 +162,7 @@ class CloudTrailSource:
                             day_prefixes.extend(self._dirs(trail))
             elif entry["type"] == "directory":
                 for info in self.fs.find(name, detail=True).values():
-                    if info["type"] == "file" and _is_log_file(info["name"]):
+                    if _is_listed(info) and _is_log_file(info["name"]):
                         other.append(self._object(info))
             elif _is_log_file(base):
                 other.append(self._object(entry))
@@ -167,7 +180,7 @@ class CloudTrailSource:
             if not self.fs.isdir(folder):
                 continue
             for info in self.fs.ls(folder, detail=True):
-                if info["type"] == "file" and _is_log_file(info["name"].rsplit("/", 1)[-1]):
+                if _is_listed(info) and _is_log_file(info["name"].rsplit("/", 1)[-1]):
                     found.append(self._object(info))
         return sorted(found, key=lambda o: o.key)
 
@@ -337,6 +350,13 @@ def _fast_table(data: bytes | bytearray, obj: LogObject, day: date) -> pa.Table 
 
 
 def _open(source: CloudTrailSource, obj: LogObject, quarantine: Quarantine) -> Any | None:
+    if not obj.regular:
+        quarantine.add(
+            obj.key,
+            "unreadable file: not a regular file (a dangling or looping symlink, a FIFO or a "
+            "socket); not read",
+        )
+        return None
     try:
         return source.fs.open(source.path(obj.key), "rb")
     except OSError as exc:

@@ -82,3 +82,27 @@ def test_credential_report_bad_cells_and_rows(snap):
         (report, "line 3", None),
         ("222222222222/iam/credential-report.csv", None, None),
     }
+
+
+def test_a_line_with_too_few_or_too_many_fields_is_refused_whole(snap):
+    # A short line would read as "no MFA, no password" for its user; a long one shifts nothing
+    # the reader can trust. Either is quarantined by line; the other lines land.
+    header = "user,arn,user_creation_time,password_enabled,mfa_active\n"
+    lines = (
+        "bob,arn:aws:iam::111111111111:user/bob,2024-02-01T12:00:00+00:00,true,true\n"
+        "dave,arn:aws:iam::111111111111:user/dave,2024-02-01T12:00:00+00:00\n"
+        "erin,arn:aws:iam::111111111111:user/erin,2024-02-01T12:00:00+00:00,true,true,extra\n"
+        "frank,arn:aws:iam::111111111111:user/frank,2024-02-01T12:00:00+00:00,false,false\n"
+    )
+    write(snap / ACCOUNT / "iam" / "credential-report.csv", header + lines)
+    tables, quarantine = land(snap)
+    assert [
+        (r["user"], r["password_enabled"], r["mfa_active"])
+        for r in rows(tables, "raw_credential_report")
+    ] == [("bob", True, True), ("frank", False, False)]
+    report = f"{ACCOUNT}/iam/credential-report.csv"
+    assert quarantined(quarantine) == {(report, "line 3", None), (report, "line 4", None)}
+    assert sorted((e.reason, e.subject_arn) for e in quarantine.entries) == [
+        ("expected 5 fields as in the header, got 3", "arn:aws:iam::111111111111:user/dave"),
+        ("expected 5 fields as in the header, got 6", "arn:aws:iam::111111111111:user/erin"),
+    ]

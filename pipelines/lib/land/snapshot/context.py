@@ -154,6 +154,14 @@ def _source_field(args: tuple[Any, ...], value: Any) -> str | None:
     return None
 
 
+def _shape(value: Any) -> str:
+    """What a JSON value is, for a quarantine reason (`str`, `object with keys Key, Val`)."""
+    if isinstance(value, dict):
+        keys = ", ".join(sorted(str(k) for k in value)[:4])
+        return f"an object with keys {keys}" if keys else "an empty object"
+    return type(value).__name__
+
+
 def _printable(text: str) -> str:
     """Text for a quarantine entry: bytes that are not UTF-8 shown as escapes."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
@@ -276,6 +284,32 @@ class Ctx:
             self.reject(f"{problem[1]}; the value is left out", problem[0])
             return None
         return json_text(value)
+
+    def tags(self, value: Any, field: str = "Tags") -> str | None:
+        """AWS tags (`[{"Key": …, "Value": …}, …]`) as compact JSON text, or None: tags holding a
+        value that cannot land (`json`) or not of that shape (a string, a tag without its Key) are
+        left out and quarantined as a field; the record still lands."""
+        text = self.json(value, field)
+        if text is None:
+            return None
+        if not isinstance(value, list):
+            self.reject(
+                f"expected a list of tags, got {type(value).__name__}; the value is left out", field
+            )
+            return None
+        for index, tag in enumerate(value):
+            if not (
+                isinstance(tag, dict)
+                and isinstance(tag.get("Key"), str)
+                and isinstance(tag.get("Value"), str)
+            ):
+                self.reject(
+                    "expected a tag {Key, Value} of text, got "
+                    f"{_shape(tag)}; the tags are left out",
+                    f"{field}[{index}]",
+                )
+                return None
+        return text
 
     def entries(
         self, doc: Any, key: str, seen: Seen | None = None, subject: str | None = None

@@ -34,7 +34,7 @@ def _user_row(ctx: Ctx, user: dict[str, Any]) -> Row:
         "create_date": ctx.timestamp(user.get("CreateDate"), "CreateDate"),
         "password_last_used": ctx.timestamp(user.get("PasswordLastUsed"), "PasswordLastUsed"),
         "permissions_boundary_arn": boundary_arn(user),
-        "tags_json": ctx.json(user.get("Tags"), "Tags"),
+        "tags_json": ctx.tags(user.get("Tags")),
     }
 
 
@@ -72,7 +72,7 @@ def _role_row(ctx: Ctx, role: dict[str, Any]) -> Row:
         # Service-linked roles live under /aws-service-role/ and are exempt from SCPs.
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html
         "is_service_linked": isinstance(path, str) and path.startswith("/aws-service-role/"),
-        "tags_json": ctx.json(role.get("Tags"), "Tags"),
+        "tags_json": ctx.tags(role.get("Tags")),
     }
 
 
@@ -296,7 +296,15 @@ def land_credential_report(ctx: Ctx, text: str) -> None:
         ctx.reject(f"not a credential report: no {', '.join(missing)} column")
         return
     seen = Seen("arn")
+    width = len(reader.fieldnames or [])
     for line_num, line in lines:
         line_ctx = ctx.at(f"line {line_num}").about(line.get("arn"))
+        # A line with fewer or more fields than the header cannot be read column by column (its
+        # values would land in the wrong columns, or as missing): the line is refused whole.
+        fields = width - sum(v is None for k, v in line.items() if k is not None)
+        fields += len(line.get(None) or [])  # the values past the header (DictReader restkey)
+        if fields != width:
+            line_ctx.reject(f"expected {width} fields as in the header, got {fields}")
+            continue
         if not seen.repeated(line_ctx, line, line_ctx.record or ""):
             line_ctx.land("raw_credential_report", _credential_row, line)

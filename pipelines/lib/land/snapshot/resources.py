@@ -30,7 +30,7 @@ def _instance_row(ctx: Ctx, region: str, instance: dict[str, Any]) -> Row:
         "private_ip_address": instance.get("PrivateIpAddress"),
         "public_ip_address": instance.get("PublicIpAddress"),
         "name": tag_value(instance.get("Tags"), "Name"),
-        "tags_json": ctx.json(instance.get("Tags"), "Tags"),
+        "tags_json": ctx.tags(instance.get("Tags")),
     }
 
 
