@@ -42,11 +42,14 @@ def make_dev(home: Path, env: dict[str, str] | None = None) -> Iterator[int]:
     """`make dev` on a free port until the code location has loaded; stopped at the end."""
     port = free_port()
     environment = {**os.environ, "PORT": str(port), "DAGSTER_HOME": str(home), **(env or {})}
+    # The servers' log goes to a file: a pipe nobody reads fills up and stops the daemon.
+    log_path = home.parent / f"make-dev-{port}.log"
+    log = log_path.open("wb")
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "dev"],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         # dagster dev ignores SIGINT when started from a background shell; restore it. The
@@ -57,7 +60,7 @@ def make_dev(home: Path, env: dict[str, str] | None = None) -> Iterator[int]:
         deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"make dev exited: {proc.stdout.read().decode()[-3000:]}")
+                raise AssertionError(f"make dev exited: {log_path.read_text()[-3000:]}")
             try:
                 if graphql(port, LOADED)["assetNodes"]:
                     break
@@ -74,3 +77,4 @@ def make_dev(home: Path, env: dict[str, str] | None = None) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from pipelines.cli import main
 from tests.browser.dagster_dev import ROOT, graphql, make_dev
@@ -97,6 +98,18 @@ def _failed_runs(port: int) -> list[str]:
     ]
 
 
+def _dismiss_the_newsletter_prompt(page: Page) -> None:
+    """Dagster asks a new instance to join its community, a few seconds after the first page
+    loads; "Skip" closes it for good."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(timeout=15_000)
+    except PlaywrightTimeout:
+        return
+    skip.click()
+    skip.wait_for(state="hidden")
+
+
 def test_materialize_all_with_the_dialogs_defaults_gives_the_detections_of_ciem_run(
     ui: tuple[int, Path], reference: set[tuple], browser: Browser
 ) -> None:
@@ -106,9 +119,7 @@ def test_materialize_all_with_the_dialogs_defaults_gives_the_detections_of_ciem_
     page.set_default_timeout(60_000)
     page.goto(f"http://127.0.0.1:{port}/asset-groups")
     page.get_by_role("button", name="Materialize all").wait_for()
-    skip = page.get_by_role("button", name="Skip")  # Dagster's newsletter prompt, if shown
-    if skip.count():
-        skip.click()
+    _dismiss_the_newsletter_prompt(page)
     page.get_by_role("button", name="Materialize all").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("All partitions").wait_for()

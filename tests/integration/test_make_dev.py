@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from pipelines.definitions import defs
+from tests.browser.dagster_dev import graphql, make_dev
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY = """
@@ -28,59 +23,14 @@ QUERY = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture
+def dagster_ui(tmp_path: Path):
+    with make_dev(tmp_path / "dagster_home") as port:
+        yield port
 
 
 def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback only)
-        return json.load(response)["data"]
-
-
-@pytest.fixture
-def dagster_ui(tmp_path: Path):
-    port = _free_port()
-    env = {**os.environ, "PORT": str(port), "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    proc = subprocess.Popen(
-        ["make", "--no-print-directory", "dev"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        # dagster dev ignores SIGINT when started from a background shell; restore it. The
-        # usual umask: DAGSTER_HOME must be owner-only all the same.
-        preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL), os.umask(0o022)),
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"make dev exited: {proc.stdout.read().decode()[-3000:]}")
-            try:
-                data = _graphql(port, QUERY)
-                if data["assetNodes"]:
-                    break
-            except (OSError, KeyError, TypeError):
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("the Dagster UI did not come up within 120 s")
-            time.sleep(1)
-        yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    return graphql(port, query)
 
 
 def test_make_dev_serves_the_asset_graph_and_the_stopped_nightly_schedule(
