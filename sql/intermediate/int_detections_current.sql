@@ -11,6 +11,9 @@
 -- the previous run's, held open (same rows; evidence gains `held_open`: the reason and the run
 -- that last found it), and what this run found for it is not opened until its input is
 -- readable again. On its first run its findings are kept (the marts flag the account).
+-- A privilege-escalation path of another account that went through such an account (its
+-- previous evidence names the account) and is not found now is held open the same way: the
+-- unreadable account's part of the path cannot be judged.
 -- grain: detection_id
 
 with optional_columns as (
@@ -74,8 +77,28 @@ history as (
     where as_of < (select as_of from params)
 ),
 
+carried as (
+    -- The previous run's detections of an account that is incomplete now, and its escalation
+    -- paths through such an account that this run no longer finds (one reason each).
+    select h.*, a.incomplete_reason
+    from history as h
+    inner join held_accounts as a
+        on a.account_id = h.account_id and h.as_of = a.previous_as_of
+    union all by name
+    select h.*, a.incomplete_reason
+    from history as h
+    inner join held_accounts as a
+        on h.as_of = a.previous_as_of
+        and h.rule_id = 'privilege-escalation'
+        and h.account_id is distinct from a.account_id
+        and contains(h.evidence, ':' || a.account_id || ':')
+    where h.detection_id not in (select detection_id from found)
+        and h.account_id not in (select account_id from held_accounts)
+    qualify row_number() over (partition by h.detection_id order by a.account_id) = 1
+),
+
 held as (
-    -- The previous run's detections of an account that is incomplete now, carried forward.
+    -- The carried detections, held open.
     select
         h.detection_id,
         h.rule_id,
@@ -89,7 +112,7 @@ held as (
             coalesce(h.evidence, '{}'),
             to_json({
                 'held_open': {
-                    'reason': a.incomplete_reason,
+                    'reason': h.incomplete_reason,
                     'last_found_at': coalesce(
                         json_extract_string(h.evidence, '$.held_open.last_found_at'),
                         strftime(h.as_of, '%Y-%m-%d')
@@ -100,15 +123,14 @@ held as (
         h.suggested_policy,
         h.suggested_policy_verification,
         p.as_of
-    from history as h
-    inner join held_accounts as a
-        on a.account_id = h.account_id and h.as_of = a.previous_as_of
+    from carried as h
     cross join params as p
 ),
 
 final as (
     select * from found
-    where account_id is null or account_id not in (select account_id from held_accounts)
+    where (account_id is null or account_id not in (select account_id from held_accounts))
+        and detection_id not in (select detection_id from carried)
     union all by name
     select * from held
 )

@@ -74,7 +74,13 @@ def _gaad(account: str) -> dict[str, Any]:
 # Where the damage goes: the policy's table, the record and field of its document, how its row
 # (if any) is found, and the ARN its quarantine entry names.
 MANAGED = "arn:aws:iam::333333333333:policy/DevGuardrails"  # Policies[2], a Deny
-INLINE_USER = "arn:aws:iam::333333333333:user/sandbox-owner"  # UserDetailList[6], Allow * on *
+INLINE_USER = "arn:aws:iam::333333333333:user/sandbox-owner"  # Allow * on *
+
+
+def _user_index(arn: str) -> int:
+    """Where the demo's authorization details list a user (found by ARN, never by position)."""
+    users = _gaad(DEV)["UserDetailList"]
+    return next(i for i, u in enumerate(users) if u["Arn"] == arn)
 
 
 def _managed_statement(doc: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +88,7 @@ def _managed_statement(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inline_document(doc: dict[str, Any]) -> dict[str, Any]:
-    return doc["UserDetailList"][6]["UserPolicyList"][0]["PolicyDocument"]
+    return doc["UserDetailList"][_user_index(INLINE_USER)]["UserPolicyList"][0]["PolicyDocument"]
 
 
 GRAMMAR_BREAKS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
@@ -146,7 +152,11 @@ def test_an_inline_policy_breaking_the_grammar_is_refused_naming_its_principal(
     assert gained == set()
     assert {(r[1], r[3]) for r in lost} == {(INLINE_USER, "sandbox-full-access")}
     assert _entries(quarantine) == {
-        (f"{DEV}/{GAAD}", "UserDetailList[6]", f"UserPolicyList[0].PolicyDocument.{field}")
+        (
+            f"{DEV}/{GAAD}",
+            f"UserDetailList[{_user_index(INLINE_USER)}]",
+            f"UserPolicyList[0].PolicyDocument.{field}",
+        )
     }
     assert quarantine.entries[0].subject_arn == INLINE_USER
 
@@ -303,22 +313,24 @@ def test_the_grammar_rules(document: dict[str, Any], kind: Any, problems: list[s
 def test_a_repeated_user_lands_once_and_a_different_repeat_is_quarantined(
     demo_snapshot: Path, clean: Tables
 ) -> None:
+    users = _gaad(DEV)["UserDetailList"]
+    inline = _user_index(INLINE_USER)
+
     def repeat(doc: dict[str, Any]) -> None:
-        users = doc["UserDetailList"]
-        users.append(json.loads(json.dumps(users[3])))  # identical: pages merged twice
-        changed = json.loads(json.dumps(users[6]))
+        listed = doc["UserDetailList"]
+        listed.append(json.loads(json.dumps(listed[3])))  # identical: pages merged twice
+        changed = json.loads(json.dumps(listed[inline]))
         changed["UserPolicyList"] = []  # same id, different content
-        users.append(changed)
+        listed.append(changed)
 
     _edit_gaad(demo_snapshot, DEV, repeat)
     tables, quarantine = _land(demo_snapshot)
     assert _changes(clean, tables) == {}
-    users = _gaad(DEV)["UserDetailList"]
-    assert len(users) == 7
-    assert _entries(quarantine) == {(f"{DEV}/{GAAD}", "UserDetailList[8]", None)}
+    # the identical copy lands once, unnamed; the different one is refused by its position
+    assert _entries(quarantine) == {(f"{DEV}/{GAAD}", f"UserDetailList[{len(users) + 1}]", None)}
     assert quarantine.entries[0].subject_arn == INLINE_USER
     assert quarantine.entries[0].reason.startswith(
-        f"repeats Arn {users[6]['Arn']!r} of UserDetailList[6] with different content"
+        f"repeats Arn {INLINE_USER!r} of UserDetailList[{inline}] with different content"
     )
 
 
