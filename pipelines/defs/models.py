@@ -24,7 +24,7 @@ from pipelines.defs.landing import UPSTREAM_CHANGED, preview, report
 from pipelines.defs.partitions import Days
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.findings.suppressions import load_suppressions, resolve_path
-from pipelines.lib.lake import Lake, temp_path_for, write_parquet
+from pipelines.lib.lake import Lake, exclusive, temp_path_for, write_parquet
 from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS
 from pipelines.lib.warehouse.connection import (
     RunParams,
@@ -450,7 +450,12 @@ def build_sql_models(
             # The lake's marts follow the newest day; an older day rebuilt later leaves them.
             newest = published is None or as_of >= published
             day_parts = lake.day_warehouse_path(as_of).parent / "parts"
-            with building_warehouse(lake, lake.day_warehouse_path(as_of)) as con:
+            # Two runs of one as-of day at once take turns (its warehouse and parts folders).
+            day_lock = lake.day_warehouse_path(as_of).parent / "build.lock"
+            with (
+                exclusive(day_lock),
+                building_warehouse(lake, lake.day_warehouse_path(as_of)) as con,
+            ):
                 params = ciem.run_params(as_of)
                 register_lake_views(con, lake, LAKE_TABLES, as_of)
                 set_run_params(con, params)

@@ -4,6 +4,7 @@ write a file, read one outside the lake or install an extension unless `--allow-
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from pipelines.cli import main
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse import connection
 from pipelines.lib.warehouse.connection import SettingError, connect
-from tests.faults.harness import run_ciem
+from tests.faults.harness import DEMO_SNAPSHOTS, run_ciem
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,12 @@ def test_a_lake_path_with_quotes_runs_and_answers(
 ) -> None:
     capsys.readouterr()
     assert _query(quoted_lake, "select count(*) as n from raw_iam_users") == 0
-    assert capsys.readouterr().out == "n\n16\n"
+    snapshot = DEMO_SNAPSHOTS / "2026-11-20"
+    users = sum(
+        len(json.loads(p.read_text())["UserDetailList"])
+        for p in snapshot.glob("*/iam/get-account-authorization-details.json")
+    )
+    assert capsys.readouterr().out == f"n\n{users}\n"
     assert (quoted_lake / "marts" / "detections.parquet").is_file()
 
 
