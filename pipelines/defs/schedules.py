@@ -15,17 +15,9 @@ import dagster as dg
 from pipelines.defs.partitions import Days
 
 
-def _status() -> dg.DefaultScheduleStatus:
+def _running() -> bool:
     # Stopped unless the deployment says otherwise (README, "Nightly schedule").
-    if os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running":
-        return dg.DefaultScheduleStatus.RUNNING
-    return dg.DefaultScheduleStatus.STOPPED
-
-
-def _sensor_status() -> dg.DefaultSensorStatus:
-    if os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running":
-        return dg.DefaultSensorStatus.RUNNING
-    return dg.DefaultSensorStatus.STOPPED
+    return os.environ.get("CIEM_NIGHTLY_SCHEDULE") == "running"
 
 
 def build_nightly(days: Days, collect: bool) -> tuple[list, list, list]:
@@ -50,7 +42,9 @@ def build_nightly(days: Days, collect: bool) -> tuple[list, list, list]:
         job=nightly_job,
         cron_schedule="0 2 * * *",
         execution_timezone="UTC",
-        default_status=_status(),
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if _running()
+        else dg.DefaultScheduleStatus.STOPPED,
     )
     def ciem_nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         """Each night, the day that just ended is landed; `ciem_models_after_landing` follows."""
@@ -61,7 +55,9 @@ def build_nightly(days: Days, collect: bool) -> tuple[list, list, list]:
         run_status=dg.DagsterRunStatus.SUCCESS,
         monitored_jobs=[nightly_job],
         request_job=models_job,
-        default_status=_sensor_status(),
+        default_status=dg.DefaultSensorStatus.RUNNING
+        if _running()
+        else dg.DefaultSensorStatus.STOPPED,
     )
     def ciem_models_after_landing(context: dg.RunStatusSensorContext):
         """When a day has landed, model that day as the as-of day (its window ends on it)."""
