@@ -4,6 +4,7 @@ each file to its lander; `read_snapshot` returns every `raw_*` table."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import stat
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from pipelines.lib.land.snapshot.resources import (
     land_resource_policy,
 )
 from pipelines.lib.land.snapshot.schemas import SNAPSHOT_SCHEMAS, Row
+
+log = logging.getLogger("ciem")
 
 _ACCOUNT_DIR = re.compile(r"^\d{12}$")
 _GAAD_FILE = "get-account-authorization-details.json"
@@ -212,10 +215,52 @@ def read_snapshot(snapshot_dir: str | Path, quarantine: Quarantine) -> dict[str,
     the layout land nothing; unknown files are ignored. Bad input goes to `quarantine`: a path of
     the layout that is there but cannot be read (a folder or a symlink loop in place of a file),
     a file that is not JSON, a record or a value that cannot land, each with its reason.
+
+    A collector publishes a new collection by moving it into place (a rename, or a symlink
+    switched to it). When that happens while the folder is read, the rows read so far mix two
+    collections: the folder's identity is compared before and after, and the read starts again
+    on what is there now (at most READ_ATTEMPTS times, then a one-line error).
     """
     root = Path(snapshot_dir)
+    for attempt in range(1, READ_ATTEMPTS + 1):
+        before = _identity(root)
+        collected = Quarantine(source=quarantine.source, partition=quarantine.partition, quiet=True)
+        tables = _read_once(root, collected)
+        if _identity(root) == before:
+            quarantine.extend(collected.entries)
+            return tables
+        log.warning(
+            "snapshot folder %s was replaced while it was read (attempt %d of %d): "
+            "reading it again",
+            root,
+            attempt,
+            READ_ATTEMPTS,
+        )
+    raise SnapshotChangedError(
+        f"snapshot folder {root} was replaced while it was read, {READ_ATTEMPTS} times in a row: "
+        "publish a new collection once it is complete (write it aside, then rename it into place)"
+    )
+
+
+READ_ATTEMPTS = 3
+
+
+class SnapshotChangedError(RuntimeError):
+    """The snapshot folder kept changing under the reader."""
+
+
+def _identity(root: Path) -> tuple[int, int]:
+    """(device, inode) of the folder a path names now, following a symlink."""
+    try:
+        st = root.stat()
+    except OSError as err:
+        raise FileNotFoundError(f"snapshot folder not found: {root} ({_why(err)})") from None
     if not root.is_dir():
         raise FileNotFoundError(f"snapshot folder not found: {root}")
+    return st.st_dev, st.st_ino
+
+
+def _read_once(root: Path, quarantine: Quarantine) -> dict[str, pa.Table]:
     snap = _Snapshot(root, quarantine, {name: [] for name in SNAPSHOT_SCHEMAS})
     for entry in snap.entries(root, None):
         if not _ACCOUNT_DIR.match(entry.name):
