@@ -15,7 +15,7 @@ from pipelines.defs.models import build_models, ref_suppressions
 from pipelines.defs.notifications import build_notifications
 from pipelines.defs.partitions import Days, planned_days
 from pipelines.defs.resources import CiemSettings
-from pipelines.defs.schedules import build_nightly
+from pipelines.defs.schedules import build_freshness, build_nightly
 
 
 def collection_configured() -> bool:
@@ -51,6 +51,8 @@ def build_definitions(
     if collect:
         assets.append(iam_snapshot_collected)
     jobs, schedules, sensors = build_nightly(days, collect)
+    freshness_checks, freshness_sensor = build_freshness()
+    sensors.append(freshness_sensor)
     # Running by default: with `make dev`'s daemon, partitions whose inputs changed are rebuilt
     # (the condition `upstream_changed` on the aggregates and models; README, "Stale means stale").
     sensors.append(
@@ -63,6 +65,7 @@ def build_definitions(
     )
     return dg.Definitions(
         assets=assets,
+        asset_checks=freshness_checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

@@ -8,6 +8,7 @@ models never start on a day that is not landed."""
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import timedelta
 
 import dagster as dg
@@ -67,3 +68,48 @@ def build_nightly(days: Days, collect: bool) -> tuple[list, list, list]:
         return dg.SkipReason(f"no as-of partition for {day!r}")
 
     return [nightly_job, models_job], [ciem_nightly_schedule], [ciem_models_after_landing]
+
+
+def freshness_deadline() -> str:
+    """When the day that ended must have landed (cron, UTC): by default 06:00, four hours after
+    the nightly run starts (`CIEM_FRESHNESS_DEADLINE`)."""
+    return os.environ.get("CIEM_FRESHNESS_DEADLINE", "0 6 * * *")
+
+
+def build_freshness() -> tuple[list[dg.AssetChecksDefinition], dg.SensorDefinition]:
+    """Warn when the newest as-of day landed (its snapshot: `raw_iam_users`) or modelled
+    (`detections`) is older than the deadline expects: after 06:00 UTC, yesterday must be there.
+    A CloudTrail day that did not land shows here too: the models of its as-of day wait for it
+    (`int_usage_in_window:window_inputs_landed`). CloudTrail's own partitions run up to today,
+    whose partial day nothing waits for, so they are not checked themselves. A warning (never an
+    error), cleared by the run that catches up; evaluated by the daemon's sensor, which runs
+    with the nightly schedule (`CIEM_NIGHTLY_SCHEDULE=running`)."""
+    with warnings.catch_warnings():
+        # Dagster 1.13 points to `FreshnessPolicy`, which judges an asset's last materialization
+        # of any partition (a backfill of last month would count as fresh); these checks ask for
+        # the newest day itself.
+        warnings.simplefilter("ignore", category=dg.SupersessionWarning)
+        checks = list(
+            dg.build_time_partition_freshness_checks(
+                assets=["raw_iam_users", "detections"],
+                deadline_cron=freshness_deadline(),
+                timezone="UTC",
+                severity=dg.AssetCheckSeverity.WARN,
+            )
+        )
+        sensor = dg.build_sensor_for_freshness_checks(
+            freshness_checks=checks,
+            name="ciem_freshness",
+            minimum_interval_seconds=600,
+            default_status=dg.DefaultSensorStatus.RUNNING
+            if _running()
+            else dg.DefaultSensorStatus.STOPPED,
+        )
+    return checks, sensor
+
+
+def is_freshness_check(checks: dg.AssetChecksDefinition) -> bool:
+    return all(key.name == FRESHNESS_CHECK for key in checks.check_keys)
+
+
+FRESHNESS_CHECK = "freshness_check"

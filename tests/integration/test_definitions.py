@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -146,3 +146,47 @@ def test_nightly_schedule_lands_yesterday_and_the_models_follow_it() -> None:
         if graph.get(k).partitions_def is None
     }
     assert {graph.get(dg.AssetKey(k)).group_name for k in unpartitioned} == {"reference", "reports"}
+
+
+def _freshness(live: dg.Definitions, landed: list[str]) -> dict[str, tuple[bool, str]]:
+    """Run the freshness checks of a live deployment on an instance where `landed` days of
+    CloudTrail (and their as-of days of detections) have been materialized."""
+    instance = dg.DagsterInstance.ephemeral()
+    for day in landed:
+        for asset in ("raw_iam_users", "detections"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=day))
+    checks = dg.AssetSelection.checks(*live.asset_checks)
+    job = dg.define_asset_job("freshness", selection=checks)
+    defs_with_job = dg.Definitions(
+        assets=live.assets, asset_checks=live.asset_checks, jobs=[job], resources=live.resources
+    )
+    result = defs_with_job.resolve_job_def("freshness").execute_in_process(instance=instance)
+    return {
+        e.asset_key.to_user_string(): (e.passed, e.severity.value)
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def test_freshness_warns_when_the_newest_landed_day_is_late() -> None:
+    """A live deployment whose newest as-of day is five days old is warned of (on both the
+    landed snapshot and the modelled detections); one that landed yesterday and the day before
+    is not, whatever the hour (before the 06:00 deadline, the day before counts)."""
+    from pipelines.defs.location import build_definitions
+    from pipelines.defs.partitions import planned_days
+    from pipelines.defs.schedules import FRESHNESS_CHECK
+
+    settings = defs.resources["ciem"]
+    days = planned_days(
+        settings.cloudtrail_dir, settings.snapshots, 15, env={"CIEM_LATEST_DAY": "rolling"}
+    )
+    live = build_definitions(settings, days, collect=False)
+    [checks] = live.asset_checks
+    assert {k.to_user_string() for k in checks.check_keys} == {
+        f"raw_iam_users:{FRESHNESS_CHECK}",
+        f"detections:{FRESHNESS_CHECK}",
+    }
+    today = datetime.now(UTC).date()
+    ago = [(today - timedelta(days=n)).isoformat() for n in (1, 2, 5)]
+    late, fresh = (False, "WARN"), (True, "WARN")
+    assert _freshness(live, [ago[2]]) == {"raw_iam_users": late, "detections": late}
+    assert _freshness(live, ago) == {"raw_iam_users": fresh, "detections": fresh}
