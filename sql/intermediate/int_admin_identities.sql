@@ -4,6 +4,9 @@
 -- Deny in those policies taking any back. SCPs are organization guardrails and do not change
 -- admin status; `scp_denied_actions` says how much they take away. Computed once per policy
 -- set (principals with the same set share the answer).
+-- An Allow of everything whose `NotResource` names only particular resources outside IAM
+-- (wildcard-free ARNs such as one bucket) counts as every resource: the principal keeps every
+-- IAM action on every IAM resource, so it can rewrite its own policies and drop the exception.
 -- grain: principal_arn
 
 with principal_sets as (
@@ -12,6 +15,36 @@ with principal_sets as (
 
 evaluated as (
     select * from int_policy_set_actions_evaluated
+),
+
+named_exception_grants as (
+    -- Unconditional identity Allows whose NotResource lists only wildcard-free, non-IAM ARNs.
+    select policy_set_key, grant_id
+    from int_policy_set_statements
+    where source = 'identity'
+        and effect = 'Allow'
+        and not has_condition
+        and not_resources is not null
+        and len(not_resources) > 0
+        and len(list_filter(
+            not_resources,
+            lambda r: r not like 'arn:%'
+                or contains(r, '*')
+                or contains(r, '?')
+                or contains(r, '${')
+                or split_part(r, ':', 3) = 'iam'
+        )) = 0
+),
+
+classes_allowed_but_named as (
+    -- Action classes such a grant gives, where no unconditional Deny of the identity policies or
+    -- the boundary cuts it (SCPs do not change admin status, as above).
+    select distinct g.policy_set_key, g.class_key
+    from int_policy_set_grants as g
+    inner join named_exception_grants as n
+        on n.policy_set_key = g.policy_set_key
+        and n.grant_id = g.grant_id
+    where not g.has_condition and not g.is_cut_by_identity and not g.is_cut_by_boundary
 ),
 
 catalog_size as (
@@ -24,7 +57,7 @@ per_set as (
     select
         e.policy_set_key,
         coalesce(sum(k.actions) filter (
-            where e.allows_all_unconditionally
+            where (e.allows_all_unconditionally or n.class_key is not null)
                 and (not e.has_boundary or e.boundary_allows_all_unconditionally)
                 and not e.denied_by_identity
                 and not e.denied_by_boundary
@@ -36,6 +69,9 @@ per_set as (
     inner join int_policy_set_action_classes as k
         on k.policy_set_key = e.policy_set_key
         and k.class_key = e.class_key
+    left join classes_allowed_but_named as n
+        on n.policy_set_key = e.policy_set_key
+        and n.class_key = e.class_key
     group by e.policy_set_key
 ),
 

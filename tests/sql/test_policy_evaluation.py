@@ -205,6 +205,47 @@ def test_admin_identities_ignore_scps_but_respect_boundaries() -> None:
     }
 
 
+def test_allow_everything_but_named_resources_is_admin() -> None:
+    """`Allow *` with a NotResource of particular resources outside IAM still holds every IAM
+    action on every IAM resource (it can drop its own exception): admin. A NotResource with a
+    wildcard, an IAM resource, or a conditional grant is not."""
+    inputs = _evaluation_inputs()
+    cases = {
+        "one-bucket": ({"NotResource": "arn:aws:s3:::bench-nothing"}, True),
+        "two-named": (
+            {"NotResource": ["arn:aws:s3:::a", f"arn:aws:kms:eu-west-1:{MEMBER}:key/1"]},
+            True,
+        ),
+        "bucket-wildcard": ({"NotResource": "arn:aws:s3:::*"}, False),
+        "iam-user": ({"NotResource": f"arn:aws:iam::{MEMBER}:user/x"}, False),
+        "not-an-arn": ({"NotResource": "*"}, False),
+        "conditional": (
+            {
+                "NotResource": "arn:aws:s3:::a",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            },
+            False,
+        ),
+        "denied-iam": ({"NotResource": "arn:aws:s3:::a"}, False),
+    }
+    for name, (scope, _) in cases.items():
+        inputs["raw_iam_users"].append(iam_user(name, MEMBER))
+        statements = [{"Effect": "Allow", "Action": "*", **scope}]
+        if name == "denied-iam":
+            statements.append({"Effect": "Deny", "Action": "iam:*", "Resource": "*"})
+        arn = f"arn:aws:iam::{MEMBER}:user/{name}"
+        inputs["raw_iam_inline_policies"].append(inline_policy(arn, statements, name="all"))
+    con = build(inputs, ["int_admin_identities"])
+    got = {
+        name
+        for (name,) in rows(
+            con, "select split_part(principal_arn, '/', -1) from int_admin_identities"
+        )
+    }
+    admins = {name for name, (_, admin) in cases.items() if admin}
+    assert got == admins | {"bob", "AWSServiceRoleForOps"}
+
+
 def test_not_resource_grant_and_scp_deny_on_named_resources() -> None:
     inputs = _evaluation_inputs()
     bob = f"arn:aws:iam::{MEMBER}:user/bob"
