@@ -78,8 +78,11 @@ history as (
 ),
 
 carried as (
-    -- The previous run's detections of an account that is incomplete now, and its escalation
-    -- paths through such an account that this run no longer finds (one reason each).
+    -- The previous run's detections of an account that is incomplete now, and the escalation
+    -- paths of other accounts that ran through such an account (one reason each): those are
+    -- held as they were, whether this run still finds the principal's detection or not (what it
+    -- finds now, without the unreadable account, is a partial view: another path, another
+    -- severity).
     select h.*, a.incomplete_reason
     from history as h
     inner join held_accounts as a
@@ -92,8 +95,7 @@ carried as (
         and h.rule_id = 'privilege-escalation'
         and h.account_id is distinct from a.account_id
         and contains(h.evidence, ':' || a.account_id || ':')
-    where h.detection_id not in (select detection_id from found)
-        and h.account_id not in (select account_id from held_accounts)
+    where h.account_id not in (select account_id from held_accounts)
     qualify row_number() over (partition by h.detection_id order by a.account_id) = 1
 ),
 
