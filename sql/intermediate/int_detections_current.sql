@@ -83,12 +83,12 @@ carried as (
     -- held as they were, whether this run still finds the principal's detection or not (what it
     -- finds now, without the unreadable account, is a partial view: another path, another
     -- severity).
-    select h.*, a.incomplete_reason
+    select h.*, a.incomplete_reason, a.account_id as held_for_account_id
     from history as h
     inner join held_accounts as a
         on a.account_id = h.account_id and h.as_of = a.previous_as_of
     union all by name
-    select h.*, a.incomplete_reason
+    select h.*, a.incomplete_reason, a.account_id as held_for_account_id
     from history as h
     inner join held_accounts as a
         on h.as_of = a.previous_as_of
@@ -115,6 +115,7 @@ held as (
             to_json({
                 'held_open': {
                     'reason': h.incomplete_reason,
+                    'account_id': h.held_for_account_id,
                     'last_found_at': coalesce(
                         json_extract_string(h.evidence, '$.held_open.last_found_at'),
                         strftime(h.as_of, '%Y-%m-%d')

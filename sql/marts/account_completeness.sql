@@ -2,8 +2,8 @@
 -- One row per account this run knows of (organization accounts, accounts with principals, and
 -- those the previous run had): whether all of its snapshot input could be read. An incomplete
 -- account (`is_incomplete`, `incomplete_reason`: see int_account_completeness) is not judged on
--- what could be read: its previous detections are held open (`held_open_detections`), none is
--- resolved, and its permissions are flagged `account_incomplete` in effective_permissions and
+-- what could be read: its previous detections, and other accounts' escalation paths that ran
+-- through it, are held open (`held_open_detections` counts both), none is resolved, and its permissions are flagged `account_incomplete` in effective_permissions and
 -- permission_insights.
 -- grain: account_id
 
@@ -16,10 +16,15 @@ current_detections as (
 ),
 
 held as (
-    select account_id, count(*) as held_open_detections
+    -- Counted for the incomplete account that holds them (an escalation path of another
+    -- account that ran through it counts here, not there).
+    select
+        coalesce(json_extract_string(evidence, '$.held_open.account_id'), account_id)
+            as account_id,
+        count(*) as held_open_detections
     from current_detections
     where json_extract(evidence, '$.held_open') is not null
-    group by account_id
+    group by all
 ),
 
 final as (

@@ -214,17 +214,32 @@ runs_as as (
     where f.role_arn is not null
 ),
 
-escalation_steps as (
-    select distinct
-        s.step ->> 'from' as source_arn,
-        s.step ->> 'to' as target_arn,
-        s.step ->> 'method' as method,
-        s.step ->> 'via' as via_arn,
-        (s.step -> 'actions')::varchar[] as actions,
-        (s.step ->> 'conditional')::boolean as is_conditional,
-        (s.step ->> 'compute_presumed')::boolean as compute_presumed
+path_steps as (
+    -- The steps of this run's paths, and of the paths held open because they ran through an
+    -- account incomplete now (int_detections_current): such a path keeps its edges as it
+    -- keeps its detection.
+    select s.step
     from privilege_escalation_paths as p,
         unnest(from_json(p.path, '["json"]')) as s(step)
+    union all
+    select s.step
+    from int_detections_current as d,
+        unnest(from_json(d.evidence -> '$.paths[*].path', '[["json"]]')) as t(path),
+        unnest(t.path) as s(step)
+    where d.rule_id = 'privilege-escalation'
+        and json_extract(d.evidence, '$.held_open') is not null
+),
+
+escalation_steps as (
+    select distinct
+        step ->> 'from' as source_arn,
+        step ->> 'to' as target_arn,
+        step ->> 'method' as method,
+        step ->> 'via' as via_arn,
+        (step -> 'actions')::varchar[] as actions,
+        (step ->> 'conditional')::boolean as is_conditional,
+        (step ->> 'compute_presumed')::boolean as compute_presumed
+    from path_steps
 ),
 
 can_escalate_to as (

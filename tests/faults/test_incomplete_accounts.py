@@ -130,6 +130,13 @@ def _assert_others_as_clean(lake: Path, clean: Path, accounts: tuple[str, ...]) 
         "select distinct account_incomplete from detections where account_id in "
         f"({', '.join(repr(a) for a in others)})",
     ) <= {(False,)}
+    # The relationships between other accounts' identities are the clean run's, whole (an
+    # escalation edge whose path went on into an incomplete account is held with its path).
+    between = (
+        f"select * from relationships where source_account_id in ({listed}) "
+        f"and target_account_id in ({listed})"
+    )
+    assert rows(lake, between) == rows(clean, between)
 
 
 def test_junk_authorization_details_resolve_nothing(
@@ -166,6 +173,16 @@ def test_junk_dev_account_holds_the_escalation_paths_that_ran_through_it(
         f"and account_id <> '{DEV}' and evidence like '%held_open%'",
     )
     assert (f"arn:aws:iam::{MANAGEMENT}:user/support-engineer",) in held
+    # Counted for the account that holds them: dev, not the accounts they belong to.
+    held_for = rows(
+        lake,
+        "select json_extract_string(evidence, '$.held_open.account_id'), count(*) "
+        "from detections where json_extract(evidence, '$.held_open') is not null group by all",
+    )
+    assert rows(lake, "select account_id, held_open_detections from account_completeness") == {
+        (DEV, n) for _, n in held_for
+    } | {(PROD, 0), (MANAGEMENT, 0)}
+    assert {a for a, _ in held_for} == {DEV}
 
 
 def test_junk_deny_scp_is_not_read_as_absent(
