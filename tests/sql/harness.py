@@ -82,7 +82,8 @@ def build(
     if unknown:
         raise KeyError(f"not lake tables: {sorted(unknown)}")
     if "cloudtrail_deliveries_daily" not in inputs:
-        inputs = {**inputs, "cloudtrail_deliveries_daily": full_coverage(inputs, as_of, window_days)}
+        deliveries = full_coverage(inputs, as_of, window_days)
+        inputs = {**inputs, "cloudtrail_deliveries_daily": deliveries}
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     first_by_glob: dict[tuple[str, str], str] = {}

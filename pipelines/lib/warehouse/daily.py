@@ -2,7 +2,8 @@
 
 Each model reads `day_events` (the day's landed parts, less the events whose eventID the
 previous day's partition holds: a redelivery, counted there only), `day_manifest` (the day's
-landing manifest: one row per delivery file), `ref_event_action_map` and `ref_error_codes`, and is written to `<lake>/parquet/<model>/day=YYYY-MM-DD/data.parquet`.
+landing manifest: one row per delivery file), `ref_event_action_map` and `ref_error_codes`,
+and is written to `<lake>/parquet/<model>/day=YYYY-MM-DD/data.parquet`.
 The window models read these small tables instead of raw events.
 """
 
