@@ -6,6 +6,7 @@ account, rule cloudtrail-coverage-gap reports it. As of 2026-11-20, window 5 day
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -271,4 +272,78 @@ def test_usage_rules_judge_the_account_again_once_its_window_is_whole() -> None:
         ("unused-role", idle_a),
         ("inactive-identity", idle_b),
         ("unused-role", idle_b),
+    }
+
+
+def _history(detection_id: str, rule_id: str, account: str) -> dict[str, Any]:
+    return {
+        "as_of": date(2026, 11, 19),
+        "detection_id": detection_id,
+        "rule_id": rule_id,
+        "severity": "medium",
+        "resource_arn": f"arn:aws:iam::{account}:user/{detection_id}",
+        "resource_type": "iam_user",
+        "account_id": account,
+        "title": f"t {detection_id}",
+        "evidence": "{}",
+        "recorded_at": datetime(2026, 11, 19, tzinfo=UTC),
+    }
+
+
+def test_a_gap_holds_the_accounts_usage_detections_open_instead_of_resolving_them() -> None:
+    """Yesterday's run found an inactive user in A and in B, and an admin user in A; today A's
+    trail missed a day. A's usage detection is held open (a trail outage neither resolves it
+    nor, when delivery is back, reopens it); A's admin detection and B's resolve as before."""
+    young = datetime(2026, 11, 19, tzinfo=UTC)  # too young for today's usage rules
+    inputs = {
+        "detection_history": [
+            _history("idle-a", "inactive-identity", A),
+            _history("admin-a", "admin-iam-user", A),
+            _history("idle-b", "inactive-identity", B),
+        ],
+        "raw_iam_users": [
+            iam_user("new", A, create_date=young),
+            iam_user("new", B, create_date=young),
+        ],
+        "cloudtrail_deliveries_daily": [
+            _delivery(account, "us-east-1", d, 12)
+            for account in (A, B)
+            for d in WINDOW
+            if (account, d) != (A, WINDOW[2])
+        ],
+    }
+    from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
+    from pipelines.lib.warehouse.sql_models import run_model
+    from tests.sql.harness import _models_needed
+
+    inputs |= {name: load_reference(name).to_pylist() for name in REFERENCE_CSVS}
+    con = build(inputs, ["int_detections_current"], as_of=AS_OF, window_days=5)
+    # As the detection_history asset does: this run's detections appended to the history.
+    con.execute(
+        """
+        insert into detection_history by name
+        select as_of, detection_id, rule_id, severity, resource_arn, resource_type, account_id,
+            title, evidence, now() as recorded_at, principal_arn
+        from int_detections_current
+        """
+    )
+    built = {r[0] for r in rows(con, "select table_name from information_schema.tables")}
+    for model in _models_needed(["detections", "detection_timeline"]):
+        if model.name not in built:
+            run_model(con, model)
+    statuses = set(rows(con, "select detection_id, rule_id, status, last_seen_at from detections"))
+    assert {s for s in statuses if s[0] in {"idle-a", "admin-a", "idle-b"}} == {
+        ("idle-a", "inactive-identity", "open", AS_OF),
+        ("admin-a", "admin-iam-user", "resolved", date(2026, 11, 19)),
+        ("idle-b", "inactive-identity", "resolved", date(2026, 11, 19)),
+    }
+    assert {s[1] for s in statuses} - {"inactive-identity", "admin-iam-user"} == {
+        "cloudtrail-coverage-gap"
+    }
+    resolved = "select detection_id from detection_timeline where event_type = 'resolved'"
+    assert set(rows(con, resolved)) == {("admin-a",), ("idle-b",)}
+    [(evidence,)] = rows(con, "select evidence from detections where detection_id = 'idle-a'")
+    assert json.loads(evidence)["held_open"] == {
+        "reason": "cloudtrail_gap",
+        "last_found_at": "2026-11-19",
     }
