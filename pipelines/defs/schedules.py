@@ -14,6 +14,7 @@ from datetime import timedelta
 import dagster as dg
 
 from pipelines.defs.partitions import Days
+from pipelines.lib.warehouse.daily import DAILY_MODELS
 
 
 def _running() -> bool:
@@ -23,7 +24,8 @@ def _running() -> bool:
 
 def build_nightly(days: Days, collect: bool) -> tuple[list, list, list]:
     """The jobs, the schedule and the sensor of the nightly loop."""
-    landing = dg.AssetSelection.assets("raw_cloudtrail_events", "usage_daily", "event_counts_daily")
+    # Every daily aggregate: they are one multi-asset, which runs whole.
+    landing = dg.AssetSelection.assets("raw_cloudtrail_events", *DAILY_MODELS)
     if collect:
         landing = landing | dg.AssetSelection.assets("iam_snapshot_collected")
     nightly_job = dg.define_asset_job(

@@ -42,6 +42,7 @@ RULES = (
     "large-blast-radius",
     "public-resource-policy",
     "cross-account-resource-policy",
+    "cloudtrail-coverage-gap",
 )
 # Written on the scenarios (User/Role.expect) instead of re-derived: whether a principal is one
 # step from admin depends on the escalation method catalog; everything else is re-derived.

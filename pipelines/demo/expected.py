@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import date
 
 from pipelines.demo.accounts import SNAPSHOT_DATES, parse_trail, principal_key, trail_time, ts
+from pipelines.demo.coverage import apply_coverage_gap, delivered
 from pipelines.demo.detections import (
     DECLARED_RULES,
     GAP_THRESHOLD,
@@ -32,11 +33,17 @@ from pipelines.demo.scenarios import TABLES
 from pipelines.demo.trail import build_trail
 
 
-def expected_detections(events: list[dict] | None = None) -> Expectations:
-    """The detections both pipeline runs must produce, derived from the tables and the trail."""
-    events = build_trail(TABLES) if events is None else events
+def expected_detections(
+    events: list[dict] | None = None, used_before: LastUsed | None = None
+) -> Expectations:
+    """The detections both pipeline runs must produce, derived from the tables and the trail as
+    delivered (`events`; the snapshot's last-used facts `used_before` come from every call)."""
+    if events is None:
+        every_call = build_trail(TABLES)
+        events = delivered(every_call)
+        used_before = last_used(every_call)
     catalog = Catalog()
-    used_before = last_used(events)
+    used_before = last_used(events) if used_before is None else used_before
     detections: list[Detection] = []
     gaps: list[GapFigure] = []
     for as_of in SNAPSHOT_DATES:
@@ -50,6 +57,7 @@ def expected_detections(events: list[dict] | None = None) -> Expectations:
         detections.extend(trust_detections(context))
         detections.extend(reach_detections(context))
         detections.extend(resource_detections(context))
+    detections, gaps = apply_coverage_gap(detections, gaps)
     detections.sort(key=lambda d: (d.as_of, d.rule_id, d.resource_arn))
     return Expectations(detections, gaps, catalog.version, len(events))
 

@@ -4,6 +4,8 @@
 -- sign-in, access-key use or RoleLastUsed inside the window either. Identities younger than the
 -- window (`usage_history` insufficient_history) are not judged. AWSReservedSSO_* roles are
 -- managed by IAM Identity Center: the evidence says to fix the permission set instead.
+-- Not judged in an account whose CloudTrail has a gap in the window (int_account_cloudtrail_gaps):
+-- no use seen there is no evidence of no use (rule cloudtrail-coverage-gap reports the gap).
 -- grain: resource_arn
 
 with identities as (
@@ -13,6 +15,10 @@ with identities as (
 
 activity as (
     select * from int_principal_activity
+),
+
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
 ),
 
 params as (
@@ -53,6 +59,7 @@ final as (
     cross join params as p
     inner join activity as a on a.principal_arn = i.principal_arn
     where a.usage_history = 'complete'
+        and i.account_id not in (select account_id from gap_accounts)
         and a.successful_events_in_window = 0
         and (a.password_last_used is null or a.password_last_used < p.window_start_at)
         and (a.access_key_last_used is null or a.access_key_last_used < p.window_start_at)

@@ -8,6 +8,8 @@
 -- least-privilege policy (int_suggested_policies) and the result of replaying the window's
 -- successful calls through it (int_suggested_policy_verification). AWSReservedSSO_* roles are
 -- managed by IAM Identity Center: the evidence says to fix the permission set instead.
+-- Not judged in an account whose CloudTrail has a gap in the window (int_account_cloudtrail_gaps):
+-- no use seen there is no evidence of no use (rule cloudtrail-coverage-gap reports the gap).
 -- grain: resource_arn
 
 with identities as (
@@ -44,6 +46,10 @@ suggestions as (
 
 verifications as (
     select * from int_suggested_policy_verification
+),
+
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
 ),
 
 params as (
@@ -104,6 +110,7 @@ final as (
     left join suggestions as g on g.principal_arn = i.principal_arn
     left join verifications as v on v.principal_arn = i.principal_arn
     where a.usage_history = 'complete'
+        and i.account_id not in (select account_id from gap_accounts)
         and a.successful_events_in_window > 0
         and s.gap_ratio > p.gap_threshold
 )

@@ -7,6 +7,8 @@
 -- ids than the report has keys used in the period, any of its keys may have made them and none
 -- is reported. Root keys are root-access-key-present's. One row per user; the evidence lists
 -- every active key.
+-- Not judged in an account whose CloudTrail has a gap in the window (int_account_cloudtrail_gaps):
+-- no use seen there is no evidence of no use (rule cloudtrail-coverage-gap reports the gap).
 -- grain: resource_arn
 
 with keys as (
@@ -16,6 +18,10 @@ with keys as (
 key_calls as (
     select * from int_credential_usage
     where credential_type = 'access_key' and principal_type = 'user'
+),
+
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
 ),
 
 params as (
@@ -92,6 +98,7 @@ final as (
     cross join params as p
     left join cloudtrail_keys as c on c.principal_arn = u.arn
     where u.keys_unused > 0
+        and u.account_id not in (select account_id from gap_accounts)
         and coalesce(c.key_ids, 0) <= u.keys_used
 )
 

@@ -5,6 +5,8 @@
 -- not since October 2014) and CloudTrail shows no successful ConsoleLogin in that period. A
 -- password set (user created, or password last changed) inside the period that was not used
 -- since is `insufficient_history`, never unused.
+-- Not judged in an account whose CloudTrail has a gap in the window (int_account_cloudtrail_gaps):
+-- no use seen there is no evidence of no use (rule cloudtrail-coverage-gap reports the gap).
 -- grain: resource_arn
 
 with credentials as (
@@ -15,6 +17,10 @@ with credentials as (
 sign_ins as (
     select * from int_credential_usage
     where credential_type = 'password' and principal_type = 'user'
+),
+
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
 ),
 
 params as (
@@ -58,6 +64,7 @@ final as (
     from judged as j
     cross join params as p
     where (j.last_used_at is null or j.last_used_at < p.unused_since_at)
+        and j.account_id not in (select account_id from gap_accounts)
         and j.password_set_at <= p.unused_since_at
 )
 

@@ -4,6 +4,8 @@
 -- successful call in that period. A role created inside the period (or of unknown age) is
 -- `insufficient_history`, never unused. `AWSReservedSSO_*` roles are managed by IAM Identity
 -- Center: the evidence says so and where to fix them.
+-- Not judged in an account whose CloudTrail has a gap in the window (int_account_cloudtrail_gaps):
+-- no use seen there is no evidence of no use (rule cloudtrail-coverage-gap reports the gap).
 -- grain: resource_arn
 
 with roles as (
@@ -17,6 +19,10 @@ activity as (
 
 role_details as (
     select arn, role_last_used_region from raw_iam_roles
+),
+
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
 ),
 
 params as (
@@ -65,6 +71,7 @@ final as (
     from judged as j
     cross join params as p
     where (j.last_used_at is null or j.last_used_at < p.unused_since_at)
+        and j.account_id not in (select account_id from gap_accounts)
         and j.created_at <= p.unused_since_at
 )
 

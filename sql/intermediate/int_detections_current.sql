@@ -14,6 +14,10 @@
 -- A privilege-escalation path of another account that went through such an account (its
 -- previous evidence names the account) and is not found now is held open the same way: the
 -- unreadable account's part of the path cannot be judged.
+-- An account whose CloudTrail has a gap in the window (int_account_cloudtrail_gaps) is not
+-- judged by the usage rules (inactive-*, unused-*, large-permissions-gap): their detections of
+-- the previous run are held open the same way (reason `cloudtrail_gap`), so a trail outage
+-- neither resolves them nor, once delivery is back, reopens them.
 -- grain: detection_id
 
 with optional_columns as (
@@ -77,6 +81,18 @@ history as (
     where as_of < (select as_of from params)
 ),
 
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
+    where account_id not in (select account_id from held_accounts)
+),
+
+usage_rules as (
+    select unnest([
+        'inactive-identity', 'inactive-admin', 'large-permissions-gap',
+        'unused-role', 'unused-password', 'unused-access-key'
+    ]) as rule_id
+),
+
 carried as (
     -- The previous run's detections of an account that is incomplete now, and the escalation
     -- paths of other accounts that ran through such an account (one reason each): those are
@@ -97,6 +113,14 @@ carried as (
         and contains(h.evidence, ':' || a.account_id || ':')
     where h.account_id not in (select account_id from held_accounts)
     qualify row_number() over (partition by h.detection_id order by a.account_id) = 1
+    union all by name
+    -- The previous run's usage detections of an account with a CloudTrail gap now.
+    select h.*, 'cloudtrail_gap' as incomplete_reason
+    from history as h
+    inner join gap_accounts as g on g.account_id = h.account_id
+    where h.as_of = (select max(as_of) from history)
+        and h.rule_id in (select rule_id from usage_rules)
+        and h.detection_id not in (select detection_id from found)
 ),
 
 held as (

@@ -1,7 +1,9 @@
 -- permission_insights
 -- Granted versus used, per principal and effective action, for the run's window: `used` (a
 -- successful call in the window), `unobservable` (CloudTrail cannot show it: iam:PassRole, or a
--- data-event action in an account whose trail recorded no data events) or `unused`.
+-- data-event action in an account whose trail recorded no data events; or the account's
+-- CloudTrail has a gap in the window, `unobservable_reason` `cloudtrail_gap`: see
+-- int_account_cloudtrail_gaps) or `unused`.
 -- `usage_history` says whether the identity existed for the whole window (`complete`); for an
 -- `insufficient_history` identity, `unused` only means "not used since it was created" and no
 -- usage rule reports it. `account_incomplete` as in effective_permissions.
@@ -26,6 +28,10 @@ data_event_accounts as (
 
 activity as (
     select * from int_principal_activity
+),
+
+gap_accounts as (
+    select account_id from int_account_cloudtrail_gaps
 ),
 
 params as (
@@ -67,9 +73,13 @@ final as (
         case
             when coalesce(u.successful_calls, 0) > 0 then 'used'
             when r.reason is not null then 'unobservable'
+            when g.account_id is not null then 'unobservable'
             else 'unused'
         end as usage_status,
-        case when coalesce(u.successful_calls, 0) = 0 then r.reason end as unobservable_reason,
+        case
+            when coalesce(u.successful_calls, 0) = 0
+                then coalesce(r.reason, case when g.account_id is not null then 'cloudtrail_gap' end)
+        end as unobservable_reason,
         u.last_used_at,
         coalesce(u.successful_calls, 0) as calls_in_window,
         coalesce(u.denied_attempts, 0) as denied_attempts_in_window,
@@ -87,6 +97,7 @@ final as (
     left join unobservable_reasons as r
         on r.account_id = e.account_id
         and r.action = e.action
+    left join gap_accounts as g on g.account_id = e.account_id
 )
 
 select * from final

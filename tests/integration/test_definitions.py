@@ -132,6 +132,7 @@ def test_nightly_schedule_lands_yesterday_and_the_models_follow_it() -> None:
         "raw_cloudtrail_events",
         "usage_daily",
         "event_counts_daily",
+        "cloudtrail_deliveries_daily",
     }
     graph = live.resolve_asset_graph()
     as_of = {

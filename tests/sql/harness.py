@@ -81,6 +81,9 @@ def build(
     unknown = set(inputs) - set(LAKE_TABLES)
     if unknown:
         raise KeyError(f"not lake tables: {sorted(unknown)}")
+    if "cloudtrail_deliveries_daily" not in inputs:
+        deliveries = full_coverage(inputs, as_of, window_days)
+        inputs = {**inputs, "cloudtrail_deliveries_daily": deliveries}
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     first_by_glob: dict[tuple[str, str], str] = {}
@@ -112,6 +115,36 @@ def build(
     return con
 
 
+def full_coverage(
+    inputs: Mapping[str, list[dict[str, Any]]], as_of: date, window_days: int
+) -> list[dict[str, Any]]:
+    """`cloudtrail_deliveries_daily` rows of a trail that delivered every day of the window, in
+    us-east-1 and every region the inputs name, for every account they name: what a model test
+    that does not say otherwise assumes (cloudtrail_coverage `covered`, no `cloudtrail_gap`)."""
+    accounts: set[str] = set()
+    regions = {"us-east-1"}
+    for table in inputs.values():
+        for row in table:
+            if row.get("account_id"):
+                accounts.add(row["account_id"])
+                if row.get("region"):
+                    regions.add(row["region"])
+    return [
+        {
+            "day": date.fromordinal(as_of.toordinal() - offset),
+            "account_id": account,
+            "region": region,
+            "delivery_hour": 12,
+            "files": 1,
+            "quarantined_files": 0,
+            "records": 1,
+        }
+        for account in sorted(accounts)
+        for region in sorted(regions)
+        for offset in range(window_days)
+    ]
+
+
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
     return con.execute(sql).fetchall()
 
@@ -128,6 +161,7 @@ def daily(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Run the daily models (sql/daily/) on the given CloudTrail rows, as one partition would;
     returns rows for the lake tables `usage_daily` and `event_counts_daily`."""
     from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
+    from pipelines.lib.land.cloudtrail_landing import MANIFEST_SCHEMA
     from pipelines.lib.reference.csvs import load_reference
     from pipelines.lib.reference.event_map import EVENT_ACTION_MAP_SCHEMA
     from pipelines.lib.warehouse.daily import DAILY_MODELS, DAILY_SCHEMAS, daily_model
@@ -139,6 +173,7 @@ def daily(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             [{f.name: e.get(f.name) for f in CLOUDTRAIL_EVENTS_SCHEMA} for e in events],
             schema=CLOUDTRAIL_EVENTS_SCHEMA,
         ),
+        "day_manifest": MANIFEST_SCHEMA.empty_table(),
         "ref_error_codes": load_reference("ref_error_codes"),
         "ref_event_action_map": pa.Table.from_pylist(
             list(event_map_rows()), schema=EVENT_ACTION_MAP_SCHEMA
@@ -149,6 +184,7 @@ def daily(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {
         name: con.sql(daily_model(name).sql).to_arrow_table().cast(DAILY_SCHEMAS[name]).to_pylist()
         for name in DAILY_MODELS
+        if name != "cloudtrail_deliveries_daily"  # no manifest: `build` assumes full coverage
     }
 
 

@@ -570,8 +570,17 @@ def test_expected_detections_of_the_new_rules() -> None:
         found.setdefault(row["rule_id"], set()).add(row["resource_arn"])
     user = "arn:aws:iam::{}:user/{}".format
     role = "arn:aws:iam::{}:role/{}".format
+    # The management account's eu-west-1 trail is silent on 11-12..14 (pipelines/demo/coverage.py):
+    # its usage rules do not judge it (break-glass, carol.audit), cloudtrail-coverage-gap does.
+    assert found["cloudtrail-coverage-gap"] == {f"arn:aws:iam::{MGMT}:root"}
+    assert not any(
+        arn.split(":")[4] == MGMT
+        for rule in ("inactive-admin", "inactive-identity", "large-permissions-gap",
+                     "unused-role", "unused-password", "unused-access-key")
+        for arn in found.get(rule, set())
+    )  # fmt: skip
     assert found["inactive-admin"] == {
-        user(MGMT, "break-glass"), role(DEV, "OrganizationAccountAccessRole"),
+        role(DEV, "OrganizationAccountAccessRole"),
         role(PROD, "incident-admin-role"),  # last used 10-30: inactive, not yet 90 days unused
     }  # fmt: skip
     assert found["unused-role"] == {
@@ -579,9 +588,9 @@ def test_expected_detections_of_the_new_rules() -> None:
         role(PROD, "legacy-etl-role"), role(PROD, "release-automation-role"),
         role(DEV, "OrganizationAccountAccessRole"),
     }  # fmt: skip
-    assert found["unused-password"] == {user(MGMT, "break-glass"), user(DEV, "legacy-backup")}
+    assert found["unused-password"] == {user(DEV, "legacy-backup")}
     assert found["unused-access-key"] == {
-        user(MGMT, "carol.audit"), user(DEV, "legacy-backup"), user(DEV, "metrics-reader"),
+        user(DEV, "legacy-backup"), user(DEV, "metrics-reader"),
     }  # fmt: skip
     assert user(PROD, "ci-deployer") not in found["access-key-not-rotated"]
     assert user(DEV, "intern-2026") not in found["access-key-not-rotated"]

@@ -1,8 +1,9 @@
 """Daily CloudTrail aggregates (model layer, per partition): `sql/daily/*.sql` run on one day.
 
 Each model reads `day_events` (the day's landed parts, less the events whose eventID the
-previous day's partition holds: a redelivery, counted there only), `ref_event_action_map` and
-`ref_error_codes`, and is written to `<lake>/parquet/<model>/day=YYYY-MM-DD/data.parquet`.
+previous day's partition holds: a redelivery, counted there only), `day_manifest` (the day's
+landing manifest: one row per delivery file), `ref_event_action_map` and `ref_error_codes`,
+and is written to `<lake>/parquet/<model>/day=YYYY-MM-DD/data.parquet`.
 The window models read these small tables instead of raw events.
 """
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from pipelines.lib.lake import Lake, write_parquet
 from pipelines.lib.land.cloudtrail_events import CLOUDTRAIL_EVENTS_SCHEMA
+from pipelines.lib.land.cloudtrail_landing import MANIFEST_SCHEMA, manifest_path
 from pipelines.lib.reference.csvs import reference_schema
 from pipelines.lib.reference.event_map import EVENT_ACTION_MAP_SCHEMA
 from pipelines.lib.warehouse.connection import quote_literal
@@ -49,6 +51,17 @@ DAILY_SCHEMAS: dict[str, pa.Schema] = {
             pa.field("successful_events", pa.int64()),
             pa.field("principal_events", pa.int64()),
             pa.field("unattributed_events", pa.int64()),  # credited to no principal
+        ]
+    ),
+    "cloudtrail_deliveries_daily": pa.schema(
+        [
+            pa.field("day", pa.date32()),
+            pa.field("account_id", pa.string()),
+            pa.field("region", pa.string()),
+            pa.field("delivery_hour", pa.int32()),  # UTC hour of the file name's time
+            pa.field("files", pa.int64()),
+            pa.field("quarantined_files", pa.int64()),
+            pa.field("records", pa.int64()),
         ]
     ),
 }
@@ -93,6 +106,7 @@ def build_daily(lake: Lake, day: date) -> dict[str, int]:
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         _register_day_events(con, lake, day)
+        _register(con, "day_manifest", str(manifest_path(lake, day)), MANIFEST_SCHEMA)
         codes = str(lake.table_path("ref_error_codes"))
         _register(con, "ref_error_codes", codes, reference_schema("ref_error_codes"))
         event_map = str(lake.table_path("ref_event_action_map"))
