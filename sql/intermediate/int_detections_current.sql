@@ -115,7 +115,7 @@ carried as (
     qualify row_number() over (partition by h.detection_id order by a.account_id) = 1
     union all by name
     -- The previous run's usage detections of an account with a CloudTrail gap now.
-    select h.*, 'cloudtrail_gap' as incomplete_reason
+    select h.*, 'cloudtrail_gap' as incomplete_reason, g.account_id as held_for_account_id
     from history as h
     inner join gap_accounts as g on g.account_id = h.account_id
     where h.as_of = (select max(as_of) from history)

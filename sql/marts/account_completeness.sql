@@ -17,13 +17,15 @@ current_detections as (
 
 held as (
     -- Counted for the incomplete account that holds them (an escalation path of another
-    -- account that ran through it counts here, not there).
+    -- account that ran through it counts here, not there); usage detections held over a
+    -- CloudTrail gap (cloudtrail_coverage) are not about incomplete input.
     select
         coalesce(json_extract_string(evidence, '$.held_open.account_id'), account_id)
             as account_id,
         count(*) as held_open_detections
     from current_detections
     where json_extract(evidence, '$.held_open') is not null
+        and json_extract_string(evidence, '$.held_open.reason') <> 'cloudtrail_gap'
     group by all
 ),
 

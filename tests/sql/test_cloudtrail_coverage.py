@@ -345,5 +345,6 @@ def test_a_gap_holds_the_accounts_usage_detections_open_instead_of_resolving_the
     [(evidence,)] = rows(con, "select evidence from detections where detection_id = 'idle-a'")
     assert json.loads(evidence)["held_open"] == {
         "reason": "cloudtrail_gap",
+        "account_id": "111111111111",
         "last_found_at": "2026-11-19",
     }
