@@ -497,7 +497,11 @@ def test_unreadable_authorization_details_hold_the_accounts_detections_open() ->
     assert reason == f"unreadable input {gaad} (whole file)"
     assert (held, previous) == (1, D2)
     [(evidence,)] = rows(con, "select evidence from detections where detection_id = 'in-acct'")
-    assert json.loads(evidence)["held_open"] == {"reason": reason, "last_found_at": "2026-11-19"}
+    assert json.loads(evidence)["held_open"] == {
+        "reason": reason,
+        "account_id": ACCT,
+        "last_found_at": "2026-11-19",
+    }
 
 
 def test_a_refused_policy_of_a_principal_makes_its_account_incomplete() -> None:
