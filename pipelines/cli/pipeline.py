@@ -65,7 +65,7 @@ def run_pipeline(
     cloudtrail: str | Path,
     as_of: date,
     window_days: int,
-    lake_dir: Path,
+    lake_dir: str | Path,
     gap_threshold: float = 0.4,
     debug: bool = False,
     full_refresh: bool = False,
@@ -182,7 +182,7 @@ def _check_suppressions(setting: str) -> None:
 
 def _lake_flag(lake: Lake) -> str:
     """` --lake DIR` for the hints printed after a run, when the lake is not the default one."""
-    return f" --lake {lake.root}" if lake.root != Lake.at("data/lake").root else ""
+    return f" --lake {lake.location}" if lake != Lake.at("data/lake") else ""
 
 
 def print_summary(lake: Lake, as_of: date) -> None:
@@ -240,7 +240,9 @@ def print_summary(lake: Lake, as_of: date) -> None:
     else:
         out.append("\nQuarantined: nothing (all input was well-formed).")
     out.append(
-        f"\nTables: {lake.warehouse_path} (DuckDB) and {lake.root / 'marts'}/*.parquet\n"
+        f"\nTables: {lake.warehouse_path} (DuckDB"
+        + (f", the local cache of {lake.url}" if lake.url else "")
+        + f") and {lake.location}/marts/*.parquet\n"
         'Try:    ciem query "select rule_id, count(*) from detections group by 1"'
         + _lake_flag(lake)
     )
