@@ -415,6 +415,8 @@ class _S3Mirror:
                         tmp = temp_path_for(path)
                         try:
                             self.fs.get_file(self.key(rel), str(tmp))
+                            if rel in SYNCED_FILES:  # the warehouse
+                                repoint_views(tmp, self.lake.root)
                             replace_private(tmp, path)
                         finally:
                             tmp.unlink(missing_ok=True)
@@ -473,6 +475,28 @@ class _S3Mirror:
         return result
 
 
+_VIEW_ROOT = re.compile(r"'([^']+?)/(?:" + "|".join(SYNCED_FOLDERS) + r")/")
+
+
+def repoint_views(warehouse: Path, root: Path) -> None:
+    """A warehouse built on another machine has views over the Parquet files of that machine's
+    lake folder (absolute paths): point them at the same files under `root`."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as con:
+        views = con.execute(
+            "select sql from duckdb_views() where not internal and schema_name = 'main'"
+        ).fetchall()
+        for (sql,) in views:
+            roots = {m.group(1) for m in _VIEW_ROOT.finditer(sql)} - {str(root)}
+            if not roots:
+                continue
+            for old in roots:
+                sql = sql.replace(f"'{old}/", f"'{root}/")
+            con.execute(sql.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        con.execute("checkpoint")
+
+
 def _precondition_failed(exc: OSError) -> bool:
     """s3fs's error for a conditional request that did not hold (HTTP 412, or 409 when two
     conditional writes raced)."""
@@ -514,6 +538,17 @@ class _LeaseLock:
     def _call(self, method: str, **kwargs: object) -> dict:
         return self.fs.call_s3(method, Bucket=self.bucket, Key=self.key, **kwargs)  # type: ignore[attr-defined]
 
+    def _read(self) -> tuple[str, bytes]:
+        """The lock object's ETag and body, of one and the same version."""
+        from fsspec.asyn import sync
+
+        async def get() -> tuple[str, bytes]:
+            held = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self.key)  # type: ignore[attr-defined]
+            async with held["Body"] as body:
+                return held["ETag"], await body.read()
+
+        return sync(self.fs.loop, get)  # type: ignore[attr-defined]
+
     def __enter__(self) -> _LeaseLock:
         waiting_for = None
         while True:
@@ -524,13 +559,13 @@ class _LeaseLock:
                 if not _precondition_failed(exc):
                     raise LakeSyncError(f"lake {self.url}: cannot take its lock: {exc}") from exc
             try:
-                held = self._call("get_object")
-                holder = json.loads(held["Body"].read())
+                etag, body = self._read()
+                holder = json.loads(body)
             except (OSError, ValueError):
                 continue  # released (or being written) meanwhile: try again
             if holder.get("expires_at", 0) < time.time():
                 try:
-                    self._call("delete_object", IfMatch=held["ETag"])
+                    self._call("delete_object", IfMatch=etag)
                     log.warning(
                         f"lake {self.url}: took over the lock of {holder.get('owner')}, "
                         "whose lease ran out (a run that was killed)"
