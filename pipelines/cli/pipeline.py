@@ -57,6 +57,12 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
         if cause is not None and cause.cls_name == "ModelsFailed":
             raise CiemError(message)  # the SQL models' step names each failed model itself
         raise CiemError(f"asset {event.step_key} failed: {message}")
+    for event in result.all_events:  # a resource that could not start (a lake on S3 unreachable)
+        error = getattr(event.event_specific_data, "error", None)
+        if event.event_type_value == "RESOURCE_INIT_FAILURE" and error is not None:
+            if debug:
+                log.error(error.to_string())
+            raise CiemError(_user_message(error.message.strip().splitlines()[0]))
     raise CiemError("the Dagster run failed (run with --debug for details)")
 
 
@@ -111,6 +117,7 @@ def run_pipeline(
     if not CloudTrailSource(cloudtrail).exists():
         raise CiemError(f"CloudTrail location not found: {cloudtrail}")
     _check_suppressions(settings.suppressions_file)
+    _check_lake(settings.lake)
     window = params_window(as_of, window_days)
     if window[0] < CLOUDTRAIL_EPOCH:
         raise CiemError(
@@ -159,6 +166,17 @@ def run_pipeline(
 
 def params_window(as_of: date, window_days: int) -> list[date]:
     return RunParams(as_of=as_of, window_days=window_days, gap_threshold=0).window_dates()
+
+
+def _check_lake(lake: Lake) -> None:
+    """A lake on S3 is read before anything lands: a bucket that does not exist or cannot be
+    read stops the run at once, in one line (and the cache is brought up to date)."""
+    from pipelines.lib.lake import LakeSyncError
+
+    try:
+        lake.pull()
+    except LakeSyncError as exc:
+        raise CiemError(str(exc)) from exc
 
 
 def _check_suppressions(setting: str) -> None:

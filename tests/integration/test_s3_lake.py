@@ -237,3 +237,45 @@ def test_a_lake_url_the_tool_cannot_use_is_refused_in_one_line(
     with pytest.raises(ValueError) as refused:
         _ = settings.lake
     assert str(refused.value) == f"CIEM_LAKE={BAD_URLS[url]}"
+
+
+@pytest.mark.parametrize("command", ["run", "query"])
+def test_a_bucket_that_does_not_exist_stops_the_command_in_one_line(
+    command: str,
+    aws_env: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CIEM_LAKE_CACHE", str(tmp_path / "cache"))
+    args = RUN[1:] if command == "run" else ["select 1"]
+    assert main([command, *args, "--lake", "s3://ciem-no-such-bucket/lake"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "ciem: error: lake s3://ciem-no-such-bucket/lake: cannot read the bucket: "
+        "The specified bucket does not exist"
+    )
+
+
+def test_a_dagster_run_whose_s3_lake_cannot_be_locked_names_the_lake(
+    aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lake is the `ciem` resource's: its failure is no step's, and used to be reported as
+    "the Dagster run failed"."""
+    import dagster as dg
+
+    from pipelines.cli.options import CiemError
+    from pipelines.cli.pipeline import _materialize
+
+    monkeypatch.setenv("CIEM_LAKE_CACHE", str(tmp_path / "cache"))
+
+    @dg.asset
+    def reads_the_lake(ciem: CiemSettings) -> None:
+        pass
+
+    settings = CiemSettings(cloudtrail_dir="c", lake_dir="s3://ciem-no-such-bucket/lake")
+    with pytest.raises(CiemError) as failed:
+        _materialize([reads_the_lake], resources={"ciem": settings})
+    assert str(failed.value) == (
+        "lake s3://ciem-no-such-bucket/lake: cannot take its lock: "
+        "The specified bucket does not exist"
+    )
