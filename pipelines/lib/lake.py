@@ -46,7 +46,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -317,12 +317,8 @@ def s3_bucket_prefix(url: str) -> tuple[str, str]:
 class SyncResult:
     """What one pull or push moved (relative paths in the lake)."""
 
-    copied: list[str] | None = None
-    deleted: list[str] | None = None
-
-    def __post_init__(self) -> None:
-        self.copied = self.copied or []
-        self.deleted = self.deleted or []
+    copied: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
 
 
 class LakeSyncError(RuntimeError):

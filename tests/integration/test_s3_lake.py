@@ -109,15 +109,32 @@ def test_the_bucket_holds_the_lake_and_the_cache_only_what_it_rebuilds(lakes: di
     assert (lakes["cache"] / f"warehouse/as_of={AS_OF}/ciem.duckdb").is_file()
 
 
+# The tables a rerun could add rows to: the landed CloudTrail days, their aggregates, the
+# quarantine, the history and what is computed from it.
+APPENDED = {
+    "raw_cloudtrail_events",
+    "cloudtrail_manifest",
+    "usage_daily",
+    "event_counts_daily",
+    "raw_quarantine",
+    "quarantine",
+    "detection_history",
+    "resource_config_history",
+    "detections",
+    "detection_timeline",
+    "account_completeness",
+    "unmapped_events",
+}
+
+
 def test_a_rerun_adds_nothing(lakes: dict) -> None:
-    """No object is added, and every table is the same as after a rerun on the local lake (a
-    rerun changes the lake views of the history, which list the run's own file: so on both)."""
+    """No object is added to the bucket, and no row to the tables a run appends to."""
     keys = _bucket_keys()
     assert main([*RUN, "--lake", URL]) == 0
-    assert main([*RUN, "--lake", str(lakes["local"])]) == 0
     assert _bucket_keys() == keys
-    lines = _compare_lakes()(lakes["local"], lakes["cache"])
+    lines = _compare_lakes()(lakes["local"], lakes["cache"], APPENDED)
     assert [line for line in lines if not line.startswith("same")] == []
+    assert len(lines) == len(APPENDED)
 
 
 def _outputs(lake: str, capsys: pytest.CaptureFixture[str]) -> list[str]:
