@@ -38,7 +38,7 @@ def add_demo_parser(subparsers: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     started = time.monotonic()
-    lake_dir = Path(args.lake)
+    lake_dir = args.lake  # a folder or s3://bucket/prefix
     for as_of in DEMO_RUNS:
         run_pipeline(
             None,

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.cli.options import UsageError, add_lake_args
-from pipelines.lib.lake import Lake
+from pipelines.cli.options import UsageError, add_lake_args, open_lake
 from pipelines.lib.serve.explain import PolicyStore, format_decision
 from pipelines.lib.warehouse.connection import connect
 
@@ -87,7 +86,7 @@ def batch_context(value: Any) -> dict[str, str | list[str]] | None:
 
 def load_store(lake_dir: str | Path) -> PolicyStore:
     try:
-        with connect(Lake.at(Path(lake_dir)), read_only=True) as con:
+        with connect(open_lake(str(lake_dir)), read_only=True) as con:
             return PolicyStore.from_connection(con)
     except FileNotFoundError as exc:
         raise RuntimeError(str(exc)) from None

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import argparse
 import socket
-from pathlib import Path
 from typing import Any
 
-from pipelines.cli.options import add_lake_args, port
-from pipelines.lib.lake import Lake
+from pipelines.cli.options import add_lake_args, open_lake, port
 
 DEFAULT_PORT = 8765
 
@@ -51,7 +49,7 @@ def cmd_explorer(args: argparse.Namespace) -> None:
 
     from pipelines.lib.serve.explorer.server import create_app, new_token
 
-    lake = Lake.at(Path(args.lake))
+    lake = open_lake(args.lake)
     if not lake.warehouse_path.exists():
         raise RuntimeError(
             f"no warehouse at {lake.warehouse_path}: run `ciem demo` or `ciem run` first"

@@ -12,9 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.cli.options import add_lake_args
+from pipelines.cli.options import add_lake_args, open_lake
 from pipelines.lib.findings.ocsf import detection_findings
-from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse.connection import connect
 
 STATUSES = ("open", "suppressed", "resolved")
@@ -68,7 +67,7 @@ _WITHOUT_RESOLVED_AT = "select *, null::date as resolved_at from detections"
 def read_detections(lake_dir: str | Path, statuses: list[str] | None) -> list[dict[str, Any]]:
     """The `detections` rows (all, or those with the given statuses), each with `resolved_at`."""
     try:
-        with connect(Lake.at(Path(lake_dir)), read_only=True) as con:
+        with connect(open_lake(str(lake_dir)), read_only=True) as con:
             has_timeline = con.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'main' and table_name = 'detection_timeline'"

@@ -2,7 +2,7 @@
 
 import argparse
 
-from pipelines.lib.lake import local_lake_folder
+from pipelines.lib.lake import Lake, LakeSyncError, lake_location
 
 
 class UsageError(Exception):
@@ -23,22 +23,33 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def lake_folder(value: str) -> str:
-    """A local lake folder. An object-store URL (`s3://bucket/prefix`) is refused in one line
-    instead of becoming a local folder named `s3:` (the lake on S3 is issue 11's work)."""
+    """A local lake folder or `s3://bucket/prefix`. Any other URL (`gs://…`, `http://…`, `s3://`
+    without a bucket) is refused in one line instead of becoming a local folder named `gs:`."""
     try:
-        return local_lake_folder(value)
+        return lake_location(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def open_lake(value: str) -> Lake:
+    """The lake of `--lake` for a command that reads it: a lake on S3 has its local cache
+    brought up to date first (the warehouse and tables are read there)."""
+    lake = Lake.at(value)
+    try:
+        lake.pull()
+    except LakeSyncError as exc:
+        raise CiemError(str(exc)) from exc
+    return lake
 
 
 def add_lake_args(parser: argparse.ArgumentParser) -> None:
     """--lake DIR and --debug, for the commands that read or write a lake."""
     parser.add_argument(
         "--lake",
-        metavar="DIR",
+        metavar="DIR|s3://BUCKET/PREFIX",
         type=lake_folder,
         default="data/lake",
-        help="lake folder (default: data/lake)",
+        help="lake folder or S3 prefix (default: data/lake)",
     )
     add_debug_arg(parser)
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
-from pipelines.cli.options import add_lake_args
-from pipelines.lib.lake import Lake
+from pipelines.cli.options import add_lake_args, open_lake
 from pipelines.lib.serve.paths import escalation_paths, format_paths
 from pipelines.lib.warehouse.connection import connect
 
@@ -35,7 +33,7 @@ def add_paths_parser(subparsers: Any) -> None:
 
 def cmd_paths(args: argparse.Namespace) -> None:
     try:
-        with connect(Lake.at(Path(args.lake)), read_only=True) as con:
+        with connect(open_lake(args.lake), read_only=True) as con:
             result = escalation_paths(con, args.principal, args.to)
     except FileNotFoundError as exc:
         raise RuntimeError(str(exc)) from None

@@ -57,6 +57,12 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
         if cause is not None and cause.cls_name == "ModelsFailed":
             raise CiemError(message)  # the SQL models' step names each failed model itself
         raise CiemError(f"asset {event.step_key} failed: {message}")
+    for event in result.all_events:  # a resource that could not start (a lake on S3 unreachable)
+        error = getattr(event.event_specific_data, "error", None)
+        if event.event_type_value == "RESOURCE_INIT_FAILURE" and error is not None:
+            if debug:
+                log.error(error.to_string())
+            raise CiemError(_user_message(error.message.strip().splitlines()[0]))
     raise CiemError("the Dagster run failed (run with --debug for details)")
 
 
@@ -65,7 +71,7 @@ def run_pipeline(
     cloudtrail: str | Path,
     as_of: date,
     window_days: int,
-    lake_dir: Path,
+    lake_dir: str | Path,
     gap_threshold: float = 0.4,
     debug: bool = False,
     full_refresh: bool = False,
@@ -111,6 +117,7 @@ def run_pipeline(
     if not CloudTrailSource(cloudtrail).exists():
         raise CiemError(f"CloudTrail location not found: {cloudtrail}")
     _check_suppressions(settings.suppressions_file)
+    _check_lake(settings.lake)
     window = params_window(as_of, window_days)
     if window[0] < CLOUDTRAIL_EPOCH:
         raise CiemError(
@@ -161,6 +168,17 @@ def params_window(as_of: date, window_days: int) -> list[date]:
     return RunParams(as_of=as_of, window_days=window_days, gap_threshold=0).window_dates()
 
 
+def _check_lake(lake: Lake) -> None:
+    """A lake on S3 is read before anything lands: a bucket that does not exist or cannot be
+    read stops the run at once, in one line (and the cache is brought up to date)."""
+    from pipelines.lib.lake import LakeSyncError
+
+    try:
+        lake.pull()
+    except LakeSyncError as exc:
+        raise CiemError(str(exc)) from exc
+
+
 def _check_suppressions(setting: str) -> None:
     """Reads the suppressions file before anything lands: a mistake in it stops the run at
     once, with the file, entry and field (the `ref_suppressions` asset reads it again)."""
@@ -182,7 +200,7 @@ def _check_suppressions(setting: str) -> None:
 
 def _lake_flag(lake: Lake) -> str:
     """` --lake DIR` for the hints printed after a run, when the lake is not the default one."""
-    return f" --lake {lake.root}" if lake.root != Lake.at("data/lake").root else ""
+    return f" --lake {lake.location}" if lake != Lake.at("data/lake") else ""
 
 
 def print_summary(lake: Lake, as_of: date) -> None:
@@ -240,7 +258,9 @@ def print_summary(lake: Lake, as_of: date) -> None:
     else:
         out.append("\nQuarantined: nothing (all input was well-formed).")
     out.append(
-        f"\nTables: {lake.warehouse_path} (DuckDB) and {lake.root / 'marts'}/*.parquet\n"
+        f"\nTables: {lake.warehouse_path} (DuckDB"
+        + (f", the local cache of {lake.url}" if lake.url else "")
+        + f") and {lake.location}/marts/*.parquet\n"
         'Try:    ciem query "select rule_id, count(*) from detections group by 1"'
         + _lake_flag(lake)
     )

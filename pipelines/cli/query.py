@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from pipelines.cli.options import CiemError, UsageError, add_lake_args
-from pipelines.lib.lake import Lake
+from pipelines.cli.options import CiemError, UsageError, add_lake_args, open_lake
 from pipelines.lib.warehouse.connection import connect
 
 
@@ -99,7 +98,7 @@ def cmd_query(args: argparse.Namespace) -> None:
 
     if not args.sql.strip():
         raise UsageError('no SQL given: ciem query "select ..."')
-    with connect(Lake.at(args.lake), read_only=True, allow_files=args.allow_files) as con:
+    with connect(open_lake(args.lake), read_only=True, allow_files=args.allow_files) as con:
         try:
             refused = [] if args.allow_files else refused_statements(con, args.sql)
             if refused:

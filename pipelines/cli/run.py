@@ -80,7 +80,7 @@ def add_run_parser(subparsers: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    lake_dir = Path(args.lake)
+    lake_dir = args.lake  # a folder or s3://bucket/prefix
     run_pipeline(
         Path(args.snapshot) if args.snapshot else None,
         args.cloudtrail,

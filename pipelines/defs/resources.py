@@ -1,12 +1,14 @@
 """Resources: where the inputs are, where the lake is, and what the run is about."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.lib.lake import Lake, local_lake_folder
+from pipelines.lib.lake import Lake, lake_location
 from pipelines.lib.land.sources import SnapshotSource
 from pipelines.lib.warehouse.connection import RunParams
 
@@ -20,7 +22,7 @@ class CiemSettings(dg.ConfigurableResource):
     cloudtrail_dir: str  # a local folder or s3://bucket/prefix
     snapshot_root: str = ""  # dated snapshot folders <root>/YYYY-MM-DD/; the newest on or before
     snapshot_dir: str = ""  # or one fixed snapshot folder, used for every as-of day
-    lake_dir: str = "data/lake"
+    lake_dir: str = "data/lake"  # a local folder or s3://bucket/prefix
     window_days: int = 15
     gap_threshold: float = 0.4
     unused_days: int = 90  # unused-role / unused-password / unused-access-key
@@ -35,9 +37,17 @@ class CiemSettings(dg.ConfigurableResource):
     @property
     def lake(self) -> Lake:
         try:
-            return Lake.at(local_lake_folder(self.lake_dir))
+            return Lake.at(lake_location(self.lake_dir))
         except ValueError as exc:
             raise ValueError(f"CIEM_LAKE={exc}") from exc
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["CiemSettings"]:
+        """A lake on S3 is held for the run (in process) or the step (multiprocess, Kubernetes):
+        its lock taken and its local cache pulled before, what changed pushed after, also
+        after a failure (`Lake.synced`). A local lake needs none of it."""
+        with self.lake.synced():
+            yield self
 
     @property
     def snapshots(self) -> SnapshotSource:

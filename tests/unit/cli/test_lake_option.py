@@ -1,5 +1,6 @@
-"""`--lake s3://…` (and `CIEM_LAKE`) is refused in one line: it used to write a local folder
-named `s3:` silently (the lake on object storage is issue 11's work)."""
+"""`--lake` (and `CIEM_LAKE`) with a URL the tool cannot use (`gs://…`) is refused in one line: it
+used to write a local folder named `gs:` silently. (`s3://bucket/prefix` is a lake on S3:
+tests/integration/test_s3_lake.py.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ DEMO = Path(__file__).resolve().parents[3] / "data" / "demo"
 
 
 @pytest.mark.parametrize("command", ["run", "query", "export", "explain", "explorer"])
-def test_an_object_store_lake_is_refused_in_one_line(
+def test_a_lake_url_other_than_s3_is_refused_in_one_line(
     command: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -36,16 +37,16 @@ def test_an_object_store_lake_is_refused_in_one_line(
         "explorer": [],
     }[command]
     with pytest.raises(SystemExit) as exited:
-        main([command, *args, "--lake", "s3://bucket/prefix"])
+        main([command, *args, "--lake", "gs://bucket/prefix"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"ciem {command}: error: argument --lake: 's3://bucket/prefix': "
-        "a lake on s3:// is not supported yet; give a local folder"
+        f"ciem {command}: error: argument --lake: 'gs://bucket/prefix': "
+        "a lake is a local folder or s3://bucket/prefix, not a gs:// URL"
     )
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_dagster_settings_refuse_an_object_store_lake() -> None:
-    settings = CiemSettings(snapshot_dir="s", cloudtrail_dir="c", lake_dir="s3://bucket/prefix")
-    with pytest.raises(ValueError, match=r"CIEM_LAKE='s3://bucket/prefix': a lake on s3://"):
+def test_the_dagster_settings_refuse_a_lake_url_other_than_s3() -> None:
+    settings = CiemSettings(snapshot_dir="s", cloudtrail_dir="c", lake_dir="gs://bucket/prefix")
+    with pytest.raises(ValueError, match=r"^CIEM_LAKE='gs://bucket/prefix': a lake is a local"):
         _ = settings.lake
