@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.flaky_s3 import flaky_endpoint  # noqa: F401 (a fixture for tests/faults)
 from tests.faults.harness import DEMO_AS_OF, DEMO_CLOUDTRAIL, DEMO_SNAPSHOTS, copy_tree, run_ciem
 
 

@@ -28,7 +28,7 @@ def copy_tree(source: Path, target: Path) -> Path:
 
 
 def run_ciem(
-    lake: Path,
+    lake: Path | str,
     snapshot: Path = DEMO_SNAPSHOTS / DEMO_AS_OF,
     cloudtrail: Path = DEMO_CLOUDTRAIL,
     as_of: str = DEMO_AS_OF,
