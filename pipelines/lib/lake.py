@@ -95,10 +95,17 @@ def lake_cache_folder(bucket: str, prefix: str) -> Path:
     """The local cache of the lake `s3://bucket/prefix`: `$CIEM_LAKE_CACHE/<bucket>/<prefix>`,
     by default `$XDG_CACHE_HOME/ciem/` (`~/.cache/ciem/`). A lake at the bucket's root caches
     in `<bucket>/_root`, so that it never holds another lake's cache."""
+    return cache_base() / bucket / (prefix or "_root")
+
+
+def cache_base() -> Path:
+    """This machine's cache of ciem: `$CIEM_LAKE_CACHE`, by default `$XDG_CACHE_HOME/ciem/`
+    (`~/.cache/ciem/`). Bucket caches are its sub-folders; what is not a bucket's lives in a
+    folder whose name starts with `_` (no bucket name does)."""
     base = os.environ.get("CIEM_LAKE_CACHE")
     if not base:
         base = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "ciem"
-    return Path(base).expanduser().resolve() / bucket / (prefix or "_root")
+    return Path(base).expanduser().resolve()
 
 
 def set_private_umask() -> int:

@@ -380,12 +380,15 @@ def test_real_events_map_with_at_most_one_percent_unmapped(by_key: dict) -> None
     )
 
 
-def test_asset_writes_the_table(tmp_path: Path, table: pa.Table) -> None:
+def test_asset_writes_the_table(
+    tmp_path: Path, table: pa.Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import dagster as dg
 
     from pipelines.defs.event_map import ref_event_action_map
     from pipelines.defs.resources import CiemSettings
 
+    monkeypatch.setenv("CIEM_LAKE_CACHE", str(tmp_path / "machine"))  # nothing built before
     settings = CiemSettings(snapshot_dir="-", cloudtrail_dir="-", lake_dir=str(tmp_path))
     result = dg.materialize([ref_event_action_map], resources={"ciem": settings})
     assert result.success
@@ -396,3 +399,43 @@ def test_asset_writes_the_table(tmp_path: Path, table: pa.Table) -> None:
     assert {k: v.value for k, v in mat.metadata.items() if k.startswith("version_")} == {
         f"version_{k}": v for k, v in event_map_versions().items()
     }
+
+
+def test_a_new_lake_takes_the_map_this_machine_built_for_another(
+    tmp_path: Path, table: pa.Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The map depends on the installed packages, the reference CSVs and the builder, never on
+    a lake: built once per machine (`$CIEM_LAKE_CACHE/_reference/`), a new lake copies it; a
+    damaged copy is built again and replaced."""
+    import dagster as dg
+
+    import pipelines.defs.event_map as asset_module
+    from pipelines.defs.resources import CiemSettings
+
+    monkeypatch.setenv("CIEM_LAKE_CACHE", str(tmp_path / "machine"))
+    builds = []
+    build = asset_module.build_event_action_map
+
+    def counted() -> pa.Table:
+        builds.append(1)
+        return build()
+
+    monkeypatch.setattr(asset_module, "build_event_action_map", counted)
+
+    def materialize(lake: str) -> dict:
+        settings = CiemSettings(snapshot_dir="-", cloudtrail_dir="-", lake_dir=str(tmp_path / lake))
+        result = dg.materialize([asset_module.ref_event_action_map], resources={"ciem": settings})
+        assert result.success
+        assert pq.read_table(settings.lake.table_path("ref_event_action_map")).equals(table)
+        [mat] = result.asset_materializations_for_node("ref_event_action_map")
+        return {k: v.value for k, v in mat.metadata.items()}
+
+    assert "version_botocore" in materialize("first")
+    assert materialize("second") == {"dagster/row_count": table.num_rows, "reused": True}
+    assert len(builds) == 1
+    [copy] = (tmp_path / "machine" / "_reference").iterdir()
+    assert copy == asset_module.machine_copy(asset_module.map_inputs_fingerprint())
+    copy.write_bytes(b"not parquet")
+    assert "version_botocore" in materialize("third")
+    assert len(builds) == 2
+    assert pq.read_table(copy).equals(table)
