@@ -28,8 +28,11 @@
 --                    and for Glue dev endpoints, CloudFormation stacks and SageMaker notebooks
 --                    (never collected), the edge goes to every role the service may assume,
 --                    with `compute_presumed`.
--- Every action of a method must be effective for the source (int_principal_actions_evaluated:
--- identity ∩ boundary ∩ SCPs, minus Denies). The actions that name a resource (`actions`
+-- Every action of a method must be effective for the source (int_policy_set_actions_evaluated:
+-- identity ∩ boundary ∩ SCPs, minus Denies). The principals of one policy set and type (a
+-- class) share all of that, so the method edges are found once per class and handed to its
+-- members at the end (the self edges to their own member, the others to every member but the
+-- target); assume-role edges depend on the trust, so they are found per principal. The actions that name a resource (`actions`
 -- entries with a `resource`) must be granted on that resource (the target user, group, role or
 -- policy, or the compute), and an unconditional Deny of the source's policies, boundary or SCPs
 -- naming that resource breaks the edge. `is_conditional`: some action is allowed only under a
@@ -42,7 +45,7 @@
 -- sources; IAM Identity Center and service-linked roles are never the target of a method that
 -- changes a role's policies or trust (AWS refuses it). `actions` are the edge's IAM actions, `checked` those checked on a resource
 -- ({action, resource}); privilege_escalation_paths adds the granting statements of the steps
--- it lists (int_principal_actions_evaluated), so this table stays narrow.
+-- it lists (int_policy_set_actions_evaluated), so this table stays narrow.
 -- grain: source_arn, method, target_arn, via_arn
 
 with methods as (
@@ -163,25 +166,43 @@ method_actions as (
     select 'sts:assumerole' as action
 ),
 
-evaluated as (
-    -- Only the actions some edge needs, effective for the principal.
-    select
-        e.principal_arn,
-        e.principal_type,
-        e.account_id,
-        e.policy_set_key,
-        e.scp_applies,
-        e.action,
-        e.is_conditional,
-        e.granted_by,
-        e.granted_resources
-    from int_principal_actions_evaluated as e
-    where e.is_effective
-        and e.action in (select action from method_actions)
-),
-
 policy_sets as (
     select principal_arn, account_id, policy_set_key, scp_applies from int_principal_policy_sets
+),
+
+members as (
+    -- Each source with its class: the principals of one policy set and type share every grant,
+    -- boundary, Deny and SCP, so the edges that do not depend on who the source is are found
+    -- once per class and handed to its members at the end.
+    select
+        s.principal_arn,
+        s.principal_type,
+        s.account_id,
+        p.policy_set_key,
+        p.scp_applies,
+        p.policy_set_key || '|' || s.principal_type || '|' || s.account_id || '|'
+            || coalesce(p.scp_applies::varchar, '') as class_key
+    from sources as s
+    inner join policy_sets as p on p.principal_arn = s.principal_arn
+),
+
+classes as (
+    select distinct class_key, policy_set_key, principal_type, account_id, scp_applies
+    from members
+),
+
+set_evaluated as (
+    -- Only the actions some edge needs, effective for the policy set.
+    select policy_set_key, action, is_conditional, granted_resources
+    from int_policy_set_actions_evaluated
+    where is_effective
+        and action in (select action from method_actions)
+),
+
+class_evaluated as (
+    select c.class_key, c.principal_type, c.account_id, e.action, e.is_conditional
+    from classes as c
+    inner join set_evaluated as e on e.policy_set_key = c.policy_set_key
 ),
 
 set_denies as (
@@ -196,14 +217,14 @@ scp_denies as (
     where action in (select action from method_actions)
 ),
 
--- Method edges ------------------------------------------------------------------------------
+-- Method edges (per class) ------------------------------------------------------------------
 
 method_grants as (
-    -- Sources that can perform every action of a method at action level (of an allowed type).
+    -- Classes that can perform every action of a method at action level (of an allowed type).
     select
-        e.principal_arn,
-        i.principal_type,
-        i.account_id,
+        e.class_key,
+        e.principal_type,
+        e.account_id,
         m.method_id,
         m.target_kind,
         m.target_type,
@@ -212,9 +233,8 @@ method_grants as (
         bool_or(e.is_conditional) as is_conditional
     from methods as m,
         unnest(list_distinct(list_concat(m.required_actions, m.target_actions))) as r(action)
-    inner join evaluated as e on e.action = r.action
-    inner join sources as i on i.principal_arn = e.principal_arn
-    where list_contains(m.principal_types, i.principal_type)
+    inner join class_evaluated as e on e.action = r.action
+    where list_contains(m.principal_types, e.principal_type)
     group by all
     having count(distinct e.action)
         = max(len(list_distinct(list_concat(m.required_actions, m.target_actions))))
@@ -243,39 +263,46 @@ service_roles as (
 ),
 
 method_candidates as (
-    -- (source, method, target, via): `resource_actions` must be granted on `via_arn`.
+    -- (class, method, target, via): `resource_actions` must be granted on `via_arn`.
+    -- `only_source`: the one member the candidate is for (a self edge); null: every member of
+    -- the class but the target itself.
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        m.principal_arn as only_source,
         g.method_id,
-        g.principal_arn as target_arn,
+        m.principal_arn as target_arn,
         s.via_arn,
         g.target_actions as resource_actions,
         false as compute_presumed,
         g.is_conditional
     from method_grants as g
-    inner join self_targets as s on s.principal_arn = g.principal_arn
+    inner join members as m on m.class_key = g.class_key
+    inner join self_targets as s on s.principal_arn = m.principal_arn
     where g.target_kind = 'self'
         and s.via_type = g.target_type
 
     union all
 
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        m.principal_arn as only_source,
         g.method_id,
-        g.principal_arn as target_arn,
+        m.principal_arn as target_arn,
         o.policy_arn as via_arn,
         g.target_actions as resource_actions,
         false as compute_presumed,
         g.is_conditional
     from method_grants as g
-    inner join own_policies as o on o.principal_arn = g.principal_arn
+    inner join members as m on m.class_key = g.class_key
+    inner join own_policies as o on o.principal_arn = m.principal_arn
     where g.target_kind = 'own_policy'
 
     union all
 
     -- Another user (credentials), a group to join, or a role to re-trust and assume.
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        null::varchar as only_source,
         g.method_id,
         t.principal_arn as target_arn,
         t.principal_arn as via_arn,
@@ -286,22 +313,16 @@ method_candidates as (
     inner join identities as t
         on t.account_id = g.account_id
         and t.principal_type = g.target_type
-        and t.principal_arn <> g.principal_arn
     where g.target_kind = 'privileged'
         -- only a user (or the members of a group) can join a group
         and (g.method_id <> 'add-user-to-group' or g.principal_type in ('user', 'group'))
-        and not exists (
-            select 1 from memberships as m
-            where g.method_id = 'add-user-to-group'
-                and m.user_arn = g.principal_arn
-                and m.group_arn = t.principal_arn
-        )
 
     union all
 
     -- Pass a role to a new resource of the service.
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        null::varchar as only_source,
         g.method_id,
         s.role_arn as target_arn,
         s.role_arn as via_arn,
@@ -312,7 +333,6 @@ method_candidates as (
     inner join service_roles as s
         on s.account_id = g.account_id
         and s.service_principal = g.service_principal
-        and s.role_arn <> g.principal_arn
     where g.target_kind = 'service_role'
         and len(g.target_actions) > 0
 
@@ -320,7 +340,8 @@ method_candidates as (
 
     -- Take over existing compute of the snapshot.
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        null::varchar as only_source,
         g.method_id,
         c.runs_as_role_arn as target_arn,
         c.compute_arn as via_arn,
@@ -332,7 +353,6 @@ method_candidates as (
     inner join compute as c
         on c.account_id = g.account_id
         and c.service_principal = g.service_principal
-        and c.runs_as_role_arn <> g.principal_arn
     where g.target_kind = 'service_role'
         and len(g.target_actions) = 0
 
@@ -340,7 +360,8 @@ method_candidates as (
 
     -- Compute not collected for the account: any role the service may assume is presumed run.
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        null::varchar as only_source,
         g.method_id,
         s.role_arn as target_arn,
         null::varchar as via_arn,
@@ -351,7 +372,6 @@ method_candidates as (
     inner join service_roles as s
         on s.account_id = g.account_id
         and s.service_principal = g.service_principal
-        and s.role_arn <> g.principal_arn
     where g.target_kind = 'service_role'
         and len(g.target_actions) = 0
         and not exists (
@@ -359,19 +379,21 @@ method_candidates as (
             where cc.account_id = g.account_id
                 and cc.service_principal = g.service_principal
         )
-),
 
-new_role_candidates as (
+    union all
+
     -- Create a role that trusts the source and give it a policy: the source becomes admin.
     select
-        g.principal_arn as source_arn,
+        g.class_key,
+        m.principal_arn as only_source,
         g.method_id,
-        g.principal_arn as target_arn,
+        m.principal_arn as target_arn,
         null::varchar as via_arn,
         []::varchar[] as resource_actions,
         false as compute_presumed,
         g.is_conditional
     from method_grants as g
+    inner join members as m on m.class_key = g.class_key
     where g.target_kind = 'new_role'
 ),
 
@@ -400,11 +422,7 @@ candidate_states as (
             when list_contains(c.resource_actions, 'iam:updateloginprofile') then r.has_password
             when list_contains(c.resource_actions, 'iam:createaccesskey') then r.key_count < 2
         end as state_allows
-    from (
-        select * from method_candidates
-        union all
-        select * from new_role_candidates
-    ) as c
+    from method_candidates as c
     left join credential_states as r on r.user_arn = c.target_arn
     -- a protected role is never the target of a method that changes a role
     where not (
@@ -413,7 +431,16 @@ candidate_states as (
     )
 ),
 
--- Assume-role edges -------------------------------------------------------------------------
+-- Assume-role edges (per source) ------------------------------------------------------------
+
+assume_holders as (
+    -- Sources whose identity policies allow sts:AssumeRole (on some resource).
+    select m.principal_arn
+    from members as m
+    inner join set_evaluated as e
+        on e.policy_set_key = m.policy_set_key
+        and e.action = 'sts:assumerole'
+),
 
 source_keys as (
     -- What a trust policy may name to admit a user or role: its ARN, a session of it (a role),
@@ -429,7 +456,6 @@ source_keys as (
     where i.principal_type in ('user', 'role')
         and k.match_key is not null
 ),
-
 trust_matches as (
     select
         i.principal_arn as source_arn,
@@ -467,9 +493,7 @@ trust_matches as (
                 t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
                 and t.role_account_id = i.account_id
             )
-            or i.principal_arn in (
-                select principal_arn from evaluated where action = 'sts:assumerole'
-            )
+            or i.principal_arn in (select principal_arn from assume_holders)
         )
         and coalesce(list_bool_and(list_transform(
             t.principal_arn_conditions,
@@ -512,67 +536,81 @@ assume_candidates as (
     group by m.source_arn, m.target_arn
 ),
 
+modify_grants as (
+    -- Classes that can write the policies of users, roles or groups (at action level).
+    select e.class_key, e.account_id, m.method_id, m.action, m.written_type, e.is_conditional
+    from class_evaluated as e
+    inner join modify_actions as m on m.action = e.action
+),
+
 all_modify_candidates as (
-    -- The source can write the policies of another user or role of its account (directly, or
-    -- through a group the user belongs to): `via_arn` is what it writes to.
+    -- A class can write the policies of another user or role of its account (directly, or
+    -- through a group the user belongs to): `via_arn` is what it writes to, `target_arn` the
+    -- principal whose power grows (never the member itself: see the expansion).
     select
-        e.principal_arn as source_arn,
-        m.method_id,
-        m.action,
+        g.class_key,
+        g.method_id,
+        g.action,
         t.principal_arn as target_arn,
         t.principal_arn as via_arn,
-        e.is_conditional
-    from evaluated as e
-    inner join modify_actions as m on m.action = e.action and m.written_type in ('user', 'role')
-    inner join sources as s on s.principal_arn = e.principal_arn
+        g.is_conditional
+    from modify_grants as g
     inner join identities as t
-        on t.account_id = s.account_id
-        and t.principal_type = m.written_type
-        and t.principal_arn <> s.principal_arn
-    where t.principal_arn not in (select principal_arn from protected_roles)
+        on t.account_id = g.account_id
+        and t.principal_type = g.written_type
+    where g.written_type in ('user', 'role')
+        and t.principal_arn not in (select principal_arn from protected_roles)
 
     union all
 
     select
-        e.principal_arn as source_arn,
-        m.method_id,
-        m.action,
-        g.user_arn as target_arn,
-        g.group_arn as via_arn,
-        e.is_conditional
-    from evaluated as e
-    inner join modify_actions as m on m.action = e.action and m.written_type = 'group'
-    inner join sources as s on s.principal_arn = e.principal_arn
-    inner join memberships as g
-        on g.user_arn <> s.principal_arn
-        and split_part(g.group_arn, ':', 5) = s.account_id
+        g.class_key,
+        g.method_id,
+        g.action,
+        ms.user_arn as target_arn,
+        ms.group_arn as via_arn,
+        g.is_conditional
+    from modify_grants as g
+    inner join memberships as ms on split_part(ms.group_arn, ':', 5) = g.account_id
+    where g.written_type = 'group'
 ),
 
-act_targets as (
-    -- Principals the source may act as, before the resource checks: the only ones worth writing
-    -- an administrator policy into.
-    select distinct source_arn, target_arn
-    from method_candidates
+class_act_targets as (
+    -- Principals a class may act as through a method, before the resource checks.
+    select distinct class_key, target_arn
+    from candidate_states
     where method_id in ('create-access-key', 'create-login-profile', 'update-login-profile',
         'update-assume-role-policy')
-    union
-    select source_arn, target_arn from assume_candidates
+        and coalesce(state_allows, true)
+),
+
+assumed_targets as (
+    -- Roles a member may assume, by class (before the resource checks).
+    select distinct m.class_key, a.target_arn
+    from assume_candidates as a
+    inner join members as m on m.principal_arn = a.source_arn
 ),
 
 modify_candidates as materialized (
-    select m.*
-    from all_modify_candidates as m
-    inner join act_targets as a on a.source_arn = m.source_arn and a.target_arn = m.target_arn
+    -- Only the principals the class may act as are worth writing an administrator policy into.
+    select c.*
+    from all_modify_candidates as c
+    where exists (
+        select 1 from class_act_targets as a
+        where a.class_key = c.class_key and a.target_arn = c.target_arn
+    )
+        or exists (
+            select 1 from assumed_targets as a
+            where a.class_key = c.class_key and a.target_arn = c.target_arn
+        )
 ),
 
--- Resource checks (both kinds of edge) ------------------------------------------------------
+-- Resource checks (per policy set) ------------------------------------------------------------
 
-candidate_sets as (
-    -- Each candidate with the source's policy set: principals of a set share their grants,
-    -- boundary, Denies and SCPs, so resources are checked once per set, not per principal.
-    select c.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+candidate_sets as materialized (
+    select c.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
     from candidate_states as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
+    inner join classes as k on k.class_key = c.class_key
     where coalesce(c.state_allows, true)
 ),
 
@@ -583,9 +621,9 @@ assume_sets as (
 ),
 
 modify_sets as (
-    select m.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+    select m.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
     from modify_candidates as m
-    inner join policy_sets as p on p.principal_arn = m.source_arn
+    inner join classes as k on k.class_key = m.class_key
 ),
 
 checks as (
@@ -612,14 +650,6 @@ checks as (
         via_arn as resource_arn
     from modify_sets
 ),
-
-set_evaluated as (
-    select policy_set_key, action, is_conditional, granted_resources
-    from int_policy_set_actions_evaluated
-    where is_effective
-        and action in (select action from method_actions)
-),
-
 check_grants as (
     select c.policy_set_key, c.action, c.resource_arn, e.is_conditional
     from checks as c
@@ -711,7 +741,8 @@ set_allowed as (
 method_checked as (
     -- Each candidate with how many of its resource actions hold on `via_arn`.
     select
-        c.source_arn,
+        c.class_key,
+        c.only_source,
         c.method_id,
         c.target_arn,
         c.via_arn,
@@ -734,12 +765,13 @@ method_checked as (
         and d.policy_set_key = c.policy_set_key
         and d.resource_arn = c.target_arn
     where not coalesce(d.denied, false)
-    group by c.source_arn, c.method_id, c.target_arn, c.via_arn
+    group by c.class_key, c.only_source, c.method_id, c.target_arn, c.via_arn
 ),
 
-method_edges as (
+method_edges as materialized (
     select
-        c.source_arn,
+        c.class_key,
+        c.only_source,
         c.method_id as method,
         c.target_arn,
         c.via_arn,
@@ -749,16 +781,13 @@ method_edges as (
         list_distinct(list_concat(m.required_actions, m.target_actions)) as actions,
         list_transform(
             list_distinct(c.resource_actions), lambda a: {'action': a, 'resource': c.via_arn}
-        ) as checked,
-        []::struct(
-            statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
-        )[] as trust_statements
+        ) as checked
     from method_checked as c
     inner join methods as m on m.method_id = c.method_id
     where c.allowed_actions = len(list_distinct(c.resource_actions))
 ),
 
-assume_edges as (
+assume_edges as materialized (
     select
         a.source_arn,
         'assume-role' as method,
@@ -787,45 +816,102 @@ assume_edges as (
         and not coalesce(d.denied, false)
 ),
 
-act_edges as (
-    select *, false as makes_target_admin from method_edges
-    union all by name
-    select *, false as makes_target_admin from assume_edges
-),
-
-combo_edges as (
-    -- Write an administrator policy into another principal, then act as it (its credentials,
-    -- or assuming it): one edge whose target becomes an administrator (`makes_target_admin`).
+modify_allowed as (
+    -- The writes that hold on their resource.
     select
-        m.source_arn,
-        m.method_id || '+' || a.method as method,
+        m.class_key,
+        m.method_id,
+        m.action,
         m.target_arn,
         m.via_arn,
-        a.compute_presumed,
-        a.target_state_known,
-        m.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
-        list_concat([m.action], a.actions) as actions,
-        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked,
-        a.trust_statements,
-        true as makes_target_admin
+        m.is_conditional or r.is_conditional as is_conditional
     from modify_sets as m
     inner join set_allowed as r
         on r.policy_set_key = m.policy_set_key
         and r.action = m.action
         and r.resource_arn = m.via_arn
-    inner join act_edges as a
-        on a.source_arn = m.source_arn
+),
+
+class_combo_edges as (
+    -- Write an administrator policy into another principal, then act as it through a method
+    -- of the class (its credentials, or a rewritten trust): one edge whose target becomes an
+    -- administrator.
+    select
+        m.class_key,
+        null::varchar as only_source,
+        m.method_id || '+' || a.method as method,
+        m.target_arn,
+        m.via_arn,
+        a.compute_presumed,
+        a.target_state_known,
+        m.is_conditional or a.is_conditional as is_conditional,
+        list_concat([m.action], a.actions) as actions,
+        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked
+    from modify_allowed as m
+    inner join method_edges as a
+        on a.class_key = m.class_key
         and a.target_arn = m.target_arn
+        and a.only_source is null
         and a.method in (
-            'assume-role', 'update-assume-role-policy', 'create-access-key',
-            'create-login-profile', 'update-login-profile'
+            'update-assume-role-policy', 'create-access-key', 'create-login-profile',
+            'update-login-profile'
         )
 ),
 
-edges as (
-    select * from act_edges
+class_edges as (
+    select *, []::struct(
+        statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
+    )[] as trust_statements, false as makes_target_admin
+    from method_edges
     union all by name
-    select * from combo_edges
+    select *, []::struct(
+        statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
+    )[] as trust_statements, true as makes_target_admin
+    from class_combo_edges
+),
+
+expanded_edges as (
+    -- The class edges handed to the members: a self edge to its own member, any other edge to
+    -- every member but its target (and joining a group only for those not in it yet).
+    select m.principal_arn as source_arn, e.* exclude (class_key, only_source)
+    from class_edges as e
+    inner join members as m on m.class_key = e.class_key
+    where (e.only_source is null or e.only_source = m.principal_arn)
+        and (e.only_source is not null or e.target_arn <> m.principal_arn)
+        and not (
+            e.method = 'add-user-to-group'
+            and exists (
+                select 1 from memberships as ms
+                where ms.user_arn = m.principal_arn and ms.group_arn = e.target_arn
+            )
+        )
+),
+
+assume_combo_edges as (
+    -- Write an administrator policy into a role (or user) it then assumes.
+    select
+        a.source_arn,
+        m.method_id || '+' || a.method as method,
+        m.target_arn,
+        m.via_arn,
+        a.compute_presumed,
+        a.target_state_known,
+        m.is_conditional or a.is_conditional as is_conditional,
+        list_concat([m.action], a.actions) as actions,
+        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked,
+        a.trust_statements,
+        true as makes_target_admin
+    from assume_edges as a
+    inner join members as s on s.principal_arn = a.source_arn
+    inner join modify_allowed as m on m.class_key = s.class_key and m.target_arn = a.target_arn
+),
+
+edges as (
+    select * from expanded_edges
+    union all by name
+    select *, false as makes_target_admin from assume_edges
+    union all by name
+    select * from assume_combo_edges
 ),
 
 final as (
