@@ -591,8 +591,17 @@ assumed_targets as (
     inner join members as m on m.principal_arn = a.source_arn
 ),
 
+assumers as (
+    -- (principal, role it may assume), by the role's class: whoever holds a session of the role
+    -- came from one of them (before the resource checks).
+    select m.class_key, a.source_arn as assumer_arn, a.target_arn as role_arn
+    from assume_candidates as a
+    inner join members as m on m.principal_arn = a.target_arn
+),
+
 modify_candidates as materialized (
-    -- Only the principals the class may act as are worth writing an administrator policy into.
+    -- Only the principals the class may act as are worth writing an administrator policy into:
+    -- those it has credentials of or may assume, and those that may assume a member.
     select c.*
     from all_modify_candidates as c
     where exists (
@@ -603,6 +612,40 @@ modify_candidates as materialized (
             select 1 from assumed_targets as a
             where a.class_key = c.class_key and a.target_arn = c.target_arn
         )
+        or exists (
+            select 1 from assumers as a
+            where a.class_key = c.class_key and a.assumer_arn = c.target_arn
+        )
+),
+
+assumer_joins as (
+    -- A role that may add users to groups, and a user that may assume it: the session's holder
+    -- (that user) can be added to any group of the account it is not in.
+    select distinct
+        a.class_key,
+        a.role_arn,
+        a.assumer_arn,
+        g.group_arn,
+        e.is_conditional
+    from assumers as a
+    inner join class_evaluated as e
+        on e.class_key = a.class_key
+        and e.action = 'iam:addusertogroup'
+        and e.principal_type = 'role'
+    inner join identities as u on u.principal_arn = a.assumer_arn and u.principal_type = 'user'
+    inner join (
+        select principal_arn as group_arn, account_id from identities where principal_type = 'group'
+    ) as g on g.account_id = u.account_id
+    where not exists (
+        select 1 from memberships as ms
+        where ms.user_arn = a.assumer_arn and ms.group_arn = g.group_arn
+    )
+),
+
+assumer_join_sets as (
+    select j.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
+    from assumer_joins as j
+    inner join classes as k on k.class_key = j.class_key
 ),
 
 -- Resource checks (per policy set) ------------------------------------------------------------
@@ -649,6 +692,10 @@ checks as (
     select policy_set_key, source_account_id as account_id, scp_applies, action,
         via_arn as resource_arn
     from modify_sets
+    union
+    select policy_set_key, source_account_id as account_id, scp_applies,
+        'iam:addusertogroup' as action, group_arn as resource_arn
+    from assumer_join_sets
 ),
 check_grants as (
     select c.policy_set_key, c.action, c.resource_arn, e.is_conditional
@@ -906,12 +953,58 @@ assume_combo_edges as (
     inner join modify_allowed as m on m.class_key = s.class_key and m.target_arn = a.target_arn
 ),
 
+assumed_by_edges as (
+    -- A role writes an administrator policy into a principal that may assume it (the user or
+    -- role itself, or a group of the user): the session's holder came from that principal, so
+    -- it holds its credentials. `trust_statements`: the trust admitting that principal.
+    select
+        m.role_arn as source_arn,
+        w.method_id || '+assumed-by' as method,
+        w.target_arn,
+        w.via_arn,
+        false as compute_presumed,
+        null::boolean as target_state_known,
+        w.is_conditional or a.is_conditional as is_conditional,
+        [w.action] as actions,
+        [{'action': w.action, 'resource': w.via_arn}] as checked,
+        a.trust_statements,
+        true as makes_target_admin
+    from (select distinct class_key, assumer_arn, role_arn from assumers) as m
+    inner join assume_edges as a on a.source_arn = m.assumer_arn and a.target_arn = m.role_arn
+    inner join modify_allowed as w on w.class_key = m.class_key and w.target_arn = m.assumer_arn
+
+    union all
+
+    -- A role adds a user that may assume it to a group: the session's holder acts through the
+    -- group's policies (`via_arn`: the user added).
+    select
+        j.role_arn as source_arn,
+        'add-user-to-group+assumed-by' as method,
+        j.group_arn as target_arn,
+        j.assumer_arn as via_arn,
+        false as compute_presumed,
+        null::boolean as target_state_known,
+        j.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
+        ['iam:addusertogroup'] as actions,
+        [{'action': 'iam:addusertogroup', 'resource': j.group_arn}] as checked,
+        a.trust_statements,
+        false as makes_target_admin
+    from assumer_join_sets as j
+    inner join assume_edges as a on a.source_arn = j.assumer_arn and a.target_arn = j.role_arn
+    inner join set_allowed as r
+        on r.policy_set_key = j.policy_set_key
+        and r.action = 'iam:addusertogroup'
+        and r.resource_arn = j.group_arn
+),
+
 edges as (
     select * from expanded_edges
     union all by name
     select *, false as makes_target_admin from assume_edges
     union all by name
     select * from assume_combo_edges
+    union all by name
+    select * from assumed_by_edges
 ),
 
 final as (
