@@ -554,12 +554,8 @@ def test_a_role_escalates_through_the_principals_that_may_assume_it() -> None:
             False,
         ),
     }
-    step = json.loads(
-        rows(
-            con,
-            f"select path from privilege_escalation_paths where source_arn = '{role_arn('writer')}'",
-        )[0][0]
-    )[0]
+    query = "select path from privilege_escalation_paths where source_arn = ?"
+    step = json.loads(con.execute(query, [role_arn("writer")]).fetchone()[0])[0]
     assert (step["via"], step["actions"], step["trust_statements"]) == (
         user_arn("holder"),
         ["iam:attachuserpolicy"],
