@@ -3,49 +3,33 @@
 -- source can make itself an administrator"), one row per (source, method, target, via). Nodes
 -- are int_principal_graph_nodes (users, roles, groups; a group acts through its members).
 -- Methods (`method`):
---   assume-role      the role's trust policy allows the source (its ARN, a session of it, its
---                    account root or `*`, aws:PrincipalArn conditions matched; OIDC, SAML and
---                    service principals are not sources) and no unconditional trust Deny names
---                    it; across accounts, or for a trust of the account root or `*`, the
---                    source's identity permissions must also allow sts:AssumeRole on the role.
---   ref_privesc_methods (PMapper's and Rhino Security Labs' methods), by `target_kind`:
---     own_policy     a customer-managed policy in force for the source (create or set a policy
---                    version): a self edge, `via_arn` the policy;
---     self           attach/put a policy on itself or a group it belongs to: a self edge,
---                    `via_arn` the user or group written to;
---     privileged     add itself to a group (target: the group), create an access key or a login
---                    profile, or update a login profile, of another user of its account
---                    (target: the user), update a role's trust policy and assume it (target:
---                    the role). Any target: whether it leads to an administrator is the
---                    search's question (privilege_escalation_paths);
---     service_role   pass a role of its account that the service may assume (EC2: with an
---                    instance profile) to a new resource that runs it; or, for the methods that
---                    act on an existing resource (lambda:UpdateFunctionCode, ssm:SendCommand,
---                    ssm:StartSession, ec2-instance-connect), take over an existing Lambda
---                    function or EC2 instance (not terminated, stopping or stopped) of the
---                    snapshot: the target is the role it runs as, `via_arn` the compute. Where
---                    the snapshot lists no compute of that kind for the account (not collected),
---                    and for Glue dev endpoints, CloudFormation stacks and SageMaker notebooks
---                    (never collected), the edge goes to every role the service may assume,
---                    with `compute_presumed`.
--- Every action of a method must be effective for the source (int_policy_set_actions_evaluated:
--- identity ∩ boundary ∩ SCPs, minus Denies). The principals of one policy set and type (a
--- class) share all of that, so the method edges are found once per class and handed to its
--- members at the end (the self edges to their own member, the others to every member but the
--- target); assume-role edges depend on the trust, so they are found per principal. The actions that name a resource (`actions`
--- entries with a `resource`) must be granted on that resource (the target user, group, role or
--- policy, or the compute), and an unconditional Deny of the source's policies, boundary or SCPs
--- naming that resource breaks the edge. `is_conditional`: some action is allowed only under a
--- Condition (of the Allow, the boundary, an SCP, or a conditional Deny covering the resource),
--- or a trust statement that admits the source has a Condition: the edge is kept and marked.
--- Credential state (credential report, when it lists the user): iam:CreateLoginProfile needs a
--- user without a console password, iam:UpdateLoginProfile one with a password,
--- iam:CreateAccessKey one holding fewer than 2 keys; `target_state_known` is false when the
--- report does not list the target (null for other methods). Service-linked roles are never
--- sources; IAM Identity Center and service-linked roles are never the target of a method that
--- changes a role's policies or trust (AWS refuses it). `actions` are the edge's IAM actions, `checked` those checked on a resource
--- ({action, resource}); privilege_escalation_paths adds the granting statements of the steps
--- it lists (int_policy_set_actions_evaluated), so this table stays narrow.
+--   assume-role      int_principal_graph_assume_candidates whose identity side holds: across
+--                    accounts, or for a trust of the account root or `*`, the source's identity
+--                    permissions must allow sts:AssumeRole on the role;
+--   ref_privesc_methods (int_principal_graph_method_candidates: self edges, credentials of
+--                    other users, groups to join, trusts to rewrite, roles to pass, compute to
+--                    take over);
+--   W+A              write an administrator policy into a user or role (W: attach/put a user or
+--                    role policy, or a group policy of the user's group) and then act as it (A:
+--                    assume-role, update-assume-role-policy, create-access-key,
+--                    create-login-profile, update-login-profile): `makes_target_admin`;
+--   W+assumed-by     a role writes an administrator policy into a principal whose own trust
+--                    lets it assume the role (or into the user's group): whoever holds the role's
+--                    session came from that principal, so it holds its credentials
+--                    (`makes_target_admin`; `trust_statements`: the trust admitting it);
+--   add-user-to-group+assumed-by   a role adds a user that may assume it to a group (target:
+--                    the group, `via_arn`: the user).
+-- The method edges are found once per class of sources (int_principal_graph_classes) and
+-- handed to its members (a self edge to its own member, any other to every member but the
+-- target, a group to join only to its non-members). The actions that name a resource
+-- (`checked`: {action, resource}) must be granted on that resource for the source's policy set
+-- (the target user, group, role or policy, or the compute), and an unconditional Deny of the
+-- source's policies, boundary or SCPs naming that resource breaks the edge. `is_conditional`:
+-- some action is allowed only under a Condition (of the Allow, the boundary, an SCP, or a
+-- conditional Deny covering the resource), or a trust statement that admits the source has a
+-- Condition: the edge is kept and marked. `actions` are the edge's IAM actions;
+-- privilege_escalation_paths adds the granting statements of the steps it lists
+-- (int_policy_set_actions_evaluated), so this table stays narrow.
 -- grain: source_arn, method, target_arn, via_arn
 
 with methods as (
@@ -67,11 +51,6 @@ identities as (
     select * from int_identities
 ),
 
-sources as (
-    select * from identities
-    where not is_service_linked
-),
-
 memberships as (
     select user_arn, group_arn from raw_iam_group_memberships
 ),
@@ -90,74 +69,6 @@ protected_roles as (
         )
 ),
 
-principal_policies as (
-    select * from int_principal_policies
-),
-
-instance_profiles as (
-    select distinct role_arn from raw_iam_instance_profiles
-),
-
-compute as (
-    -- Existing compute that runs as a role, by the service that runs it.
-    select
-        'lambda.amazonaws.com' as service_principal,
-        account_id,
-        node_arn as compute_arn,
-        runs_as_role_arn
-    from int_principal_graph_nodes
-    where node_type = 'lambda_function'
-
-    union all
-
-    select
-        'ec2.amazonaws.com' as service_principal,
-        account_id,
-        node_arn as compute_arn,
-        runs_as_role_arn
-    from int_principal_graph_nodes
-    where node_type = 'ec2_instance'
-        and coalesce(compute_state, 'running') not in (
-            'terminated', 'shutting-down', 'stopping', 'stopped'
-        )
-),
-
-compute_collected as (
-    -- Accounts whose snapshot lists compute of the kind (any state): absence there is a fact.
-    select distinct 'lambda.amazonaws.com' as service_principal, account_id
-    from raw_lambda_functions
-    union
-    select distinct 'ec2.amazonaws.com' as service_principal, account_id
-    from raw_ec2_instances
-),
-
-credential_states as (
-    select
-        c.account_id,
-        c.arn as user_arn,
-        any_value(c.password_enabled) as has_password,
-        count(distinct k.key_slot) as key_count
-    from raw_credential_report as c
-    left join int_access_keys as k on k.account_id = c.account_id and k.arn = c.arn
-    where c.user <> '<root_account>'
-    group by c.account_id, c.arn
-),
-
-service_trusts as (
-    select distinct resource_arn as role_arn, principal as service_principal
-    from int_resource_policy_grants
-    where policy_kind = 'trust'
-        and principal_scope = 'service'
-        and effect = 'Allow'
-        and action = 'sts:assumerole'
-        and not coalesce(denied_unconditionally, false)
-),
-
-trust as (
-    select * from int_role_trust_principals
-    where list_contains(assume_actions, 'sts:assumerole')
-),
-
 method_actions as (
     select distinct a.action
     from methods as m,
@@ -171,19 +82,7 @@ policy_sets as (
 ),
 
 members as (
-    -- Each source with its class: the principals of one policy set and type share every grant,
-    -- boundary, Deny and SCP, so the edges that do not depend on who the source is are found
-    -- once per class and handed to its members at the end.
-    select
-        s.principal_arn,
-        s.principal_type,
-        s.account_id,
-        p.policy_set_key,
-        p.scp_applies,
-        p.policy_set_key || '|' || s.principal_type || '|' || s.account_id || '|'
-            || coalesce(p.scp_applies::varchar, '') as class_key
-    from sources as s
-    inner join policy_sets as p on p.principal_arn = s.principal_arn
+    select * from int_principal_graph_classes
 ),
 
 classes as (
@@ -217,186 +116,6 @@ scp_denies as (
     where action in (select action from method_actions)
 ),
 
--- Method edges (per class) ------------------------------------------------------------------
-
-method_grants as (
-    -- Classes that can perform every action of a method at action level (of an allowed type).
-    select
-        e.class_key,
-        e.principal_type,
-        e.account_id,
-        m.method_id,
-        m.target_kind,
-        m.target_type,
-        m.service_principal,
-        m.target_actions,
-        bool_or(e.is_conditional) as is_conditional
-    from methods as m,
-        unnest(list_distinct(list_concat(m.required_actions, m.target_actions))) as r(action)
-    inner join class_evaluated as e on e.action = r.action
-    where list_contains(m.principal_types, e.principal_type)
-    group by all
-    having count(distinct e.action)
-        = max(len(list_distinct(list_concat(m.required_actions, m.target_actions))))
-),
-
-self_targets as (
-    -- What "itself" is for a user (also its groups), a group (itself) and a role (itself).
-    select principal_arn, principal_arn as via_arn, principal_type as via_type from identities
-    union all
-    select user_arn as principal_arn, group_arn as via_arn, 'group' as via_type from memberships
-),
-
-own_policies as (
-    select distinct principal_arn, split_part(policy_key, '|', 2) as policy_arn
-    from principal_policies
-    where attachment = 'managed'
-        and not regexp_matches(split_part(policy_key, '|', 2), '^arn:aws[a-z-]*:iam::aws:policy/')
-),
-
-service_roles as (
-    select distinct t.service_principal, r.principal_arn as role_arn, r.account_id
-    from service_trusts as t
-    inner join identities as r on r.principal_arn = t.role_arn
-    where t.service_principal <> 'ec2.amazonaws.com'
-        or r.principal_arn in (select role_arn from instance_profiles)
-),
-
-method_candidates as (
-    -- (class, method, target, via): `resource_actions` must be granted on `via_arn`.
-    -- `only_source`: the one member the candidate is for (a self edge); null: every member of
-    -- the class but the target itself.
-    select
-        g.class_key,
-        m.principal_arn as only_source,
-        g.method_id,
-        m.principal_arn as target_arn,
-        s.via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join members as m on m.class_key = g.class_key
-    inner join self_targets as s on s.principal_arn = m.principal_arn
-    where g.target_kind = 'self'
-        and s.via_type = g.target_type
-
-    union all
-
-    select
-        g.class_key,
-        m.principal_arn as only_source,
-        g.method_id,
-        m.principal_arn as target_arn,
-        o.policy_arn as via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join members as m on m.class_key = g.class_key
-    inner join own_policies as o on o.principal_arn = m.principal_arn
-    where g.target_kind = 'own_policy'
-
-    union all
-
-    -- Another user (credentials), a group to join, or a role to re-trust and assume.
-    select
-        g.class_key,
-        null::varchar as only_source,
-        g.method_id,
-        t.principal_arn as target_arn,
-        t.principal_arn as via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join identities as t
-        on t.account_id = g.account_id
-        and t.principal_type = g.target_type
-    where g.target_kind = 'privileged'
-        -- only a user (or the members of a group) can join a group
-        and (g.method_id <> 'add-user-to-group' or g.principal_type in ('user', 'group'))
-
-    union all
-
-    -- Pass a role to a new resource of the service.
-    select
-        g.class_key,
-        null::varchar as only_source,
-        g.method_id,
-        s.role_arn as target_arn,
-        s.role_arn as via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join service_roles as s
-        on s.account_id = g.account_id
-        and s.service_principal = g.service_principal
-    where g.target_kind = 'service_role'
-        and len(g.target_actions) > 0
-
-    union all
-
-    -- Take over existing compute of the snapshot.
-    select
-        g.class_key,
-        null::varchar as only_source,
-        g.method_id,
-        c.runs_as_role_arn as target_arn,
-        c.compute_arn as via_arn,
-        m.required_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
-    inner join compute as c
-        on c.account_id = g.account_id
-        and c.service_principal = g.service_principal
-    where g.target_kind = 'service_role'
-        and len(g.target_actions) = 0
-
-    union all
-
-    -- Compute not collected for the account: any role the service may assume is presumed run.
-    select
-        g.class_key,
-        null::varchar as only_source,
-        g.method_id,
-        s.role_arn as target_arn,
-        null::varchar as via_arn,
-        []::varchar[] as resource_actions,
-        true as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join service_roles as s
-        on s.account_id = g.account_id
-        and s.service_principal = g.service_principal
-    where g.target_kind = 'service_role'
-        and len(g.target_actions) = 0
-        and not exists (
-            select 1 from compute_collected as cc
-            where cc.account_id = g.account_id
-                and cc.service_principal = g.service_principal
-        )
-
-    union all
-
-    -- Create a role that trusts the source and give it a policy: the source becomes admin.
-    select
-        g.class_key,
-        m.principal_arn as only_source,
-        g.method_id,
-        m.principal_arn as target_arn,
-        null::varchar as via_arn,
-        []::varchar[] as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join members as m on m.class_key = g.class_key
-    where g.target_kind = 'new_role'
-),
-
 modify_actions as (
     select * from (values
         ('iam:attachuserpolicy', 'user', 'attach-user-policy'),
@@ -409,131 +128,11 @@ modify_actions as (
 ),
 
 candidate_states as (
-    select
-        c.*,
-        case
-            when list_has_any(c.resource_actions, ['iam:createloginprofile', 'iam:updateloginprofile'])
-                then r.has_password is not null
-            when list_contains(c.resource_actions, 'iam:createaccesskey')
-                then r.user_arn is not null
-        end as target_state_known,
-        case
-            when list_contains(c.resource_actions, 'iam:createloginprofile') then not r.has_password
-            when list_contains(c.resource_actions, 'iam:updateloginprofile') then r.has_password
-            when list_contains(c.resource_actions, 'iam:createaccesskey') then r.key_count < 2
-        end as state_allows
-    from method_candidates as c
-    left join credential_states as r on r.user_arn = c.target_arn
-    -- a protected role is never the target of a method that changes a role
-    where not (
-        c.method_id in ('update-assume-role-policy', 'attach-role-policy', 'put-role-policy')
-        and c.target_arn in (select principal_arn from protected_roles)
-    )
-),
-
--- Assume-role edges (per source) ------------------------------------------------------------
-
-assume_holders as (
-    -- Sources whose identity policies allow sts:AssumeRole (on some resource).
-    select m.principal_arn
-    from members as m
-    inner join set_evaluated as e
-        on e.policy_set_key = m.policy_set_key
-        and e.action = 'sts:assumerole'
-),
-
-source_keys as (
-    -- What a trust policy may name to admit a user or role: its ARN, a session of it (a role),
-    -- its account, or anyone.
-    select i.*, k.match_key
-    from sources as i,
-        unnest([
-            'arn|' || i.principal_arn,
-            case when i.principal_type = 'role' then 'session|' || i.account_id || '|' || i.name end,
-            'account|' || i.account_id,
-            'anyone'
-        ]) as k(match_key)
-    where i.principal_type in ('user', 'role')
-        and k.match_key is not null
-),
-trust_matches as (
-    select
-        i.principal_arn as source_arn,
-        i.account_id,
-        t.role_arn as target_arn,
-        t.effect,
-        t.statement_index,
-        t.sid,
-        t.principal_kind,
-        t.has_condition or len(coalesce(t.restricted_by_deny, [])) > 0 as trust_conditional,
-        t.condition_keys,
-        not (
-            t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
-            and t.role_account_id = i.account_id
-        ) as needs_identity_allow
-    from source_keys as i
-    inner join (
-        -- the trusted principal each trust row admits, as an equi-join key: its ARN, a session
-        -- of the role (account + role name), its account, or anyone
-        select
-            *,
-            case
-                when principal_kind in ('iam_user', 'iam_role') then 'arn|' || trusted_arn
-                when principal_kind = 'assumed_role'
-                    then 'session|' || principal_account_id || '|' || assumed_role_name
-                when principal_kind = 'account_root' then 'account|' || principal_account_id
-                when principal_kind = 'anyone' then 'anyone'
-            end as match_key
-        from trust
-    ) as t on t.match_key = i.match_key
-    where i.principal_arn <> t.role_arn
-        -- where AWS needs an identity grant too, only holders of sts:AssumeRole are candidates
-        and (
-            (
-                t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
-                and t.role_account_id = i.account_id
-            )
-            or i.principal_arn in (select principal_arn from assume_holders)
-        )
-        and coalesce(list_bool_and(list_transform(
-            t.principal_arn_conditions,
-            lambda vs: list_bool_or(list_transform(
-                vs,
-                lambda v: like_escape(
-                    i.principal_arn,
-                    replace(replace(replace(replace(replace(
-                        v, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
-                    '\'
-                )
-            ))
-        )), true)
-),
-
-trust_denied as (
-    select distinct source_arn, target_arn
-    from trust_matches
-    where effect = 'Deny' and not trust_conditional
+    select * from int_principal_graph_method_candidates
 ),
 
 assume_candidates as (
-    select
-        m.source_arn,
-        m.target_arn,
-        bool_and(m.needs_identity_allow) as needs_identity_allow,
-        bool_and(m.trust_conditional) as trust_conditional,
-        list({
-            'statement': m.statement_index,
-            'sid': m.sid,
-            'trusted_as': m.principal_kind,
-            'condition_keys': m.condition_keys
-        } order by m.statement_index, m.principal_kind) as trust_statements
-    from trust_matches as m
-    where m.effect = 'Allow'
-        and not exists (
-            select 1 from trust_denied as d
-            where d.source_arn = m.source_arn and d.target_arn = m.target_arn
-        )
-    group by m.source_arn, m.target_arn
+    select * from int_principal_graph_assume_candidates
 ),
 
 modify_grants as (
@@ -648,8 +247,6 @@ assumer_join_sets as (
     inner join classes as k on k.class_key = j.class_key
 ),
 
--- Resource checks (per policy set) ------------------------------------------------------------
-
 candidate_sets as materialized (
     select c.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
     from candidate_states as c
@@ -697,6 +294,7 @@ checks as (
         'iam:addusertogroup' as action, group_arn as resource_arn
     from assumer_join_sets
 ),
+
 check_grants as (
     select c.policy_set_key, c.action, c.resource_arn, e.is_conditional
     from checks as c
@@ -782,8 +380,6 @@ set_allowed as (
         and h.resource_arn = g.resource_arn
     where not coalesce(h.denied, false)
 ),
-
--- Edges -------------------------------------------------------------------------------------
 
 method_checked as (
     -- Each candidate with how many of its resource actions hold on `via_arn`.
