@@ -53,6 +53,7 @@ step_parts as (
         p.part_index,
         p.method,
         split_part(f.to_arn, '/', -1) as to_name,
+        f.to_arn like '%:group/%' as to_group,
         split_part(coalesce(f.via_arn, ''), '/', -1) as via_name
     from first_steps as f,
         unnest(f.methods) with ordinality as p(method, part_index)
@@ -65,6 +66,9 @@ phrased as (
         part_index,
         case method
             when 'assume-role' then 'assume role ' || to_name
+            when 'assumed-by' then 'act as '
+                || case when to_group then 'user ' || via_name else to_name end
+                || ', who can assume it'
             when 'create-access-key' then 'create an access key for user ' || to_name
             when 'create-login-profile' then 'set a console password for user ' || to_name
             when 'update-login-profile' then 'change the console password of user ' || to_name

@@ -3,46 +3,33 @@
 -- source can make itself an administrator"), one row per (source, method, target, via). Nodes
 -- are int_principal_graph_nodes (users, roles, groups; a group acts through its members).
 -- Methods (`method`):
---   assume-role      the role's trust policy allows the source (its ARN, a session of it, its
---                    account root or `*`, aws:PrincipalArn conditions matched; OIDC, SAML and
---                    service principals are not sources) and no unconditional trust Deny names
---                    it; across accounts, or for a trust of the account root or `*`, the
---                    source's identity permissions must also allow sts:AssumeRole on the role.
---   ref_privesc_methods (PMapper's and Rhino Security Labs' methods), by `target_kind`:
---     own_policy     a customer-managed policy in force for the source (create or set a policy
---                    version): a self edge, `via_arn` the policy;
---     self           attach/put a policy on itself or a group it belongs to: a self edge,
---                    `via_arn` the user or group written to;
---     privileged     add itself to a group (target: the group), create an access key or a login
---                    profile, or update a login profile, of another user of its account
---                    (target: the user), update a role's trust policy and assume it (target:
---                    the role). Any target: whether it leads to an administrator is the
---                    search's question (privilege_escalation_paths);
---     service_role   pass a role of its account that the service may assume (EC2: with an
---                    instance profile) to a new resource that runs it; or, for the methods that
---                    act on an existing resource (lambda:UpdateFunctionCode, ssm:SendCommand,
---                    ssm:StartSession, ec2-instance-connect), take over an existing Lambda
---                    function or EC2 instance (not terminated, stopping or stopped) of the
---                    snapshot: the target is the role it runs as, `via_arn` the compute. Where
---                    the snapshot lists no compute of that kind for the account (not collected),
---                    and for Glue dev endpoints, CloudFormation stacks and SageMaker notebooks
---                    (never collected), the edge goes to every role the service may assume,
---                    with `compute_presumed`.
--- Every action of a method must be effective for the source (int_principal_actions_evaluated:
--- identity ∩ boundary ∩ SCPs, minus Denies). The actions that name a resource (`actions`
--- entries with a `resource`) must be granted on that resource (the target user, group, role or
--- policy, or the compute), and an unconditional Deny of the source's policies, boundary or SCPs
--- naming that resource breaks the edge. `is_conditional`: some action is allowed only under a
--- Condition (of the Allow, the boundary, an SCP, or a conditional Deny covering the resource),
--- or a trust statement that admits the source has a Condition: the edge is kept and marked.
--- Credential state (credential report, when it lists the user): iam:CreateLoginProfile needs a
--- user without a console password, iam:UpdateLoginProfile one with a password,
--- iam:CreateAccessKey one holding fewer than 2 keys; `target_state_known` is false when the
--- report does not list the target (null for other methods). Service-linked roles are never
--- sources; IAM Identity Center and service-linked roles are never the target of a method that
--- changes a role's policies or trust (AWS refuses it). `actions` are the edge's IAM actions, `checked` those checked on a resource
--- ({action, resource}); privilege_escalation_paths adds the granting statements of the steps
--- it lists (int_principal_actions_evaluated), so this table stays narrow.
+--   assume-role      int_principal_graph_assume_candidates whose identity side holds: across
+--                    accounts, or for a trust of the account root or `*`, the source's identity
+--                    permissions must allow sts:AssumeRole on the role;
+--   ref_privesc_methods (int_principal_graph_method_candidates: self edges, credentials of
+--                    other users, groups to join, trusts to rewrite, roles to pass, compute to
+--                    take over);
+--   W+A              write an administrator policy into a user or role (W: attach/put a user or
+--                    role policy, or a group policy of the user's group) and then act as it (A:
+--                    assume-role, update-assume-role-policy, create-access-key,
+--                    create-login-profile, update-login-profile): `makes_target_admin`;
+--   W+assumed-by     a role writes an administrator policy into a principal whose own trust
+--                    lets it assume the role (or into the user's group): whoever holds the role's
+--                    session came from that principal, so it holds its credentials
+--                    (`makes_target_admin`; `trust_statements`: the trust admitting it);
+--   add-user-to-group+assumed-by   a role adds a user that may assume it to a group (target:
+--                    the group, `via_arn`: the user).
+-- The method edges are found once per class of sources (int_principal_graph_classes) and
+-- handed to its members (a self edge to its own member, any other to every member but the
+-- target, a group to join only to its non-members). The actions that name a resource
+-- (`checked`: {action, resource}) must be granted on that resource for the source's policy set
+-- (the target user, group, role or policy, or the compute), and an unconditional Deny of the
+-- source's policies, boundary or SCPs naming that resource breaks the edge. `is_conditional`:
+-- some action is allowed only under a Condition (of the Allow, the boundary, an SCP, or a
+-- conditional Deny covering the resource), or a trust statement that admits the source has a
+-- Condition: the edge is kept and marked. `actions` are the edge's IAM actions;
+-- privilege_escalation_paths adds the granting statements of the steps it lists
+-- (int_policy_set_actions_evaluated), so this table stays narrow.
 -- grain: source_arn, method, target_arn, via_arn
 
 with methods as (
@@ -64,11 +51,6 @@ identities as (
     select * from int_identities
 ),
 
-sources as (
-    select * from identities
-    where not is_service_linked
-),
-
 memberships as (
     select user_arn, group_arn from raw_iam_group_memberships
 ),
@@ -87,74 +69,6 @@ protected_roles as (
         )
 ),
 
-principal_policies as (
-    select * from int_principal_policies
-),
-
-instance_profiles as (
-    select distinct role_arn from raw_iam_instance_profiles
-),
-
-compute as (
-    -- Existing compute that runs as a role, by the service that runs it.
-    select
-        'lambda.amazonaws.com' as service_principal,
-        account_id,
-        node_arn as compute_arn,
-        runs_as_role_arn
-    from int_principal_graph_nodes
-    where node_type = 'lambda_function'
-
-    union all
-
-    select
-        'ec2.amazonaws.com' as service_principal,
-        account_id,
-        node_arn as compute_arn,
-        runs_as_role_arn
-    from int_principal_graph_nodes
-    where node_type = 'ec2_instance'
-        and coalesce(compute_state, 'running') not in (
-            'terminated', 'shutting-down', 'stopping', 'stopped'
-        )
-),
-
-compute_collected as (
-    -- Accounts whose snapshot lists compute of the kind (any state): absence there is a fact.
-    select distinct 'lambda.amazonaws.com' as service_principal, account_id
-    from raw_lambda_functions
-    union
-    select distinct 'ec2.amazonaws.com' as service_principal, account_id
-    from raw_ec2_instances
-),
-
-credential_states as (
-    select
-        c.account_id,
-        c.arn as user_arn,
-        any_value(c.password_enabled) as has_password,
-        count(distinct k.key_slot) as key_count
-    from raw_credential_report as c
-    left join int_access_keys as k on k.account_id = c.account_id and k.arn = c.arn
-    where c.user <> '<root_account>'
-    group by c.account_id, c.arn
-),
-
-service_trusts as (
-    select distinct resource_arn as role_arn, principal as service_principal
-    from int_resource_policy_grants
-    where policy_kind = 'trust'
-        and principal_scope = 'service'
-        and effect = 'Allow'
-        and action = 'sts:assumerole'
-        and not coalesce(denied_unconditionally, false)
-),
-
-trust as (
-    select * from int_role_trust_principals
-    where list_contains(assume_actions, 'sts:assumerole')
-),
-
 method_actions as (
     select distinct a.action
     from methods as m,
@@ -163,25 +77,31 @@ method_actions as (
     select 'sts:assumerole' as action
 ),
 
-evaluated as (
-    -- Only the actions some edge needs, effective for the principal.
-    select
-        e.principal_arn,
-        e.principal_type,
-        e.account_id,
-        e.policy_set_key,
-        e.scp_applies,
-        e.action,
-        e.is_conditional,
-        e.granted_by,
-        e.granted_resources
-    from int_principal_actions_evaluated as e
-    where e.is_effective
-        and e.action in (select action from method_actions)
-),
-
 policy_sets as (
     select principal_arn, account_id, policy_set_key, scp_applies from int_principal_policy_sets
+),
+
+members as (
+    select * from int_principal_graph_classes
+),
+
+classes as (
+    select distinct class_key, policy_set_key, principal_type, account_id, scp_applies
+    from members
+),
+
+set_evaluated as (
+    -- Only the actions some edge needs, effective for the policy set.
+    select policy_set_key, action, is_conditional, granted_resources
+    from int_policy_set_actions_evaluated
+    where is_effective
+        and action in (select action from method_actions)
+),
+
+class_evaluated as (
+    select c.class_key, c.principal_type, c.account_id, e.action, e.is_conditional
+    from classes as c
+    inner join set_evaluated as e on e.policy_set_key = c.policy_set_key
 ),
 
 set_denies as (
@@ -196,185 +116,6 @@ scp_denies as (
     where action in (select action from method_actions)
 ),
 
--- Method edges ------------------------------------------------------------------------------
-
-method_grants as (
-    -- Sources that can perform every action of a method at action level (of an allowed type).
-    select
-        e.principal_arn,
-        i.principal_type,
-        i.account_id,
-        m.method_id,
-        m.target_kind,
-        m.target_type,
-        m.service_principal,
-        m.target_actions,
-        bool_or(e.is_conditional) as is_conditional
-    from methods as m,
-        unnest(list_distinct(list_concat(m.required_actions, m.target_actions))) as r(action)
-    inner join evaluated as e on e.action = r.action
-    inner join sources as i on i.principal_arn = e.principal_arn
-    where list_contains(m.principal_types, i.principal_type)
-    group by all
-    having count(distinct e.action)
-        = max(len(list_distinct(list_concat(m.required_actions, m.target_actions))))
-),
-
-self_targets as (
-    -- What "itself" is for a user (also its groups), a group (itself) and a role (itself).
-    select principal_arn, principal_arn as via_arn, principal_type as via_type from identities
-    union all
-    select user_arn as principal_arn, group_arn as via_arn, 'group' as via_type from memberships
-),
-
-own_policies as (
-    select distinct principal_arn, split_part(policy_key, '|', 2) as policy_arn
-    from principal_policies
-    where attachment = 'managed'
-        and not regexp_matches(split_part(policy_key, '|', 2), '^arn:aws[a-z-]*:iam::aws:policy/')
-),
-
-service_roles as (
-    select distinct t.service_principal, r.principal_arn as role_arn, r.account_id
-    from service_trusts as t
-    inner join identities as r on r.principal_arn = t.role_arn
-    where t.service_principal <> 'ec2.amazonaws.com'
-        or r.principal_arn in (select role_arn from instance_profiles)
-),
-
-method_candidates as (
-    -- (source, method, target, via): `resource_actions` must be granted on `via_arn`.
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        g.principal_arn as target_arn,
-        s.via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join self_targets as s on s.principal_arn = g.principal_arn
-    where g.target_kind = 'self'
-        and s.via_type = g.target_type
-
-    union all
-
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        g.principal_arn as target_arn,
-        o.policy_arn as via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join own_policies as o on o.principal_arn = g.principal_arn
-    where g.target_kind = 'own_policy'
-
-    union all
-
-    -- Another user (credentials), a group to join, or a role to re-trust and assume.
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        t.principal_arn as target_arn,
-        t.principal_arn as via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join identities as t
-        on t.account_id = g.account_id
-        and t.principal_type = g.target_type
-        and t.principal_arn <> g.principal_arn
-    where g.target_kind = 'privileged'
-        -- only a user (or the members of a group) can join a group
-        and (g.method_id <> 'add-user-to-group' or g.principal_type in ('user', 'group'))
-        and not exists (
-            select 1 from memberships as m
-            where g.method_id = 'add-user-to-group'
-                and m.user_arn = g.principal_arn
-                and m.group_arn = t.principal_arn
-        )
-
-    union all
-
-    -- Pass a role to a new resource of the service.
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        s.role_arn as target_arn,
-        s.role_arn as via_arn,
-        g.target_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join service_roles as s
-        on s.account_id = g.account_id
-        and s.service_principal = g.service_principal
-        and s.role_arn <> g.principal_arn
-    where g.target_kind = 'service_role'
-        and len(g.target_actions) > 0
-
-    union all
-
-    -- Take over existing compute of the snapshot.
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        c.runs_as_role_arn as target_arn,
-        c.compute_arn as via_arn,
-        m.required_actions as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join methods as m on m.method_id = g.method_id
-    inner join compute as c
-        on c.account_id = g.account_id
-        and c.service_principal = g.service_principal
-        and c.runs_as_role_arn <> g.principal_arn
-    where g.target_kind = 'service_role'
-        and len(g.target_actions) = 0
-
-    union all
-
-    -- Compute not collected for the account: any role the service may assume is presumed run.
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        s.role_arn as target_arn,
-        null::varchar as via_arn,
-        []::varchar[] as resource_actions,
-        true as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    inner join service_roles as s
-        on s.account_id = g.account_id
-        and s.service_principal = g.service_principal
-        and s.role_arn <> g.principal_arn
-    where g.target_kind = 'service_role'
-        and len(g.target_actions) = 0
-        and not exists (
-            select 1 from compute_collected as cc
-            where cc.account_id = g.account_id
-                and cc.service_principal = g.service_principal
-        )
-),
-
-new_role_candidates as (
-    -- Create a role that trusts the source and give it a policy: the source becomes admin.
-    select
-        g.principal_arn as source_arn,
-        g.method_id,
-        g.principal_arn as target_arn,
-        null::varchar as via_arn,
-        []::varchar[] as resource_actions,
-        false as compute_presumed,
-        g.is_conditional
-    from method_grants as g
-    where g.target_kind = 'new_role'
-),
-
 modify_actions as (
     select * from (values
         ('iam:attachuserpolicy', 'user', 'attach-user-policy'),
@@ -387,192 +128,129 @@ modify_actions as (
 ),
 
 candidate_states as (
-    select
-        c.*,
-        case
-            when list_has_any(c.resource_actions, ['iam:createloginprofile', 'iam:updateloginprofile'])
-                then r.has_password is not null
-            when list_contains(c.resource_actions, 'iam:createaccesskey')
-                then r.user_arn is not null
-        end as target_state_known,
-        case
-            when list_contains(c.resource_actions, 'iam:createloginprofile') then not r.has_password
-            when list_contains(c.resource_actions, 'iam:updateloginprofile') then r.has_password
-            when list_contains(c.resource_actions, 'iam:createaccesskey') then r.key_count < 2
-        end as state_allows
-    from (
-        select * from method_candidates
-        union all
-        select * from new_role_candidates
-    ) as c
-    left join credential_states as r on r.user_arn = c.target_arn
-    -- a protected role is never the target of a method that changes a role
-    where not (
-        c.method_id in ('update-assume-role-policy', 'attach-role-policy', 'put-role-policy')
-        and c.target_arn in (select principal_arn from protected_roles)
-    )
-),
-
--- Assume-role edges -------------------------------------------------------------------------
-
-source_keys as (
-    -- What a trust policy may name to admit a user or role: its ARN, a session of it (a role),
-    -- its account, or anyone.
-    select i.*, k.match_key
-    from sources as i,
-        unnest([
-            'arn|' || i.principal_arn,
-            case when i.principal_type = 'role' then 'session|' || i.account_id || '|' || i.name end,
-            'account|' || i.account_id,
-            'anyone'
-        ]) as k(match_key)
-    where i.principal_type in ('user', 'role')
-        and k.match_key is not null
-),
-
-trust_matches as (
-    select
-        i.principal_arn as source_arn,
-        i.account_id,
-        t.role_arn as target_arn,
-        t.effect,
-        t.statement_index,
-        t.sid,
-        t.principal_kind,
-        t.has_condition or len(coalesce(t.restricted_by_deny, [])) > 0 as trust_conditional,
-        t.condition_keys,
-        not (
-            t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
-            and t.role_account_id = i.account_id
-        ) as needs_identity_allow
-    from source_keys as i
-    inner join (
-        -- the trusted principal each trust row admits, as an equi-join key: its ARN, a session
-        -- of the role (account + role name), its account, or anyone
-        select
-            *,
-            case
-                when principal_kind in ('iam_user', 'iam_role') then 'arn|' || trusted_arn
-                when principal_kind = 'assumed_role'
-                    then 'session|' || principal_account_id || '|' || assumed_role_name
-                when principal_kind = 'account_root' then 'account|' || principal_account_id
-                when principal_kind = 'anyone' then 'anyone'
-            end as match_key
-        from trust
-    ) as t on t.match_key = i.match_key
-    where i.principal_arn <> t.role_arn
-        -- where AWS needs an identity grant too, only holders of sts:AssumeRole are candidates
-        and (
-            (
-                t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
-                and t.role_account_id = i.account_id
-            )
-            or i.principal_arn in (
-                select principal_arn from evaluated where action = 'sts:assumerole'
-            )
-        )
-        and coalesce(list_bool_and(list_transform(
-            t.principal_arn_conditions,
-            lambda vs: list_bool_or(list_transform(
-                vs,
-                lambda v: like_escape(
-                    i.principal_arn,
-                    replace(replace(replace(replace(replace(
-                        v, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
-                    '\'
-                )
-            ))
-        )), true)
-),
-
-trust_denied as (
-    select distinct source_arn, target_arn
-    from trust_matches
-    where effect = 'Deny' and not trust_conditional
+    select * from int_principal_graph_method_candidates
 ),
 
 assume_candidates as (
-    select
-        m.source_arn,
-        m.target_arn,
-        bool_and(m.needs_identity_allow) as needs_identity_allow,
-        bool_and(m.trust_conditional) as trust_conditional,
-        list({
-            'statement': m.statement_index,
-            'sid': m.sid,
-            'trusted_as': m.principal_kind,
-            'condition_keys': m.condition_keys
-        } order by m.statement_index, m.principal_kind) as trust_statements
-    from trust_matches as m
-    where m.effect = 'Allow'
-        and not exists (
-            select 1 from trust_denied as d
-            where d.source_arn = m.source_arn and d.target_arn = m.target_arn
-        )
-    group by m.source_arn, m.target_arn
+    select * from int_principal_graph_assume_candidates
+),
+
+modify_grants as (
+    -- Classes that can write the policies of users, roles or groups (at action level).
+    select e.class_key, e.account_id, m.method_id, m.action, m.written_type, e.is_conditional
+    from class_evaluated as e
+    inner join modify_actions as m on m.action = e.action
 ),
 
 all_modify_candidates as (
-    -- The source can write the policies of another user or role of its account (directly, or
-    -- through a group the user belongs to): `via_arn` is what it writes to.
+    -- A class can write the policies of another user or role of its account (directly, or
+    -- through a group the user belongs to): `via_arn` is what it writes to, `target_arn` the
+    -- principal whose power grows (never the member itself: see the expansion).
     select
-        e.principal_arn as source_arn,
-        m.method_id,
-        m.action,
+        g.class_key,
+        g.method_id,
+        g.action,
         t.principal_arn as target_arn,
         t.principal_arn as via_arn,
-        e.is_conditional
-    from evaluated as e
-    inner join modify_actions as m on m.action = e.action and m.written_type in ('user', 'role')
-    inner join sources as s on s.principal_arn = e.principal_arn
+        g.is_conditional
+    from modify_grants as g
     inner join identities as t
-        on t.account_id = s.account_id
-        and t.principal_type = m.written_type
-        and t.principal_arn <> s.principal_arn
-    where t.principal_arn not in (select principal_arn from protected_roles)
+        on t.account_id = g.account_id
+        and t.principal_type = g.written_type
+    where g.written_type in ('user', 'role')
+        and t.principal_arn not in (select principal_arn from protected_roles)
 
     union all
 
     select
-        e.principal_arn as source_arn,
-        m.method_id,
-        m.action,
-        g.user_arn as target_arn,
-        g.group_arn as via_arn,
-        e.is_conditional
-    from evaluated as e
-    inner join modify_actions as m on m.action = e.action and m.written_type = 'group'
-    inner join sources as s on s.principal_arn = e.principal_arn
-    inner join memberships as g
-        on g.user_arn <> s.principal_arn
-        and split_part(g.group_arn, ':', 5) = s.account_id
+        g.class_key,
+        g.method_id,
+        g.action,
+        ms.user_arn as target_arn,
+        ms.group_arn as via_arn,
+        g.is_conditional
+    from modify_grants as g
+    inner join memberships as ms on split_part(ms.group_arn, ':', 5) = g.account_id
+    where g.written_type = 'group'
 ),
 
-act_targets as (
-    -- Principals the source may act as, before the resource checks: the only ones worth writing
-    -- an administrator policy into.
-    select distinct source_arn, target_arn
-    from method_candidates
+class_act_targets as (
+    -- Principals a class may act as through a method, before the resource checks.
+    select distinct class_key, target_arn
+    from candidate_states
     where method_id in ('create-access-key', 'create-login-profile', 'update-login-profile',
         'update-assume-role-policy')
-    union
-    select source_arn, target_arn from assume_candidates
+        and coalesce(state_allows, true)
+),
+
+assumed_targets as (
+    -- Roles a member may assume, by class (before the resource checks).
+    select distinct m.class_key, a.target_arn
+    from assume_candidates as a
+    inner join members as m on m.principal_arn = a.source_arn
+),
+
+assumers as (
+    -- (principal, role it may assume), by the role's class: whoever holds a session of the role
+    -- came from one of them (before the resource checks).
+    select m.class_key, a.source_arn as assumer_arn, a.target_arn as role_arn
+    from assume_candidates as a
+    inner join members as m on m.principal_arn = a.target_arn
 ),
 
 modify_candidates as materialized (
-    select m.*
-    from all_modify_candidates as m
-    inner join act_targets as a on a.source_arn = m.source_arn and a.target_arn = m.target_arn
+    -- Only the principals the class may act as are worth writing an administrator policy into:
+    -- those it has credentials of or may assume, and those that may assume a member.
+    select c.*
+    from all_modify_candidates as c
+    where exists (
+        select 1 from class_act_targets as a
+        where a.class_key = c.class_key and a.target_arn = c.target_arn
+    )
+        or exists (
+            select 1 from assumed_targets as a
+            where a.class_key = c.class_key and a.target_arn = c.target_arn
+        )
+        or exists (
+            select 1 from assumers as a
+            where a.class_key = c.class_key and a.assumer_arn = c.target_arn
+        )
 ),
 
--- Resource checks (both kinds of edge) ------------------------------------------------------
+assumer_joins as (
+    -- A role that may add users to groups, and a user that may assume it: the session's holder
+    -- (that user) can be added to any group of the account it is not in.
+    select distinct
+        a.class_key,
+        a.role_arn,
+        a.assumer_arn,
+        g.group_arn,
+        e.is_conditional
+    from assumers as a
+    inner join class_evaluated as e
+        on e.class_key = a.class_key
+        and e.action = 'iam:addusertogroup'
+        and e.principal_type = 'role'
+    inner join identities as u on u.principal_arn = a.assumer_arn and u.principal_type = 'user'
+    inner join (
+        select principal_arn as group_arn, account_id from identities where principal_type = 'group'
+    ) as g on g.account_id = u.account_id
+    where not exists (
+        select 1 from memberships as ms
+        where ms.user_arn = a.assumer_arn and ms.group_arn = g.group_arn
+    )
+),
 
-candidate_sets as (
-    -- Each candidate with the source's policy set: principals of a set share their grants,
-    -- boundary, Denies and SCPs, so resources are checked once per set, not per principal.
-    select c.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+assumer_join_sets as (
+    select j.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
+    from assumer_joins as j
+    inner join classes as k on k.class_key = j.class_key
+),
+
+candidate_sets as materialized (
+    select c.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
     from candidate_states as c
-    inner join policy_sets as p on p.principal_arn = c.source_arn
+    inner join classes as k on k.class_key = c.class_key
     where coalesce(c.state_allows, true)
 ),
 
@@ -583,9 +261,9 @@ assume_sets as (
 ),
 
 modify_sets as (
-    select m.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+    select m.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
     from modify_candidates as m
-    inner join policy_sets as p on p.principal_arn = m.source_arn
+    inner join classes as k on k.class_key = m.class_key
 ),
 
 checks as (
@@ -611,13 +289,10 @@ checks as (
     select policy_set_key, source_account_id as account_id, scp_applies, action,
         via_arn as resource_arn
     from modify_sets
-),
-
-set_evaluated as (
-    select policy_set_key, action, is_conditional, granted_resources
-    from int_policy_set_actions_evaluated
-    where is_effective
-        and action in (select action from method_actions)
+    union
+    select policy_set_key, source_account_id as account_id, scp_applies,
+        'iam:addusertogroup' as action, group_arn as resource_arn
+    from assumer_join_sets
 ),
 
 check_grants as (
@@ -706,12 +381,11 @@ set_allowed as (
     where not coalesce(h.denied, false)
 ),
 
--- Edges -------------------------------------------------------------------------------------
-
 method_checked as (
     -- Each candidate with how many of its resource actions hold on `via_arn`.
     select
-        c.source_arn,
+        c.class_key,
+        c.only_source,
         c.method_id,
         c.target_arn,
         c.via_arn,
@@ -734,12 +408,13 @@ method_checked as (
         and d.policy_set_key = c.policy_set_key
         and d.resource_arn = c.target_arn
     where not coalesce(d.denied, false)
-    group by c.source_arn, c.method_id, c.target_arn, c.via_arn
+    group by c.class_key, c.only_source, c.method_id, c.target_arn, c.via_arn
 ),
 
-method_edges as (
+method_edges as materialized (
     select
-        c.source_arn,
+        c.class_key,
+        c.only_source,
         c.method_id as method,
         c.target_arn,
         c.via_arn,
@@ -749,16 +424,13 @@ method_edges as (
         list_distinct(list_concat(m.required_actions, m.target_actions)) as actions,
         list_transform(
             list_distinct(c.resource_actions), lambda a: {'action': a, 'resource': c.via_arn}
-        ) as checked,
-        []::struct(
-            statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
-        )[] as trust_statements
+        ) as checked
     from method_checked as c
     inner join methods as m on m.method_id = c.method_id
     where c.allowed_actions = len(list_distinct(c.resource_actions))
 ),
 
-assume_edges as (
+assume_edges as materialized (
     select
         a.source_arn,
         'assume-role' as method,
@@ -787,45 +459,148 @@ assume_edges as (
         and not coalesce(d.denied, false)
 ),
 
-act_edges as (
-    select *, false as makes_target_admin from method_edges
-    union all by name
-    select *, false as makes_target_admin from assume_edges
-),
-
-combo_edges as (
-    -- Write an administrator policy into another principal, then act as it (its credentials,
-    -- or assuming it): one edge whose target becomes an administrator (`makes_target_admin`).
+modify_allowed as (
+    -- The writes that hold on their resource.
     select
-        m.source_arn,
-        m.method_id || '+' || a.method as method,
+        m.class_key,
+        m.method_id,
+        m.action,
         m.target_arn,
         m.via_arn,
-        a.compute_presumed,
-        a.target_state_known,
-        m.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
-        list_concat([m.action], a.actions) as actions,
-        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked,
-        a.trust_statements,
-        true as makes_target_admin
+        m.is_conditional or r.is_conditional as is_conditional
     from modify_sets as m
     inner join set_allowed as r
         on r.policy_set_key = m.policy_set_key
         and r.action = m.action
         and r.resource_arn = m.via_arn
-    inner join act_edges as a
-        on a.source_arn = m.source_arn
+),
+
+class_combo_edges as (
+    -- Write an administrator policy into another principal, then act as it through a method
+    -- of the class (its credentials, or a rewritten trust): one edge whose target becomes an
+    -- administrator.
+    select
+        m.class_key,
+        null::varchar as only_source,
+        m.method_id || '+' || a.method as method,
+        m.target_arn,
+        m.via_arn,
+        a.compute_presumed,
+        a.target_state_known,
+        m.is_conditional or a.is_conditional as is_conditional,
+        list_concat([m.action], a.actions) as actions,
+        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked
+    from modify_allowed as m
+    inner join method_edges as a
+        on a.class_key = m.class_key
         and a.target_arn = m.target_arn
+        and a.only_source is null
         and a.method in (
-            'assume-role', 'update-assume-role-policy', 'create-access-key',
-            'create-login-profile', 'update-login-profile'
+            'update-assume-role-policy', 'create-access-key', 'create-login-profile',
+            'update-login-profile'
         )
 ),
 
-edges as (
-    select * from act_edges
+class_edges as (
+    select *, []::struct(
+        statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
+    )[] as trust_statements, false as makes_target_admin
+    from method_edges
     union all by name
-    select * from combo_edges
+    select *, []::struct(
+        statement integer, sid varchar, trusted_as varchar, condition_keys varchar[]
+    )[] as trust_statements, true as makes_target_admin
+    from class_combo_edges
+),
+
+expanded_edges as (
+    -- The class edges handed to the members: a self edge to its own member, any other edge to
+    -- every member but its target (and joining a group only for those not in it yet).
+    select m.principal_arn as source_arn, e.* exclude (class_key, only_source)
+    from class_edges as e
+    inner join members as m on m.class_key = e.class_key
+    where (e.only_source is null or e.only_source = m.principal_arn)
+        and (e.only_source is not null or e.target_arn <> m.principal_arn)
+        and not (
+            e.method = 'add-user-to-group'
+            and exists (
+                select 1 from memberships as ms
+                where ms.user_arn = m.principal_arn and ms.group_arn = e.target_arn
+            )
+        )
+),
+
+assume_combo_edges as (
+    -- Write an administrator policy into a role (or user) it then assumes.
+    select
+        a.source_arn,
+        m.method_id || '+' || a.method as method,
+        m.target_arn,
+        m.via_arn,
+        a.compute_presumed,
+        a.target_state_known,
+        m.is_conditional or a.is_conditional as is_conditional,
+        list_concat([m.action], a.actions) as actions,
+        list_concat([{'action': m.action, 'resource': m.via_arn}], a.checked) as checked,
+        a.trust_statements,
+        true as makes_target_admin
+    from assume_edges as a
+    inner join members as s on s.principal_arn = a.source_arn
+    inner join modify_allowed as m on m.class_key = s.class_key and m.target_arn = a.target_arn
+),
+
+assumed_by_edges as (
+    -- A role writes an administrator policy into a principal that may assume it (the user or
+    -- role itself, or a group of the user): the session's holder came from that principal, so
+    -- it holds its credentials. `trust_statements`: the trust admitting that principal.
+    select
+        m.role_arn as source_arn,
+        w.method_id || '+assumed-by' as method,
+        w.target_arn,
+        w.via_arn,
+        false as compute_presumed,
+        null::boolean as target_state_known,
+        w.is_conditional or a.is_conditional as is_conditional,
+        [w.action] as actions,
+        [{'action': w.action, 'resource': w.via_arn}] as checked,
+        a.trust_statements,
+        true as makes_target_admin
+    from (select distinct class_key, assumer_arn, role_arn from assumers) as m
+    inner join assume_edges as a on a.source_arn = m.assumer_arn and a.target_arn = m.role_arn
+    inner join modify_allowed as w on w.class_key = m.class_key and w.target_arn = m.assumer_arn
+
+    union all
+
+    -- A role adds a user that may assume it to a group: the session's holder acts through the
+    -- group's policies (`via_arn`: the user added).
+    select
+        j.role_arn as source_arn,
+        'add-user-to-group+assumed-by' as method,
+        j.group_arn as target_arn,
+        j.assumer_arn as via_arn,
+        false as compute_presumed,
+        null::boolean as target_state_known,
+        j.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
+        ['iam:addusertogroup'] as actions,
+        [{'action': 'iam:addusertogroup', 'resource': j.group_arn}] as checked,
+        a.trust_statements,
+        false as makes_target_admin
+    from assumer_join_sets as j
+    inner join assume_edges as a on a.source_arn = j.assumer_arn and a.target_arn = j.role_arn
+    inner join set_allowed as r
+        on r.policy_set_key = j.policy_set_key
+        and r.action = 'iam:addusertogroup'
+        and r.resource_arn = j.group_arn
+),
+
+edges as (
+    select * from expanded_edges
+    union all by name
+    select *, false as makes_target_admin from assume_edges
+    union all by name
+    select * from assume_combo_edges
+    union all by name
+    select * from assumed_by_edges
 ),
 
 final as (

@@ -24,69 +24,83 @@ admins as (
     select principal_arn from int_admin_identities
 ),
 
-graph_edges as materialized (
-    -- The scalar columns the search needs; the lists are read for the chosen steps only.
-    select source_arn, target_arn, method, via_arn, is_self, makes_target_admin, is_conditional
-    from int_principal_graph_edges
+node_ids as materialized (
+    -- Principals as integers: the distance search joins numbers, not ARNs.
+    select principal_arn as node_arn, (row_number() over (order by principal_arn))::integer as node_id
+    from int_identities
+),
+
+admin_ids as (
+    select n.node_id from node_ids as n
+    inner join admins as a on a.principal_arn = n.node_arn
 ),
 
 edges as materialized (
-    select source_arn, target_arn
-    from graph_edges
-    where not is_self
-        and not makes_target_admin
+    -- The edges between principals (not self edges nor write-then-act ones) out of
+    -- non-administrators, as (source, target) pairs of numbers.
+    select s.node_id as source_id, t.node_id as target_id
+    from int_principal_graph_edges as e
+    inner join node_ids as s on s.node_arn = e.source_arn
+    inner join node_ids as t on t.node_arn = e.target_arn
+    where not e.is_self
+        and not e.makes_target_admin
+        and e.source_arn not in (select principal_arn from admins)
+    group by all
+),
+
+terminal_candidates as materialized (
+    select source_arn, target_arn, is_self, is_conditional
+    from int_principal_graph_edges
+    where (is_self or makes_target_admin)
         and source_arn not in (select principal_arn from admins)
-    group by source_arn, target_arn
 ),
 
-self_edge_sources as (
-    select distinct source_arn from graph_edges where is_self
-),
-
-terminal_edges as (
+terminal_edges as materialized (
     -- One step to admin power without an admin at the end: a self edge, or (for a principal
     -- that has none) writing an administrator policy into a principal it then acts as
     -- (`makes_target_admin`); any such principal will do, so only the first is kept (an
     -- unconditional one if there is one, then by ARN).
     select distinct source_arn as node_arn, target_arn
-    from graph_edges
+    from terminal_candidates
     where is_self
-        and source_arn not in (select principal_arn from admins)
     union
     select source_arn as node_arn, arg_min(target_arn, [is_conditional::int::varchar, target_arn])
-    from graph_edges
-    where makes_target_admin
-        and source_arn not in (select * from self_edge_sources)
-        and source_arn not in (select principal_arn from admins)
+    from terminal_candidates
+    where not is_self
+        and source_arn not in (select source_arn from terminal_candidates where is_self)
     group by source_arn
 ),
 
 self_escalators as (
-    select distinct node_arn from terminal_edges
+    select distinct n.node_id
+    from terminal_edges as t
+    inner join node_ids as n on n.node_arn = t.node_arn
 ),
 
-distance_steps(node_arn, hops) as (
+distance_steps(node_id, hops) as (
     -- (principal, hops): some path of that many steps reaches an administrator.
-    select principal_arn as node_arn, 0 as hops from admins
+    select node_id, 0 as hops from admin_ids
     union
-    select node_arn, 1 as hops from self_escalators
+    select node_id, 1 as hops from self_escalators
     union
-    select e.source_arn as node_arn, d.hops + 1 as hops
+    select e.source_id as node_id, d.hops + 1 as hops
     from distance_steps as d
-    inner join edges as e on e.target_arn = d.node_arn
+    inner join edges as e on e.target_id = d.node_id
     where d.hops < (select max_hops from params)
 ),
 
 distances as materialized (
-    select node_arn, min(hops) as hops
-    from distance_steps
-    group by node_arn
+    select n.node_arn, min(d.hops) as hops
+    from distance_steps as d
+    inner join node_ids as n on n.node_id = d.node_id
+    group by n.node_arn
 ),
 
 live_edges as materialized (
     -- The edges between principals that reach an administrator: the only ones a path uses.
-    select g.*
-    from graph_edges as g
+    select g.source_arn, g.target_arn, g.method, g.via_arn, g.is_self, g.makes_target_admin,
+        g.is_conditional
+    from int_principal_graph_edges as g
     inner join distances as s on s.node_arn = g.source_arn
     left join distances as t on t.node_arn = g.target_arn
     where s.hops > 0
@@ -163,10 +177,73 @@ principal_sets as (
     select principal_arn, policy_set_key from int_principal_policy_sets
 ),
 
+chosen_graph_edges as materialized (
+    -- The chosen edges with their lists and the source's policy set.
+    select e.*, p.policy_set_key
+    from chosen_edges as c
+    inner join int_principal_graph_edges as e
+        on e.source_arn = c.source_arn
+        and e.method = c.method
+        and e.target_arn = c.target_arn
+        and e.via_arn is not distinct from c.via_arn
+    inner join principal_sets as p on p.principal_arn = e.source_arn
+),
+
+step_actions as (
+    -- Each chosen edge's actions, the resource-checked ones first (null: an edge without).
+    select
+        e.source_arn,
+        e.method,
+        e.target_arn,
+        e.via_arn,
+        e.policy_set_key,
+        u.action,
+        (not list_contains(list_transform(e.checked, lambda c: c.action), u.action))::int
+            || coalesce(u.action, '') as sort_key,
+        list_filter(e.checked, lambda c: c.action = u.action)[1].resource as resource
+    from chosen_graph_edges as e,
+        unnest(case when len(e.actions) = 0 then [null::varchar] else e.actions end) as u(action)
+),
+
+step_grants as materialized (
+    -- The statements granting each (policy set, action) a chosen step needs, parsed once.
+    select
+        s.policy_set_key,
+        s.action,
+        from_json(
+            v.granted_by_json,
+            '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
+               "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
+               "conditional": "BOOLEAN"}]'
+        ) as granted_by
+    from (
+        select distinct policy_set_key, action from step_actions where action is not null
+    ) as s
+    left join int_policy_set_actions_evaluated as v
+        on v.policy_set_key = s.policy_set_key
+        and v.action = s.action
+),
+
+step_lists as (
+    select
+        a.source_arn,
+        a.method,
+        a.target_arn,
+        a.via_arn,
+        coalesce(list(a.action order by a.sort_key) filter (where a.action is not null), [])
+            as actions,
+        coalesce(list(
+            {'action': a.action, 'resource': a.resource, 'granted_by': g.granted_by}
+            order by a.sort_key
+        ) filter (where a.action is not null), []) as granted_by
+    from step_actions as a
+    left join step_grants as g on g.policy_set_key = a.policy_set_key and g.action = a.action
+    group by a.source_arn, a.method, a.target_arn, a.via_arn
+),
+
 edge_steps as materialized (
     -- The chosen edges as path steps, with the statements granting each action (read per
-    -- policy set: int_principal_actions_evaluated repeats them per principal), the
-    -- resource-checked actions first.
+    -- policy set), the resource-checked actions first.
     select
         e.source_arn,
         e.method,
@@ -177,45 +254,19 @@ edge_steps as materialized (
             'to': e.target_arn,
             'method': e.method,
             'via': e.via_arn,
-            'actions': coalesce(list(a.action order by a.sort_key) filter (
-                where a.action is not null
-            ), []),
-            'granted_by': coalesce(list(
-                {
-                    'action': a.action,
-                    'resource': list_filter(e.checked, lambda c: c.action = a.action)[1].resource,
-                    'granted_by': from_json(
-                        v.granted_by_json,
-                        '[{"policy": "VARCHAR", "policy_arn": "VARCHAR", "kind": "VARCHAR",
-                           "statement": "INTEGER", "sid": "VARCHAR", "via": "VARCHAR",
-                           "conditional": "BOOLEAN"}]'
-                    )
-                }
-                order by a.sort_key
-            ) filter (where a.action is not null), []),
-            'trust_statements': any_value(e.trust_statements),
-            'conditional': any_value(e.is_conditional),
-            'compute_presumed': any_value(e.compute_presumed),
-            'makes_target_admin': any_value(e.makes_target_admin)
+            'actions': l.actions,
+            'granted_by': l.granted_by,
+            'trust_statements': e.trust_statements,
+            'conditional': e.is_conditional,
+            'compute_presumed': e.compute_presumed,
+            'makes_target_admin': e.makes_target_admin
         } as step
-    from chosen_edges as c
-    inner join int_principal_graph_edges as e
-        on e.source_arn = c.source_arn
-        and e.method = c.method
-        and e.target_arn = c.target_arn
-        and e.via_arn is not distinct from c.via_arn
-    inner join principal_sets as p on p.principal_arn = e.source_arn,
-        unnest(case when len(e.actions) = 0 then [null::varchar] else e.actions end) as u(action),
-        (
-            select
-                u.action,
-                (not list_contains(list_transform(e.checked, lambda c: c.action), u.action))::int
-                    || coalesce(u.action, '') as sort_key
-        ) as a
-    left join int_policy_set_actions_evaluated as v
-        on v.policy_set_key = p.policy_set_key
-        and v.action = a.action
-    group by e.source_arn, e.method, e.target_arn, e.via_arn
+    from chosen_graph_edges as e
+    inner join step_lists as l
+        on l.source_arn = e.source_arn
+        and l.method = e.method
+        and l.target_arn = e.target_arn
+        and l.via_arn is not distinct from e.via_arn
 ),
 
 walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as (

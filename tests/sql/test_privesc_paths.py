@@ -11,6 +11,7 @@ from tests.sql.harness import (
     ACCT,
     build,
     catalog_rows,
+    iam_group,
     iam_role,
     iam_user,
     inline_policy,
@@ -454,3 +455,118 @@ def test_protected_roles_are_never_rewritten() -> None:
     }
     assert sso_arn.split(":", 5)[5] not in got
     assert "role/top" in got
+
+
+def _assumed_by_inputs() -> dict[str, list[dict[str, Any]]]:
+    """Roles that write into (or add to a group) a principal that may assume them, each with a
+    near miss: the role can write only into a principal that cannot assume it, or a Deny
+    names the group."""
+    group = f"arn:aws:iam::{ACCT}:group/admins"
+    roles = [
+        iam_role("writer", [_trust({"AWS": user_arn("holder")})]),
+        iam_role("writer-miss", [_trust({"AWS": user_arn("other")})]),
+        iam_role("role-writer", [_trust({"AWS": role_arn("hopper")})]),
+        iam_role("hopper", [_trust({"Service": "codebuild.amazonaws.com"})]),
+        iam_role("joiner", [_trust({"AWS": user_arn("member")})]),
+        iam_role("joiner-denied", [_trust({"AWS": user_arn("member-denied")})]),
+    ]
+    inline = [
+        inline_policy(group, EVERYTHING),
+        inline_policy(role_arn("writer"), [_allow("iam:AttachUserPolicy", user_arn("*"))]),
+        inline_policy(
+            role_arn("writer-miss"), [_allow("iam:AttachUserPolicy", user_arn("holder"))]
+        ),
+        inline_policy(role_arn("role-writer"), [_allow("iam:PutRolePolicy", role_arn("hopper"))]),
+        inline_policy(role_arn("hopper"), [_allow("sts:AssumeRole", role_arn("role-writer"))]),
+        inline_policy(role_arn("joiner"), [_allow("iam:AddUserToGroup", group)]),
+        inline_policy(
+            role_arn("joiner-denied"),
+            [_allow("iam:AddUserToGroup"), _deny("iam:AddUserToGroup", group)],
+        ),
+    ]
+    catalog = [*CATALOG, ("iam:PutRolePolicy", "Permissions management")]
+    catalog += [("iam:AddUserToGroup", "Permissions management")]
+    return {
+        "raw_iam_users": [iam_user(u) for u in ("holder", "other", "member", "member-denied")],
+        "raw_iam_roles": roles,
+        "raw_iam_groups": [iam_group("admins")],
+        "raw_iam_inline_policies": inline,
+        "ref_iam_actions": catalog_rows(catalog),
+        "ref_privesc_methods": load_reference("ref_privesc_methods").to_pylist(),
+    }
+
+
+def test_a_role_escalates_through_the_principals_that_may_assume_it() -> None:
+    # Whoever holds a session of a role came from a principal its trust admits: writing an
+    # administrator policy into that principal (or adding that user to an admin group) makes
+    # the holder admin. The evidence is the trust and the write.
+    con = build(_assumed_by_inputs(), ["privilege_escalation_paths", "det_privilege_escalation"])
+    assert _paths(con) == {
+        (
+            "role/writer",
+            "user/holder",
+            1,
+            (("role/writer", "attach-user-policy+assumed-by", "user/holder"),),
+            False,
+        ),
+        (
+            "user/holder",
+            "user/holder",
+            2,
+            (
+                ("user/holder", "assume-role", "role/writer"),
+                ("role/writer", "attach-user-policy+assumed-by", "user/holder"),
+            ),
+            False,
+        ),
+        (
+            "role/role-writer",
+            "role/hopper",
+            1,
+            (("role/role-writer", "put-role-policy+assumed-by", "role/hopper"),),
+            False,
+        ),
+        (
+            "role/hopper",
+            "role/hopper",
+            2,
+            (
+                ("role/hopper", "assume-role", "role/role-writer"),
+                ("role/role-writer", "put-role-policy+assumed-by", "role/hopper"),
+            ),
+            False,
+        ),
+        (
+            "role/joiner",
+            "group/admins",
+            1,
+            (("role/joiner", "add-user-to-group+assumed-by", "group/admins"),),
+            False,
+        ),
+        (
+            "user/member",
+            "group/admins",
+            2,
+            (
+                ("user/member", "assume-role", "role/joiner"),
+                ("role/joiner", "add-user-to-group+assumed-by", "group/admins"),
+            ),
+            False,
+        ),
+    }
+    query = "select path from privilege_escalation_paths where source_arn = ?"
+    step = json.loads(con.execute(query, [role_arn("writer")]).fetchone()[0])[0]
+    assert (step["via"], step["actions"], step["trust_statements"]) == (
+        user_arn("holder"),
+        ["iam:attachuserpolicy"],
+        [{"statement": 0, "sid": None, "trusted_as": "iam_user", "condition_keys": []}],
+    )
+    titles = dict(rows(con, "select resource_arn, title from det_privilege_escalation"))
+    assert titles[role_arn("writer")] == (
+        "IAM role writer can become admin in 1 step: attach a policy to user holder and act as "
+        "holder, who can assume it"
+    )
+    assert titles[role_arn("joiner")] == (
+        "IAM role joiner can become admin in 1 step: join group admins and act as user member, "
+        "who can assume it"
+    )
