@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import date
 
-from pipelines.demo.accounts import SNAPSHOT_DATES, parse_trail, principal_key, trail_time, ts
+from pipelines.demo.accounts import (
+    DEV,
+    OU_ID,
+    PROD,
+    SNAPSHOT_DATES,
+    parse_trail,
+    principal_key,
+    trail_time,
+    ts,
+)
 from pipelines.demo.coverage import apply_coverage_gap, delivered
 from pipelines.demo.detections import (
     DECLARED_RULES,
@@ -30,6 +39,11 @@ from pipelines.demo.rules_credentials import (
     usage_detections,
 )
 from pipelines.demo.scenarios import TABLES
+from pipelines.demo.scenarios.regions import (
+    BREAK_GLASS_ARN,
+    GLOBAL_ACTIONS,
+    SCP_REGION_RESTRICTION,
+)
 from pipelines.demo.trail import build_trail
 
 
@@ -181,3 +195,23 @@ def check_expectations(expectations: Expectations) -> None:
     for principal in (*TABLES.users, *TABLES.roles):
         if set(principal.expect) - set(DECLARED_RULES):
             raise ValueError(f"{principal.name}: only {DECLARED_RULES} are declared")
+
+
+def region_restricted(as_of: date, catalog: Catalog | None = None) -> dict[str, bool]:
+    """The region restriction (scenarios/regions.py) as the answers must show it: for every user
+    and role of the accounts under its OU that holds a regional permission, whether those
+    permissions hold only under `aws:RequestedRegion` (True) or unconditionally (False: the
+    break-glass role the SCP exempts by `aws:PrincipalArn`, and service-linked roles, which SCPs
+    do not restrict)."""
+    catalog = catalog or Catalog()
+    scp = next(s for s in TABLES.scps if s.id == SCP_REGION_RESTRICTION)
+    governed = {a for a in (PROD, DEV) if OU_ID in scp.targets}
+    global_actions = frozenset().union(*(catalog.expand(p) for p in GLOBAL_ACTIONS))
+    found: dict[str, bool] = {}
+    for principal in (*TABLES.users, *TABLES.roles):
+        if principal.account not in governed:
+            continue
+        if permissions(principal, as_of, catalog).granted - global_actions:
+            exempt = principal.arn == BREAK_GLASS_ARN or getattr(principal, "service_linked", False)
+            found[principal.arn] = not exempt
+    return found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import date
 
 from pipelines.demo.accounts import (
@@ -36,6 +38,7 @@ from pipelines.demo.evaluator import as_list, as_list_of_dicts, condition_keys
 from pipelines.demo.last_used import LAST_USED_CUTOFF
 from pipelines.demo.principals import Group, Role, User
 from pipelines.demo.scenarios import TABLES
+from pipelines.demo.scenarios.regions import BREAK_GLASS_ARN, SCP_REGION_RESTRICTION
 
 
 def _kind(principal: User | Role | Group) -> str:
@@ -156,10 +159,7 @@ def render_readme(expectations: Expectations, events: list[dict], files: dict[st
     out("Service control policies:")
     out("")
     for scp in TABLES.scps:
-        statements = "; ".join(
-            f"{s['Effect']} {', '.join(as_list(s['Action']))} on {s['Resource']}"
-            for s in scp.document["Statement"]
-        )
+        statements = "; ".join(_scp_statement(s) for s in scp.document["Statement"])
         targets = ", ".join(f"`{t}`" for t in scp.targets)
         out(f"- `{scp.id}` ({scp.name}, {'AWS-managed' if scp.aws_managed else 'customer'}): "
             f"{statements}; attached to {targets}.")  # fmt: skip
@@ -167,6 +167,7 @@ def render_readme(expectations: Expectations, events: list[dict], files: dict[st
     out("SCPs bound member-account principals' *granted* actions (not the management account,")
     out("not service-linked roles); admin status ignores SCPs.")
     out("")
+    _region_restriction(out)
     out("## Layout")
     out("")
     out("```")
@@ -323,3 +324,40 @@ def render_readme(expectations: Expectations, events: list[dict], files: dict[st
     out("Every identifier is fake; IP addresses are from the documentation ranges (RFC 5737).")
     out("")
     return "\n".join(lines)
+
+
+def _scp_statement(s: dict) -> str:
+    """One SCP statement in a line: effect, actions (NotAction: every action but the first few
+    it names), resource and condition."""
+    if "NotAction" in s:
+        names = as_list(s["NotAction"])
+        shown = ", ".join(names[:3])
+        actions = f"every action but {len(names)} global-service patterns ({shown}, …)"
+    else:
+        actions = ", ".join(as_list(s["Action"]))
+    condition = f" when {json.dumps(s['Condition'])}" if "Condition" in s else ""
+    return f"{s['Effect']} {actions} on {s['Resource']}{condition}"
+
+
+def _region_restriction(out: Callable[[str], None]) -> None:
+    """What the region-restriction SCP (scenarios/regions.py) does to the answers."""
+    out(f"The region restriction (`{SCP_REGION_RESTRICTION}`, on OU `{OU_ID}`) exempts one role,")
+    out(f"`{BREAK_GLASS_ARN}`, by `aws:PrincipalArn`. The snapshot decides that key, the request")
+    out("decides `aws:RequestedRegion`: every other principal of the OU's accounts holds its")
+    out("regional permissions only under `aws:RequestedRegion`")
+    out("(`effective_permissions.is_conditional`, `condition_keys` = `[aws:requestedregion]`),")
+    out("the exempt role unconditionally; global services (IAM, STS, Organizations…) stay")
+    out("unconditional for everyone. With the region given, `ciem explain` answers exactly:")
+    out("")
+    out("```")
+    out(f"ciem explain arn:aws:iam::{PROD}:user/ops-oncall ec2:DescribeInstances \\")
+    out("    --context aws:RequestedRegion=ap-south-1   # explicitly_denied (the SCP)")
+    out(f"ciem explain arn:aws:iam::{PROD}:user/ops-oncall ec2:DescribeInstances \\")
+    out(f"    --context aws:RequestedRegion={REGIONS[1]}    # allowed")
+    out(f"ciem explain {BREAK_GLASS_ARN} ec2:RunInstances   # allowed, no context needed")
+    out("```")
+    out("")
+    out("An escalation path that needs a regional action (updating or creating a Lambda")
+    out("function) holds in the demo's regions only, so `privilege-escalation` reports it as")
+    out("conditional (severity medium); paths through IAM alone stay unconditional (high).")
+    out("")

@@ -7,17 +7,13 @@
 -- grain: policy_set_key, source, policy_key, statement_index, class_key
 -- partition: principal_bucket
 
-with sets as (
-    select * from int_principal_policy_sets
-    where is_representative
-),
-
-set_statements as (
+with set_statements as (
     select * from int_policy_set_statements
 ),
 
 scp_statements as (
-    select * from int_scp_statements
+    -- the set's SCP statements, their Conditions resolved for it
+    select * from int_policy_set_scp_statements
 ),
 
 class_statements as (
@@ -42,7 +38,7 @@ denies as (
     union all
 
     select
-        s.policy_set_key,
+        c.policy_set_key,
         c.source,
         c.policy_key,
         c.statement_index,
@@ -52,9 +48,8 @@ denies as (
         c.resources,
         c.not_resources,
         c.resource_likes
-    from sets as s
-    inner join scp_statements as c on c.account_id = s.account_id
-    where s.scp_applies and c.effect = 'Deny'
+    from scp_statements as c
+    where c.effect = 'Deny'
 ),
 
 final as (

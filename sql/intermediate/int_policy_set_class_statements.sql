@@ -1,20 +1,15 @@
 -- int_policy_set_class_statements
 -- Which statements cover each action class of a policy set (int_policy_set_action_classes):
 -- its identity and boundary statements (int_policy_set_statements) and the statements of the
--- SCPs of its account (int_scp_statements, when SCPs apply). An Action statement covers a class
--- when it says `*` or one of its patterns is among the class's patterns; a NotAction statement
--- when it does not say `*` and none of its patterns is (IAM's NotAction: every action the list
--- does not match). The evaluation models join statements to classes here, where they joined
+-- SCPs of its account (int_policy_set_scp_statements, when SCPs apply). An Action statement
+-- covers a class when it says `*` or one of its patterns is among the class's patterns; a
+-- NotAction statement when it does not say `*` and none of its patterns is (IAM's NotAction:
+-- every action the list does not match). The evaluation models join statements to classes here, where they joined
 -- statements to actions before (int_statement_actions_expanded).
 -- grain: policy_set_key, class_key, policy_key, statement_index
 -- partition: principal_bucket
 
-with sets as (
-    select * from int_principal_policy_sets
-    where is_representative
-),
-
-classes as (
+with classes as (
     select policy_set_key, class_key, patterns from int_policy_set_action_classes
 ),
 
@@ -23,7 +18,7 @@ set_statements as (
 ),
 
 scp_statements as (
-    select account_id, policy_key, statement_index from int_scp_statements
+    select policy_set_key, policy_key, statement_index from int_policy_set_scp_statements
 ),
 
 policy_statements as (
@@ -38,10 +33,7 @@ policy_statements as (
 statements as (
     select policy_set_key, policy_key, statement_index from set_statements
     union
-    select s.policy_set_key, c.policy_key, c.statement_index
-    from sets as s
-    inner join scp_statements as c on c.account_id = s.account_id
-    where s.scp_applies
+    select policy_set_key, policy_key, statement_index from scp_statements
 ),
 
 final as (

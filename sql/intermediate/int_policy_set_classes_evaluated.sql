@@ -43,7 +43,8 @@ boundary_statements as (
 ),
 
 scp_statements as (
-    select * from int_scp_statements
+    -- the set's SCP statements, their Conditions resolved for it
+    select * from int_policy_set_scp_statements
 ),
 
 grant_statements as (
@@ -201,7 +202,7 @@ scp_actions_by_level as (
         bool_or(s.effect = 'Allow') as allows,
         bool_or(s.effect = 'Allow' and not s.has_condition) as allows_unconditionally
     from sets as st
-    inner join scp_statements as s on s.account_id = st.account_id
+    inner join scp_statements as s on s.policy_set_key = st.policy_set_key
     inner join class_statements as e
         on e.policy_set_key = st.policy_set_key
         and e.policy_key = s.policy_key

@@ -5,6 +5,11 @@
 -- `${aws:PrincipalAccount}` in Resource are substituted with the representative principal's
 -- values (such principals have a set of their own); boundary statements are kept as written.
 -- `grant_id` names an identity statement of the set (policy, statement, attachment path).
+-- Conditions are resolved with the representative's verdicts (int_principal_condition_verdicts;
+-- every principal of the set has the same, they are part of its key): a statement whose
+-- Condition is false for it is left out, one whose Condition holds is unconditional
+-- (`has_condition` false), and one left open keeps only the request keys it still needs
+-- (`condition_keys`).
 -- First of the three models of the policy-set evaluation: int_policy_set_grants cuts each
 -- granting statement with the Denies, int_policy_set_actions_evaluated aggregates per action.
 -- grain: policy_set_key, source, policy_key, statement_index, via
@@ -21,6 +26,10 @@ principal_policies as (
 
 statements as (
     select * from stg_policy_statements
+),
+
+verdicts as (
+    select * from int_principal_condition_verdicts
 ),
 
 documents as (
@@ -42,8 +51,11 @@ identity_statements as (
         s.statement_index,
         s.sid,
         s.effect,
-        s.has_condition,
-        s.condition_keys,
+        s.has_condition and v.verdict is distinct from 'true' as has_condition,
+        case
+            when v.verdict = 'true' then []
+            else coalesce(v.needed_keys, s.condition_keys)
+        end as condition_keys,
         s.applies_to_all_resources,
         s.not_resources,
         -- Policy variables: normalise their spelling, then substitute the known values.
@@ -68,6 +80,11 @@ identity_statements as (
     inner join principal_policies as pp on pp.principal_arn = st.principal_arn
     inner join statements as s on s.policy_key = pp.policy_key
     inner join documents as d on d.policy_key = pp.policy_key
+    left join verdicts as v
+        on v.principal_arn = st.principal_arn
+        and v.policy_key = s.policy_key
+        and v.statement_index = s.statement_index
+    where v.verdict is distinct from 'false'
 ),
 
 boundary_statements as (
@@ -85,14 +102,22 @@ boundary_statements as (
         s.statement_index,
         s.sid,
         s.effect,
-        s.has_condition,
-        s.condition_keys,
+        s.has_condition and v.verdict is distinct from 'true' as has_condition,
+        case
+            when v.verdict = 'true' then []
+            else coalesce(v.needed_keys, s.condition_keys)
+        end as condition_keys,
         s.applies_to_all_resources,
         s.not_resources,
         s.resources,
         s.resource_likes
     from sets as st
     inner join statements as s on s.policy_key = st.boundary_policy_key
+    left join verdicts as v
+        on v.principal_arn = st.principal_arn
+        and v.policy_key = s.policy_key
+        and v.statement_index = s.statement_index
+    where v.verdict is distinct from 'false'
 ),
 
 final as (

@@ -5,6 +5,11 @@
 -- effective permissions, so the evaluation runs once per key (on the representative, the
 -- smallest ARN of the set) and is joined back. A policy that uses a policy variable
 -- (`${aws:username}`…) depends on the principal, so its principal gets a key of its own.
+-- The key also holds the principal's condition verdicts (int_principal_condition_verdicts):
+-- principals whose conditions the snapshot decides differently (a role exempt from a Deny by
+-- `aws:PrincipalArn`, a user without the tag a grant requires) get sets of their own, those
+-- whose verdicts agree still share one; a principal without conditional statements keeps the
+-- key it had before verdicts existed.
 -- `principal_bucket`: a hash of the policy set key into as many buckets as the sets need at
 -- `ciem_sets_per_bucket` sets each (a variable the model runner sets, CIEM_SETS_PER_BUCKET); the
 -- evaluation models (`-- partition: principal_bucket`) run once per bucket, so their memory
@@ -36,6 +41,18 @@ policy_members as (
     group by pp.principal_arn
 ),
 
+verdict_vectors as (
+    select
+        principal_arn,
+        string_agg(
+            policy_key || '#' || statement_index || '=' || verdict
+            || coalesce(':' || array_to_string(needed_keys, ','), ''),
+            '|' order by policy_key, statement_index
+        ) as verdict_vector
+    from int_principal_condition_verdicts
+    group by principal_arn
+),
+
 boundary_variables as (
     select i.principal_arn, contains(d.document, '${') as uses_policy_variables
     from identities as i
@@ -61,11 +78,13 @@ keyed as (
                     or coalesce(b.uses_policy_variables, false)
                     then i.principal_arn
                 else ''
-            end
+            end,
+            v.verdict_vector  -- concat_ws skips a null: no verdicts, the key as before
         )) as policy_set_key
     from identities as i
     left join policy_members as m on m.principal_arn = i.principal_arn
     left join boundary_variables as b on b.principal_arn = i.principal_arn
+    left join verdict_vectors as v on v.principal_arn = i.principal_arn
 ),
 
 bucket_count as (

@@ -1,7 +1,10 @@
 -- stg_policy_statements
 -- One row per statement of every policy document. Action/NotAction/Resource/NotResource
 -- accept a string or a list in IAM's grammar; both become lists here. Actions are
--- lower-cased (IAM matches them case-insensitively); resources keep their case (ARNs are
+-- lower-cased (IAM matches them case-insensitively) and otherwise kept as written: IAM does not
+-- trim them, so `"s3:GetObject   "` names no action and matches nothing
+-- (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html);
+-- resources keep their case (ARNs are
 -- matched case-sensitively). `resource_likes` / `not_resource_likes` are the same patterns as
 -- LIKE patterns (IAM's only wildcards `*` and `?` become `%` and `_`, the rest escaped), so models
 -- match ARNs exactly as IAM does. `condition_keys` are the Condition's keys, lower-cased (IAM
@@ -105,8 +108,8 @@ final as (
         statement_index,
         sid,
         effect,
-        list_transform(action_list, lambda a: lower(trim(a))) as actions,
-        list_transform(not_action_list, lambda a: lower(trim(a))) as not_actions,
+        list_transform(action_list, lambda a: lower(a)) as actions,
+        list_transform(not_action_list, lambda a: lower(a)) as not_actions,
         resources,
         not_resources,
         list_transform(

@@ -12,6 +12,10 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.demo.accounts import DEV, PROD, REGIONS
+from pipelines.demo.expected import region_restricted
+from pipelines.demo.scenarios.regions import BREAK_GLASS_ARN, GLOBAL_ACTIONS
+from pipelines.lib.serve.explain import PolicyStore
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -286,3 +290,57 @@ def test_a_backfill_of_both_as_of_days_in_one_run_equals_one_run_per_day(tmp_pat
         ]
         sql = f"select {', '.join(columns)} from {table}"
         assert sorted(map(repr, _query(lake, sql))) == sorted(map(repr, _query(demo_lake, sql)))
+
+
+def test_the_region_restriction_leaves_everyone_but_the_break_glass_role_conditional(
+    demo_lake: Path,
+) -> None:
+    """Issue 12: the region-restriction SCP exempts one role by `aws:PrincipalArn`, which the
+    snapshot decides; `aws:RequestedRegion` belongs to the request. Every other principal under
+    the OU holds its regional permissions only under that key, and only that key."""
+    like = " or ".join(f"action like '{p.lower().replace('*', '%')}'" for p in GLOBAL_ACTIONS)
+    got = _query(
+        demo_lake,
+        f"""select principal_arn,
+                bool_and(is_conditional and condition_keys = ['aws:requestedregion'])
+                    as only_in_region,
+                bool_and(not is_conditional) as unconditional
+            from effective_permissions
+            where account_id in ('{PROD}', '{DEV}') and not ({like})
+            group by principal_arn""",
+    )
+    assert {arn: only for arn, only, _ in got} == region_restricted(RUN2)
+    assert {arn for arn, _, unconditional in got if unconditional} == {
+        arn for arn, restricted in region_restricted(RUN2).items() if not restricted
+    }
+    # Global services, and the management account, are outside the Deny.
+    assert _query(
+        demo_lake,
+        f"""select count(*) from effective_permissions
+            where list_contains(condition_keys, 'aws:requestedregion')
+                and (account_id not in ('{PROD}', '{DEV}') or {like})""",
+    ) == [(0,)]
+
+
+def test_explain_answers_the_region_restriction_exactly_with_the_region(demo_lake: Path) -> None:
+    with duckdb.connect(str(demo_lake / "warehouse" / "ciem.duckdb"), read_only=True) as con:
+        store = PolicyStore.from_connection(con)
+    oncall = f"arn:aws:iam::{PROD}:user/ops-oncall"
+
+    def answer(principal: str, action: str, region: str | None = None) -> tuple[str, list]:
+        context = {"aws:RequestedRegion": region} if region else None
+        r = store.explain(principal, action, context=context)
+        return r["decision"], r["condition_keys"]
+
+    assert answer(oncall, "ec2:DescribeInstances") == (
+        "conditionally_allowed",
+        ["aws:requestedregion"],
+    )
+    assert answer(oncall, "ec2:DescribeInstances", "ap-south-1") == ("explicitly_denied", [])
+    for region in REGIONS:
+        assert answer(oncall, "ec2:DescribeInstances", region) == ("allowed", [])
+    admin = f"arn:aws:iam::{PROD}:role/OrganizationAccountAccessRole"
+    assert answer(admin, "ec2:RunInstances") == ("conditionally_allowed", ["aws:requestedregion"])
+    assert answer(admin, "iam:ListRoles") == ("allowed", [])  # a global service
+    assert answer(BREAK_GLASS_ARN, "ec2:RunInstances") == ("allowed", [])
+    assert answer(BREAK_GLASS_ARN, "ec2:RunInstances", "ap-south-1") == ("allowed", [])

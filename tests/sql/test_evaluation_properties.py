@@ -1,6 +1,8 @@
 """Property-based tests (hypothesis) of the evaluation logic: the SQL models
 (effective_permissions) and the `ciem explain` evaluator, on random identity policies over a
-small catalog, must satisfy IAM's algebra and agree with each other."""
+small catalog, must satisfy IAM's algebra and agree with each other, conditions included: on keys
+the snapshot decides (the user's ARN, account, name, tags; the organization's id) and on keys of
+the request (MFA, region), alone and together."""
 
 from __future__ import annotations
 
@@ -50,6 +52,31 @@ resource_patterns = st.sampled_from(
         "arn:aws:iam::111111111111:role/r",
     ]
 )
+# (operator, key, value): keys of the request (never decided without a context) and keys the
+# snapshot decides for the user `u` of account 111111111111, tagged team=red, in organization
+# o-test (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+condition_entries = st.sampled_from(
+    [
+        ("Bool", "aws:MultiFactorAuthPresent", "true"),
+        ("StringEquals", "aws:RequestedRegion", ["eu-west-1", "eu-central-1"]),
+        ("StringNotEquals", "aws:RequestedRegion", "eu-west-1"),
+        ("ArnLike", "aws:PrincipalArn", f"arn:aws:iam::{ACCT}:user/*"),
+        ("ArnNotLike", "aws:PrincipalArn", "arn:aws:iam::*:user/u"),
+        ("ArnNotLike", "aws:PrincipalArn", "arn:aws:iam::*:role/break-glass"),
+        ("StringEquals", "aws:PrincipalAccount", "222222222222"),
+        ("StringEquals", "aws:PrincipalTag/team", "red"),
+        ("StringEquals", "aws:PrincipalTag/Team", ["blue", "green"]),
+        ("StringLike", "aws:PrincipalTag/team", "r?d"),
+        ("Null", "aws:PrincipalTag/cost-center", "true"),
+        ("StringEqualsIfExists", "aws:PrincipalTag/owner", "x"),
+        ("StringEquals", "aws:username", "${aws:username}"),
+        ("StringEquals", "aws:PrincipalOrgID", "o-test"),
+        ("StringNotEquals", "aws:PrincipalOrgID", "o-test"),
+        ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", "o-test/r-root/*"),
+        ("Bool", "aws:PrincipalIsAWSService", "true"),
+        ("StringEquals", "aws:PrincipalType", "User"),
+    ]
+)
 RESOURCES = [
     "arn:aws:s3:::b/x",
     "arn:aws:s3:::b/yx",
@@ -67,8 +94,11 @@ def statements(draw: st.DrawFn, effect: str | None = None) -> dict:
     stmt["NotAction" if draw(st.booleans()) and len(actions) < 3 else "Action"] = actions
     resources = draw(st.lists(resource_patterns, min_size=1, max_size=2))
     stmt["NotResource" if draw(st.integers(0, 5)) == 0 else "Resource"] = resources
-    if draw(st.integers(0, 3)) == 0:
-        stmt["Condition"] = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    if draw(st.integers(0, 2)) == 0:
+        condition: dict[str, dict[str, object]] = {}
+        for operator, key, value in draw(st.lists(condition_entries, min_size=1, max_size=2)):
+            condition.setdefault(operator, {})[key] = value
+        stmt["Condition"] = condition
     return stmt
 
 
@@ -87,8 +117,19 @@ def _inputs(stmts: list[dict], boundary: list[dict] | None = None) -> dict[str, 
                 "path": "/",
                 "create_date": datetime(2025, 1, 1, tzinfo=UTC),
                 "permissions_boundary_arn": boundary_arn,
+                "tags_json": json.dumps([{"Key": "team", "Value": "red"}]),
             }
         ],
+        # The user's account is the organization's management account (SCPs do not apply).
+        "raw_org_organization": [
+            {
+                "organization_id": "o-test",
+                "arn": f"arn:aws:organizations::{ACCT}:organization/o-test",
+                "management_account_id": ACCT,
+                "feature_set": "ALL",
+            }
+        ],
+        "raw_org_parents": [{"child_id": ACCT, "parent_id": "r-root", "parent_type": "ROOT"}],
         "raw_iam_inline_policies": [
             {
                 "account_id": ACCT,
@@ -122,12 +163,21 @@ def _inputs(stmts: list[dict], boundary: list[dict] | None = None) -> dict[str, 
 
 
 def _evaluate(stmts: list[dict], boundary: list[dict] | None = None):
+    sql, _, store = _evaluate_conditions(stmts, boundary)
+    return set(sql), store
+
+
+def _evaluate_conditions(stmts: list[dict], boundary: list[dict] | None = None):
+    """SQL's effective actions, and each one's (is_conditional, condition_keys)."""
     con = build(
         _inputs(stmts, boundary),
         ["effective_permissions", "stg_policy_documents", "int_account_scp_levels"],
     )
-    sql = {a for (a,) in con.execute("select action from effective_permissions").fetchall()}
-    return sql, PolicyStore.from_connection(con)
+    rows = con.execute(
+        "select action, is_conditional, condition_keys from effective_permissions"
+    ).fetchall()
+    sql = {a: (c, sorted(k)) for a, c, k in rows}
+    return sql, con, PolicyStore.from_connection(con)
 
 
 def _permits(store: PolicyStore, action: str, resource: str | None = None) -> bool:
@@ -147,6 +197,24 @@ SQL_SETTINGS = settings(
 def test_sql_and_explain_agree_at_action_level(stmts: list[dict], boundary) -> None:
     sql, store = _evaluate(stmts, boundary)
     assert sql == {a for a in CATALOG if _permits(store, a)}
+
+
+@SQL_SETTINGS
+@given(policies, st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)))
+def test_sql_and_explain_agree_on_conditions_at_action_level(stmts: list[dict], boundary) -> None:
+    """The same resolution of conditions: a condition the snapshot decides false takes its
+    statement out, one decided true makes it unconditional, and the answer that stays
+    conditional names the same request keys on both sides."""
+    sql, _, store = _evaluate_conditions(stmts, boundary)
+    explained = {a: store.explain(USER, a) for a in CATALOG}
+    assert set(sql) == {a for a, r in explained.items() if r["decision"] in PERMIT}
+    for action, (conditional, keys) in sql.items():
+        r = explained[action]
+        assert conditional == (r["decision"] == "conditionally_allowed"), (action, r)
+        if conditional:
+            assert set(r["condition_keys"]) == set(keys), (action, r)
+        # only request keys stay open: every snapshot key of the strategy is decided
+        assert set(keys) <= {"aws:multifactorauthpresent", "aws:requestedregion"}, action
 
 
 @SQL_SETTINGS

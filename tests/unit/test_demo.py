@@ -132,7 +132,9 @@ def test_snapshot_layout() -> None:
             "parents/111111111111.json", "parents/222222222222.json", "parents/333333333333.json",
             "parents/ou-a1b2-workload1.json",
             "policies/p-FullAWSAccess.json", "policies/p-denyguardrails.json",
+            "policies/p-regionrestrict.json",
             "targets/p-FullAWSAccess.json", "targets/p-denyguardrails.json",
+            "targets/p-regionrestrict.json",
         }  # fmt: skip
 
 

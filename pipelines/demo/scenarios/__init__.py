@@ -12,6 +12,7 @@ from pipelines.demo.scenarios import (
     credentials,
     escalation,
     order,
+    regions,
     resource_policies,
     trust,
     usage,
@@ -32,6 +33,7 @@ FAMILIES: tuple[ModuleType, ...] = (
     trust,  # trust policies: outside accounts, OIDC, a wildcard, roles naming a user
     escalation,  # one step from admin
     resource_policies,  # S3 bucket policies
+    regions,  # a region-restriction SCP that exempts a break-glass role (issue 12)
 )
 
 

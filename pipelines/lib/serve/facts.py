@@ -15,38 +15,24 @@ organization: absent for an account outside it, unknown when there is no organiz
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import duckdb
 
 from pipelines.lib.serve.statements import Identity
+from pipelines.lib.warehouse.condition_verdicts import parse_tags, principal_facts
 from pipelines.lib.warehouse.conditions import (
-    PRINCIPAL_FACT_KEYS,
     PRINCIPAL_TAG_PREFIX,
     RESOURCE_FACT_KEYS,
     RESOURCE_TAG_PREFIX,
     Facts,
 )
 
+__all__ = ["OrgFacts", "parse_tags", "request_facts"]
+
 _ORG_KEYS = frozenset(
     {"aws:principalorgid", "aws:principalorgpaths", "aws:resourceorgid", "aws:resourceorgpaths"}
 )
-
-
-def parse_tags(tags_json: str | None) -> tuple[tuple[str, str], ...]:
-    """An IAM/EC2 `Tags` list (`[{"Key": …, "Value": …}]`) as (key, value) pairs."""
-    if not tags_json:
-        return ()
-    try:
-        tags = json.loads(tags_json)
-    except json.JSONDecodeError:
-        return ()
-    if not isinstance(tags, list):
-        return ()
-    return tuple(
-        (str(t["Key"]), str(t.get("Value", ""))) for t in tags if isinstance(t, dict) and "Key" in t
-    )
 
 
 @dataclass
@@ -99,21 +85,19 @@ def request_facts(
 ) -> Facts:
     """The facts of one (principal, resource) pair; `resource_account` None = owner unknown,
     `resource_tags` None = the resource's tags were not collected."""
-    values: dict[str, tuple[str, ...]] = {
-        "aws:principalarn": (identity.principal_arn,),
-        "aws:principalaccount": (identity.account_id,),
-        "aws:principaltype": ("User" if identity.principal_type == "user" else "AssumedRole",),
-        "aws:principalisawsservice": ("false",),
-        **org.values("principal", identity.account_id),
-    }
-    decided = set(PRINCIPAL_FACT_KEYS)
-    if identity.principal_type == "user":
-        values["aws:username"] = (identity.name,)
-        if identity.unique_id:
-            values["aws:userid"] = (identity.unique_id,)
-            decided.add("aws:userid")
-    for key, value in identity.tags:
-        values[PRINCIPAL_TAG_PREFIX + key.lower()] = (value,)
+    # The principal's part is the SQL models' too (int_principal_condition_verdicts).
+    account = identity.account_id
+    values, decided = principal_facts(
+        identity.principal_arn,
+        identity.principal_type,
+        account,
+        identity.name,
+        identity.unique_id,
+        identity.tags,
+        org.org_id,
+        account in org.accounts,
+        org.paths.get(account),
+    )
     prefixes = [PRINCIPAL_TAG_PREFIX]
     if resource is not None and resource_account is not None:
         values["aws:resourceaccount"] = (resource_account,)

@@ -314,7 +314,9 @@ def _resolve_variables(
             if name in ("*", "?", "$"):
                 # Literal characters (escaped for the wildcard operators).
                 return "\x00" + name
-            found = _lookup(name.lower(), facts, context)
+            # Every context key is `prefix:name` (aws:…, s3:…): a variable without a colon
+            # (a template's `${Account}` left in a policy) names no key, so it is absent.
+            found = _lookup(name.lower(), facts, context) if ":" in name else _ABSENT
             if found is None:
                 needed.add(name.lower())
                 return ""

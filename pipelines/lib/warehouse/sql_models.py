@@ -12,12 +12,17 @@ are shadowed by temporary views of their bucket-b rows, the model's query runs a
 stored as part b (a Parquet file under `parts_dir/<model>/`, or a table `<model>__pNNN` without
 one); the model itself is a view over its parts.
 
+`-- transform: pipelines.lib.warehouse.<module>:<function>` passes the model's rows through a
+Python function (Arrow record batches in and out, a batch at a time) before they are stored: for
+what only Python decides (the condition evaluator, whose verdicts the SQL models then join).
+
 The placeholder `{{ detection_rules }}` expands to `select * from det_a union all by name select *
 from det_b ...` over every rule model in `sql/detections/`, so adding a rule is adding its file.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 LAYERS = ("staging", "intermediate", "detections", "marts")
@@ -44,6 +50,9 @@ BUCKETED_SETS = "int_principal_policy_sets"  # the table that assigns each polic
 # the evaluation models, so the default keeps a bucket's largest query within DuckDB's memory.
 SETS_PER_BUCKET = 250
 PARTITIONS_TABLE = "ciem_model_partitions"  # partitioned models built: name, buckets, parts
+# A `-- transform:` function lives in the warehouse layer (imports point down the flow).
+TRANSFORM = re.compile(r"^pipelines\.lib\.warehouse\.[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*$")
+TRANSFORM_BATCH_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ class SqlModel:
     materialized: str  # 'table' | 'view'
     deps: tuple[str, ...] = field(default=())
     partition: str | None = None  # 'principal_bucket': built bucket by bucket (see above)
+    transform: str | None = None  # 'module:function' its rows pass through (see above)
 
     @property
     def is_mart(self) -> bool:
@@ -112,14 +122,19 @@ def discover_models(
         meta = {
             k.strip(): v.strip()
             for k, _, v in (h.partition(":") for h in header)
-            if k.strip() in {"grain", "materialized", "partition"}
+            if k.strip() in {"grain", "materialized", "partition", "transform"}
         }
         if meta.get("partition", PRINCIPAL_BUCKET) != PRINCIPAL_BUCKET:
             raise ValueError(f"{path}: unknown partition {meta['partition']!r}")
+        if "transform" in meta and (
+            not TRANSFORM.match(meta["transform"]) or "partition" in meta or "materialized" in meta
+        ):
+            raise ValueError(f"{path}: a transform is a warehouse function of a table model")
         description = "\n".join(
             h
             for h in header
-            if not h.startswith(("grain:", "materialized:", "partition:")) and h != path.stem
+            if not h.startswith(("grain:", "materialized:", "partition:", "transform:"))
+            and h != path.stem
         ).strip()
         models.append(
             SqlModel(
@@ -132,6 +147,7 @@ def discover_models(
                 materialized=meta.get("materialized", "table"),
                 deps=tuple(sorted(referenced_names(sql, known) - {path.stem})),
                 partition=meta.get("partition"),
+                transform=meta.get("transform"),
             )
         )
     return models
@@ -176,11 +192,41 @@ def run_model(
     if model.partition is not None:
         return _run_partitioned(con, model, parts_dir)
     body = model.sql.strip().rstrip(";")
+    if model.transform is not None:
+        return _run_transformed(con, model, body)
     kind = "view" if model.materialized == "view" else "table"
     _replace(con, model.name, kind, body)
     if kind == "view" and not model.is_mart:
         return None
     return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]  # noqa: S608 (model names are checked identifiers (MODEL_NAME))
+
+
+def _run_transformed(con: duckdb.DuckDBPyConnection, model: SqlModel, body: str) -> int:
+    """The model's rows through its transform, a batch at a time (memory: one batch), stored as
+    the table `model.name` (built aside and swapped in, so a failure leaves the old one)."""
+    module, _, function = (model.transform or "").partition(":")
+    transform = getattr(importlib.import_module(module), function)
+    building = f"{model.name}__building"
+    # The query streams on a cursor of its own while the batches are written on `con`.
+    reader = con.cursor().sql(body).to_arrow_reader(TRANSFORM_BATCH_ROWS)
+    rows = 0
+    try:
+        first = transform(pa.RecordBatch.from_pylist([], schema=reader.schema))
+        con.register("_ciem_transform_batch", pa.Table.from_batches([first]))
+        con.execute(f"create or replace table {building} as select * from _ciem_transform_batch")  # noqa: S608 (a checked identifier)
+        for batch in reader:
+            out = transform(batch)
+            con.register("_ciem_transform_batch", pa.Table.from_batches([out]))
+            con.execute(f"insert into {building} select * from _ciem_transform_batch")  # noqa: S608 (a checked identifier)
+            rows += out.num_rows
+    finally:
+        con.unregister("_ciem_transform_batch")
+        reader.close()
+    if _existing_kind(con, model.name) == "view":
+        con.execute(f"drop view {model.name}")
+    con.execute(f"drop table if exists {model.name}")
+    con.execute(f"alter table {building} rename to {model.name}")
+    return rows
 
 
 def principal_buckets(con: duckdb.DuckDBPyConnection) -> int:

@@ -486,11 +486,6 @@ def test_not_principal_deny_applies_to_a_boundary_limited_principal(store) -> No
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stg_policy_statements trims action names (lower(trim(a))); sql/staging is out of "
-    "this change's reach while the evaluation models are rewritten: the next session removes trim",
-)
 def test_action_names_are_matched_as_written(store) -> None:
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html:
     # an action is `service:ActionName`; "s3:GetObject   " names no action and matches nothing.
@@ -501,10 +496,15 @@ def test_action_names_are_matched_as_written(store) -> None:
                 _inline(BOB, {"Effect": "Allow", "Action": "s3:GetObject   ", "Resource": "*"})
             ],
         },
-        TABLES,
+        [*TABLES, "effective_permissions"],
     )
     only = PolicyStore.from_connection(store_con)
     assert only.explain(BOB, "s3:GetObject")["decision"] == "implicitly_denied"
+    # The SQL evaluation neither: the pattern keeps its spaces and names no catalog action.
+    assert store_con.execute(
+        "select actions from stg_policy_statements where policy_key like '%inline%'"
+    ).fetchall() == [(["s3:getobject   "],)]
+    assert store_con.execute("select count(*) from effective_permissions").fetchall() == [(0,)]
 
 
 # --- the command line and batch (item 2) ----------------------------------------------------

@@ -413,3 +413,17 @@ def test_three_valued_and_or(outcomes: list[Outcome]) -> None:
 @pytest.mark.parametrize("op", ["Bogus", "ForSomeValues:StringEquals"])
 def test_an_operator_aws_does_not_define_is_never_satisfied(op: str) -> None:
     assert ev({op: {"aws:PrincipalOrgID": "o-abc123"}}) == FALSE
+
+
+def test_a_variable_that_names_no_context_key_is_absent() -> None:
+    # VARS: a variable names a request-context key, and every key is `prefix:name` (KEYS). A
+    # template placeholder left in a policy (AWS's region-restriction SCP example ships
+    # `arn:aws:iam::${Account}:role/[PRIVILEGED_ROLE]`) names none: it matches nothing, so the
+    # ArnNotLike exemption exempts no one and only the region stays open.
+    cond = {
+        "StringNotEquals": {"aws:RequestedRegion": ["eu-central-1", "eu-west-1"]},
+        "ArnNotLike": {"aws:PrincipalARN": "arn:aws:iam::${Account}:role/[PRIVILEGED_ROLE]"},
+    }
+    assert ev(cond) == unknown("aws:requestedregion")
+    assert ev(cond, {"aws:RequestedRegion": "us-east-1"}) == TRUE
+    assert ev({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${Account}:role/deploy"}}) == FALSE

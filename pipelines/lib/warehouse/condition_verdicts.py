@@ -1,0 +1,156 @@
+"""Condition verdicts for the SQL models (warehouse layer, plain Python): a principal's snapshot
+facts (`principal_facts`, which `ciem explain` uses too, through pipelines/lib/serve/facts.py) and
+`verdicts`, the Python step (`-- transform:`, see sql_models.py) of the model
+`int_principal_condition_verdicts`. It decides each statement's Condition with the one evaluator,
+pipelines/lib/warehouse/conditions.py, so the models and `explain` resolve conditions the same
+way: `true` (the statement holds unconditionally), `false` (it does not apply) or `unknown` with
+the request keys it still needs. (A DuckDB Python UDF would need numpy, which the project does
+not install: the model's rows pass through Python in Arrow batches instead.)
+
+At action level the models know the principal, not the resource: `aws:ResourceAccount`,
+`aws:ResourceOrgID`, `aws:ResourceTag/*`… stay unknown there (`explain` with a resource
+decides them).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from pipelines.lib.warehouse.conditions import (
+    PRINCIPAL_FACT_KEYS,
+    PRINCIPAL_TAG_PREFIX,
+    Facts,
+    evaluate,
+)
+
+_PRINCIPAL_ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
+VERDICT_SCHEMA = pa.schema(
+    [
+        ("principal_arn", pa.string()),
+        ("policy_key", pa.string()),
+        ("statement_index", pa.int64()),
+        ("verdict", pa.string()),
+        ("needed_keys", pa.list_(pa.string())),
+    ]
+)
+
+
+def principal_facts(
+    principal_arn: str,
+    principal_type: str,
+    account_id: str,
+    name: str,
+    unique_id: str | None,
+    tags: Iterable[tuple[str, str]],
+    org_id: str | None,
+    org_member: bool,
+    org_path: str | None,
+) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """The values of the principal's condition keys and the keys the snapshot decides, for an IAM
+    user (calling as `User`) or a role (through a session, `AssumedRole`); `org_id` None = no
+    organization data (the org keys are then unknown), `org_member` whether the account is in
+    it (outside: the org keys are absent), `org_path` its `o-…/r-…/ou-…/` path when known
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
+    values: dict[str, tuple[str, ...]] = {
+        "aws:principalarn": (principal_arn,),
+        "aws:principalaccount": (account_id,),
+        "aws:principaltype": ("User" if principal_type == "user" else "AssumedRole",),
+        "aws:principalisawsservice": ("false",),
+    }
+    if org_id and org_member:
+        values["aws:principalorgid"] = (org_id,)
+        if org_path:
+            values["aws:principalorgpaths"] = (org_path,)
+    decided = set(PRINCIPAL_FACT_KEYS)
+    if principal_type == "user":
+        values["aws:username"] = (name,)
+        if unique_id:
+            # A role's aws:userid is `role-id:session-name`: the session belongs to the request.
+            values["aws:userid"] = (unique_id,)
+            decided.add("aws:userid")
+    for key, value in tags:
+        values[PRINCIPAL_TAG_PREFIX + key.lower()] = (value,)
+    if not org_id:
+        decided -= _PRINCIPAL_ORG_KEYS
+    return values, decided
+
+
+def parse_tags(tags_json: str | None) -> tuple[tuple[str, str], ...]:
+    """An IAM/EC2 `Tags` list (`[{"Key": …, "Value": …}]`) as (key, value) pairs."""
+    if not tags_json:
+        return ()
+    try:
+        tags = json.loads(tags_json)
+    except json.JSONDecodeError:
+        return ()
+    if not isinstance(tags, list):
+        return ()
+    return tuple(
+        (str(t["Key"]), str(t.get("Value", ""))) for t in tags if isinstance(t, dict) and "Key" in t
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts(facts_json: str) -> Facts:
+    f = json.loads(facts_json)
+    values, decided = principal_facts(
+        f["principal_arn"],
+        f["principal_type"],
+        f["account_id"],
+        f["name"],
+        f.get("unique_id"),
+        parse_tags(f.get("tags_json")),
+        f.get("org_id"),
+        bool(f.get("org_member")),
+        f.get("org_path"),
+    )
+    return Facts(
+        values=values, decided=frozenset(decided), decided_prefixes=(PRINCIPAL_TAG_PREFIX,)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _condition(condition_json: str) -> dict | None:
+    try:
+        doc = json.loads(condition_json)
+    except json.JSONDecodeError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def condition_verdict(condition_json: str, facts_json: str) -> dict[str, object]:
+    """`{"verdict": "true" | "false" | "unknown", "needed_keys": [...]}` of a Condition block
+    (JSON text) for the principal `facts_json` describes (see `principal_facts`)."""
+    condition = _condition(condition_json)
+    if condition is None:
+        # Not a JSON object: left open, as `explain` leaves it (the models keep its keys).
+        return {"verdict": "unknown", "needed_keys": None}
+    outcome = evaluate(condition, _facts(facts_json))
+    if outcome.value is None:
+        return {"verdict": "unknown", "needed_keys": sorted(outcome.needed)}
+    return {"verdict": "true" if outcome.value else "false", "needed_keys": []}
+
+
+def verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The verdict of each row (principal_arn, policy_key, statement_index, condition_json,
+    facts_json): the same keys with `verdict` and `needed_keys` (null: not a JSON object, the
+    statement keeps the keys staging found)."""
+    rows = batch.to_pydict()
+    results = [
+        condition_verdict(c, f)
+        for c, f in zip(rows["condition_json"], rows["facts_json"], strict=True)
+    ]
+    return pa.RecordBatch.from_pydict(
+        {
+            "principal_arn": rows["principal_arn"],
+            "policy_key": rows["policy_key"],
+            "statement_index": rows["statement_index"],
+            "verdict": [r["verdict"] for r in results],
+            "needed_keys": [r["needed_keys"] for r in results],
+        },
+        schema=VERDICT_SCHEMA,
+    )
