@@ -1800,7 +1800,8 @@ def make_inputs(case: Case | None, base: Path) -> tuple[Path, Path, Path | None]
 
 
 # With --freeze, `ciem` runs from a `git archive HEAD` copy of the code (PYTHONPATH wins over
-# the editable install): edits others make to the working tree meanwhile cannot leak into a case.
+# the editable install), and every case copies the demo's inputs from that copy too: edits made
+# to the working tree meanwhile (code, or a regenerated demo) cannot leak into a case.
 FROZEN_CODE: dict[str, Path] = {}
 
 
@@ -1813,6 +1814,11 @@ def freeze_code(work: Path) -> str:
     archive = subprocess.run(["git", "archive", commit], capture_output=True, cwd=ROOT, check=True)
     subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
     FROZEN_CODE["path"] = code
+    global DEMO, SNAPSHOT, PREVIOUS_SNAPSHOT, CLOUDTRAIL
+    DEMO = code / "data" / "demo"
+    SNAPSHOT = DEMO / "snapshots" / "2026-11-20"
+    PREVIOUS_SNAPSHOT = DEMO / "snapshots" / "2026-11-19"
+    CLOUDTRAIL = DEMO / "cloudtrail"
     return commit
 
 
