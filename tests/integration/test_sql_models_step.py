@@ -15,6 +15,7 @@ from pipelines.defs.lake_tables import lake_tables
 from pipelines.defs.models import WINDOW_CHECK, build_sql_models
 from pipelines.defs.partitions import run_days
 from pipelines.defs.resources import CiemSettings
+from pipelines.defs.schedules import FRESHNESS_CHECK
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse.connection import connect
 from pipelines.lib.warehouse.sql_models import discover_audits, discover_models, topological_order
@@ -123,8 +124,10 @@ def test_every_sql_model_of_the_code_location_runs_in_one_step() -> None:
     audits = {(a.model, a.name) for a in discover_audits()}
     step_checks = {("int_usage_in_window", WINDOW_CHECK)}  # the window's blocking check
     python_checks = {("notifications", "delivered")}  # pipelines/defs/notifications.py
+    # pipelines/defs/schedules.py: the newest as-of day landed and modelled, evaluated by a sensor
+    freshness = {("raw_iam_users", FRESHNESS_CHECK), ("detections", FRESHNESS_CHECK)}
     assert {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys} == (
-        audits | step_checks | python_checks
+        audits | step_checks | python_checks | freshness
     )
 
 
