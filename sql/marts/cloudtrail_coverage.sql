@@ -75,7 +75,7 @@ pairs as (
 per_day as (
     select
         account_id,
-        region,
+        case when grouping(region) = 1 then '*' else region end as region,
         day,
         sum(files)::bigint as files,
         sum(quarantined_files)::bigint as quarantined_files,
@@ -84,20 +84,7 @@ per_day as (
         min(delivery_hour) filter (where files > quarantined_files) as first_delivery_hour,
         max(delivery_hour) filter (where files > quarantined_files) as last_delivery_hour
     from in_window
-    group by account_id, region, day
-    union all
-    select
-        account_id,
-        '*' as region,
-        day,
-        sum(files)::bigint as files,
-        sum(quarantined_files)::bigint as quarantined_files,
-        sum(records)::bigint as events,
-        count(distinct delivery_hour) filter (where files > quarantined_files) as delivery_hours,
-        min(delivery_hour) filter (where files > quarantined_files) as first_delivery_hour,
-        max(delivery_hour) filter (where files > quarantined_files) as last_delivery_hour
-    from in_window
-    group by account_id, day
+    group by grouping sets ((account_id, region, day), (account_id, day))
 ),
 
 grid as (
