@@ -72,6 +72,13 @@ CT_LANDED = next(
     for path in sorted((CLOUDTRAIL / TRAIL_DIR / "19").glob("*_20261119T0719Z_*.json.gz"))
 )
 CT_NEW_DAY = f"{TRAIL_DIR}/20"
+# A delivery file only the 2026-11-20 run lands: format variants under a new name rewrite this
+# one (the same rewrite of CT_LANDED would redeliver events the 2026-11-19 run already landed,
+# which is a duplicate, named as such, not a format question).
+CT_NEW = next(
+    path.relative_to(CLOUDTRAIL).as_posix()
+    for path in sorted((CLOUDTRAIL / CT_NEW_DAY).glob("*_20261120T*.json.gz"))
+)
 JUNK = "this is not JSON {"
 
 Edit = Callable[[Path, Path], Path]  # (snapshot copy, cloudtrail copy) -> the path it changed
@@ -343,11 +350,13 @@ def ct_event(base: dict[str, Any], event_id: str, **changes: Any) -> dict[str, A
     return event
 
 
-def ct_replace(transform: Callable[[bytes], bytes], new_name: str | None = None) -> Edit:
-    """The landed delivery file rewritten (optionally under a new name)."""
+def ct_replace(
+    transform: Callable[[bytes], bytes], new_name: str | None = None, source: str | None = None
+) -> Edit:
+    """The landed delivery file (or `source`) rewritten (optionally under a new name)."""
 
     def apply(_snapshot: Path, trail: Path) -> Path:
-        path = trail / CT_LANDED
+        path = trail / (source or CT_LANDED)
         data = transform(path.read_bytes())
         target = path.with_name(new_name) if new_name else path
         if new_name:
@@ -1545,13 +1554,14 @@ def _cases() -> list[Case]:
     )
     # CloudTrail variants
     landed_name = Path(CT_LANDED).name
+    new_name = Path(CT_NEW).name
     add(
         "valid-ct-plain-json",
         "valid-variant",
         "a delivery file stored as plain JSON, not gzip",
-        ct_replace(gzip.decompress, landed_name.removesuffix(".gz")),
+        ct_replace(gzip.decompress, new_name.removesuffix(".gz"), CT_NEW),
         "scoped",
-        scope=(Path(landed_name).stem.split(".")[0],),
+        scope=(new_name.split(".")[0],),
         cloudtrail=True,
     )
     add(
@@ -1571,10 +1581,11 @@ def _cases() -> list[Case]:
         "a delivery file as a JSON-lines export with @timestamp for eventTime",
         ct_replace(
             lambda b: _export_lines(b, timestamp=True),
-            landed_name.removesuffix(".json.gz") + ".jsonl",
+            new_name.removesuffix(".json.gz") + ".jsonl",
+            CT_NEW,
         ),
         "scoped",
-        scope=(landed_name.split(".")[0],),
+        scope=(new_name.split(".")[0],),
         cloudtrail=True,
     )
     add(
@@ -1582,10 +1593,12 @@ def _cases() -> list[Case]:
         "valid-variant",
         'a delivery file as JSON lines of {"event": {...}}',
         ct_replace(
-            lambda b: _export_lines(b, wrap=True), landed_name.removesuffix(".json.gz") + ".jsonl"
+            lambda b: _export_lines(b, wrap=True),
+            new_name.removesuffix(".json.gz") + ".jsonl",
+            CT_NEW,
         ),
         "scoped",
-        scope=(landed_name.split(".")[0],),
+        scope=(new_name.split(".")[0],),
         cloudtrail=True,
     )
     add(
@@ -1861,7 +1874,12 @@ TABLES: dict[str, str] = {
     "usage_daily": "select * from usage_daily",
     "event_counts_daily": "select * from event_counts_daily",
     "unmapped_events": "select * from unmapped_events",
-    "cloudtrail_manifest": "select * exclude (ingested_at, version) from cloudtrail_manifest",
+    # ingested_at, version and the part an object's rows went into (its file, size and SHA-256)
+    # are bookkeeping: a day landed with one file more writes other parts for the same rows.
+    "cloudtrail_manifest": (
+        "select * exclude (ingested_at, version, part, part_file, part_size, part_sha256) "
+        "from cloudtrail_manifest"
+    ),
     "detection_timeline": "select * from detection_timeline",
 }
 QUARANTINE = "select source, file, record, field, account_id, reason from quarantine"
