@@ -2,7 +2,6 @@
 
 import hashlib
 import logging
-import shutil
 import time
 from pathlib import Path
 
@@ -37,13 +36,11 @@ def _read_machine_copy(copy: Path) -> pa.Table | None:
         return None
 
 
-def _keep_machine_copy(path: Path, inputs: str) -> None:
+def _keep_machine_copy(table: pa.Table, inputs: str) -> None:
     copy = machine_copy(inputs)
     try:
         make_private_dirs(copy.parent)
-        tmp = copy.with_name(f".{copy.name}.tmp")
-        shutil.copyfile(path, tmp)
-        tmp.replace(copy)
+        write_parquet(table, copy)
     except OSError as err:  # a cache: the lake has the map, the next new lake builds it again
         log.info(f"ref_event_action_map: not kept in {copy.parent} ({err.strerror or err})")
 
@@ -85,7 +82,7 @@ def ref_event_action_map(ciem: CiemSettings) -> dg.MaterializeResult:
     table = build_event_action_map()
     write_parquet(table, path)
     stamp.write_text(inputs)
-    _keep_machine_copy(path, inputs)
+    _keep_machine_copy(table, inputs)
     sources = table.column("mapping_source").to_pylist()
     counts = {s: sources.count(s) for s in sorted(set(sources))}
     unmapped = counts.get("unmapped", 0)
