@@ -93,7 +93,7 @@ format: $(STAMP)
 
 # Regenerate the lock after changing pyproject.toml dependencies.
 lock: $(STAMP)
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra k8s --python-version 3.11 --generate-hashes -o requirements.lock
 
 # Regenerate the embedded demo organization (deterministic; a test checks it is up to date).
 demo-data: $(STAMP)
