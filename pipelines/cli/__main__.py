@@ -2,6 +2,6 @@
 
 import sys
 
-from pipelines.cli.app import main
+from pipelines.cli.app import console_main
 
-sys.exit(main())
+sys.exit(console_main())
