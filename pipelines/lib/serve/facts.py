@@ -20,19 +20,10 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipelines.lib.serve.statements import Identity
-from pipelines.lib.warehouse.condition_verdicts import parse_tags, principal_facts
-from pipelines.lib.warehouse.conditions import (
-    PRINCIPAL_TAG_PREFIX,
-    RESOURCE_FACT_KEYS,
-    RESOURCE_TAG_PREFIX,
-    Facts,
-)
+from pipelines.lib.warehouse.condition_verdicts import parse_tags, principal_facts, resource_facts
+from pipelines.lib.warehouse.conditions import PRINCIPAL_TAG_PREFIX, Facts
 
 __all__ = ["OrgFacts", "parse_tags", "request_facts"]
-
-_ORG_KEYS = frozenset(
-    {"aws:principalorgid", "aws:principalorgpaths", "aws:resourceorgid", "aws:resourceorgpaths"}
-)
 
 
 @dataclass
@@ -67,14 +58,6 @@ class OrgFacts:
                 paths[account] = "/".join([org_id, *reversed(chain)]) + "/"
         return cls(org_id, frozenset(accounts), paths)
 
-    def values(self, prefix: str, account: str | None) -> dict[str, tuple[str, ...]]:
-        if not self.org_id or account is None or account not in self.accounts:
-            return {}
-        out = {f"aws:{prefix}orgid": (self.org_id,)}
-        if account in self.paths:
-            out[f"aws:{prefix}orgpaths"] = (self.paths[account],)
-        return out
-
 
 def request_facts(
     identity: Identity,
@@ -98,18 +81,16 @@ def request_facts(
         account in org.accounts,
         org.paths.get(account),
     )
-    prefixes = [PRINCIPAL_TAG_PREFIX]
-    if resource is not None and resource_account is not None:
-        values["aws:resourceaccount"] = (resource_account,)
-        values.update(org.values("resource", resource_account))
-        decided |= RESOURCE_FACT_KEYS
-    elif resource is not None:
-        # A resource whose owner is unknown is outside the organization, never the caller's own.
-        decided |= {"aws:resourceorgid", "aws:resourceorgpaths"}
-    if resource is not None and resource_tags is not None:
-        for key, value in resource_tags:
-            values[RESOURCE_TAG_PREFIX + key.lower()] = (value,)
-        prefixes.append(RESOURCE_TAG_PREFIX)
-    if not org.org_id:
-        decided -= _ORG_KEYS  # no organization data: the org keys are not known
-    return Facts(values=values, decided=frozenset(decided), decided_prefixes=tuple(prefixes))
+    prefixes: tuple[str, ...] = (PRINCIPAL_TAG_PREFIX,)
+    if resource is not None:
+        # The resource's part is the SQL models' too (int_resource_condition_fact_verdicts).
+        prefixes = resource_facts(
+            values,
+            decided,
+            resource_account,
+            resource_tags,
+            org.org_id,
+            resource_account is not None and resource_account in org.accounts,
+            org.paths.get(resource_account) if resource_account is not None else None,
+        )
+    return Facts(values=values, decided=frozenset(decided), decided_prefixes=prefixes)

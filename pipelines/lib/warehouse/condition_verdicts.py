@@ -9,7 +9,10 @@ not install: the model's rows pass through Python in Arrow batches instead.)
 
 At action level the models know the principal, not the resource: `aws:ResourceAccount`,
 `aws:ResourceOrgID`, `aws:ResourceTag/*`… stay unknown there (`explain` with a resource
-decides them).
+decides them). The statements of resource-based and trust policies know both:
+`resource_verdicts` (the transform of `int_resource_condition_fact_verdicts`) adds the resource's
+facts (`resource_facts`, which `explain` uses too) and decides each statement once per distinct
+tuple of the facts its Condition reads, not once per principal.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ import pyarrow as pa
 from pipelines.lib.warehouse.conditions import (
     PRINCIPAL_FACT_KEYS,
     PRINCIPAL_TAG_PREFIX,
+    RESOURCE_FACT_KEYS,
+    RESOURCE_TAG_PREFIX,
     Facts,
     evaluate,
 )
 
 _PRINCIPAL_ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
+_RESOURCE_ORG_KEYS = frozenset({"aws:resourceorgid", "aws:resourceorgpaths"})
 VERDICT_SCHEMA = pa.schema(
     [
         ("principal_arn", pa.string()),
@@ -79,6 +85,40 @@ def principal_facts(
     return values, decided
 
 
+def resource_facts(
+    values: dict[str, tuple[str, ...]],
+    decided: set[str],
+    resource_account: str | None,
+    tags: Iterable[tuple[str, str]] | None,
+    org_id: str | None,
+    org_member: bool,
+    org_path: str | None,
+) -> tuple[str, ...]:
+    """Adds the facts of the resource of a request to a principal's (`values`, `decided`, in
+    place) and returns the tag prefixes the snapshot decides: `aws:ResourceAccount` and
+    `aws:ResourceOrgID`/`aws:ResourceOrgPaths` (like the principal's) when its owner is known;
+    an owner the snapshot does not know is outside the organization, never the caller's own
+    (the org keys absent, the account unknown); `aws:ResourceTag/*` when its tags are collected
+    (`tags` None: not collected, unknown)."""
+    prefixes = [PRINCIPAL_TAG_PREFIX]
+    if resource_account is not None:
+        values["aws:resourceaccount"] = (resource_account,)
+        if org_id and org_member:
+            values["aws:resourceorgid"] = (org_id,)
+            if org_path:
+                values["aws:resourceorgpaths"] = (org_path,)
+        decided |= RESOURCE_FACT_KEYS
+    else:
+        decided |= _RESOURCE_ORG_KEYS
+    if tags is not None:
+        for key, value in tags:
+            values[RESOURCE_TAG_PREFIX + key.lower()] = (value,)
+        prefixes.append(RESOURCE_TAG_PREFIX)
+    if not org_id:
+        decided -= _RESOURCE_ORG_KEYS
+    return tuple(prefixes)
+
+
 def parse_tags(tags_json: str | None) -> tuple[tuple[str, str], ...]:
     """An IAM/EC2 `Tags` list (`[{"Key": …, "Value": …}]`) as (key, value) pairs."""
     if not tags_json:
@@ -108,9 +148,18 @@ def _facts(facts_json: str) -> Facts:
         bool(f.get("org_member")),
         f.get("org_path"),
     )
-    return Facts(
-        values=values, decided=frozenset(decided), decided_prefixes=(PRINCIPAL_TAG_PREFIX,)
-    )
+    prefixes: tuple[str, ...] = (PRINCIPAL_TAG_PREFIX,)
+    if "resource_account" in f:  # the statement of a resource-based or trust policy
+        prefixes = resource_facts(
+            values,
+            decided,
+            f["resource_account"],
+            None if f.get("resource_tags_json") is None else parse_tags(f["resource_tags_json"]),
+            f.get("org_id"),
+            bool(f.get("resource_org_member")),
+            f.get("resource_org_path"),
+        )
+    return Facts(values=values, decided=frozenset(decided), decided_prefixes=prefixes)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -133,6 +182,39 @@ def condition_verdict(condition_json: str, facts_json: str) -> dict[str, object]
     if outcome.value is None:
         return {"verdict": "unknown", "needed_keys": sorted(outcome.needed)}
     return {"verdict": "true" if outcome.value else "false", "needed_keys": []}
+
+
+RESOURCE_VERDICT_SCHEMA = pa.schema(
+    [
+        ("policy_key", pa.string()),
+        ("statement_index", pa.int64()),
+        ("facts_json", pa.string()),
+        ("verdict", pa.string()),
+        ("needed_keys", pa.list_(pa.string())),
+    ]
+)
+
+
+def resource_verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The verdict of each row (policy_key, statement_index, condition_json, facts_json) of a
+    resource-based or trust policy statement: facts_json holds the principal's facts the
+    Condition reads and the resource's (`resource_account`, `resource_org_member`,
+    `resource_org_path`, `resource_tags_json`)."""
+    rows = batch.to_pydict()
+    results = [
+        condition_verdict(c, f)
+        for c, f in zip(rows["condition_json"], rows["facts_json"], strict=True)
+    ]
+    return pa.RecordBatch.from_pydict(
+        {
+            "policy_key": rows["policy_key"],
+            "statement_index": rows["statement_index"],
+            "facts_json": rows["facts_json"],
+            "verdict": [r["verdict"] for r in results],
+            "needed_keys": [r["needed_keys"] for r in results],
+        },
+        schema=RESOURCE_VERDICT_SCHEMA,
+    )
 
 
 def verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
