@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipelines.lib.serve.explain import PolicyStore
+from tests.sql import test_resource_condition_verdicts as perimeter
 from tests.sql.harness import SMALL_CATALOG, build
 
 ACCT = "111111111111"
@@ -288,3 +289,84 @@ def test_case_changes_in_resource_arns_do_change_the_answer(arn: str, action: st
         result = store.explain(USER, action, variant)
         assert result["decision"] == "implicitly_denied"
         assert result["missing_allow_from"] == ["identity"]
+
+
+# Resource-policy statements with conditions (a bucket of the member account 222222222222 in
+# organization o-1; principals in it, in the management account, and one outside): the Principal
+# forms AWS documents, and keys of the principal, of the resource, of a service caller and of the
+# request (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
+resource_principals = st.sampled_from(
+    [
+        "*",
+        {"AWS": "*"},
+        {"AWS": f"arn:aws:iam::{perimeter.MEMBER}:root"},
+        {"AWS": perimeter.OUTSIDER},
+        {"AWS": [perimeter.ALICE, perimeter.EXT]},
+        {"AWS": f"arn:aws:sts::{perimeter.MEMBER}:assumed-role/app/s"},
+    ]
+)
+resource_condition_entries = st.sampled_from(
+    [
+        ("StringEquals", "aws:PrincipalOrgID", "o-1"),
+        ("StringNotEqualsIfExists", "aws:PrincipalOrgID", ["o-1", "o-2"]),
+        ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", "o-1/r-1/*"),
+        ("StringEquals", "aws:PrincipalAccount", [perimeter.MEMBER, perimeter.OUTSIDER]),
+        ("StringNotEquals", "aws:PrincipalAccount", "${aws:ResourceAccount}"),
+        ("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/*"),
+        ("ArnNotEquals", "aws:PrincipalArn", perimeter.ALICE),
+        ("StringEquals", "aws:PrincipalTag/team", "red"),
+        ("Null", "aws:PrincipalTag/team", "true"),
+        ("StringEquals", "aws:ResourceAccount", perimeter.MEMBER),
+        ("StringEquals", "aws:ResourceOrgID", "${aws:PrincipalOrgID}"),
+        ("StringEquals", "aws:ResourceTag/env", "prod"),
+        ("StringEquals", "aws:SourceAccount", perimeter.MEMBER),
+        ("ArnLike", "aws:SourceArn", "arn:aws:cloudtrail:*"),
+        ("BoolIfExists", "aws:PrincipalIsAWSService", "false"),
+        ("StringEquals", "aws:PrincipalType", "AssumedRole"),
+        ("Bool", "aws:SecureTransport", "true"),
+        ("IpAddress", "aws:SourceIp", "10.0.0.0/8"),
+        ("StringEquals", "s3:x-amz-acl", "private"),
+    ]
+)
+
+
+@st.composite
+def resource_statements(draw: st.DrawFn) -> dict:
+    stmt: dict = {
+        "Effect": draw(st.sampled_from(["Allow", "Deny"])),
+        "Action": draw(st.sampled_from(["s3:GetObject", "s3:*", "s3:PutObject"])),
+        "Resource": "arn:aws:s3:::data/*",
+    }
+    if stmt["Effect"] == "Deny" and draw(st.integers(0, 4)) == 0:
+        stmt["NotPrincipal"] = {"AWS": [perimeter.ALICE, f"arn:aws:iam::{ACCT}:root"]}
+    else:
+        stmt["Principal"] = draw(resource_principals)
+    condition: dict[str, dict[str, object]] = {}
+    for operator, key, value in draw(st.lists(resource_condition_entries, min_size=1, max_size=3)):
+        condition.setdefault(operator, {})[key] = value
+    stmt["Condition"] = condition
+    return stmt
+
+
+@SQL_SETTINGS
+@given(st.lists(resource_statements(), min_size=1, max_size=4))
+def test_sql_and_explain_agree_on_resource_policy_conditions(stmts: list[dict]) -> None:
+    """Per principal and resource-policy statement: the same principals covered, the same
+    verdict, and the same request keys left (cross-account callers, `Principal: "*"` with
+    organization conditions, tags)."""
+    con = build(
+        perimeter._inputs(stmts),
+        ["int_resource_condition_verdicts", "effective_permissions", "stg_policy_documents"],
+    )
+    sql = {
+        (p, k, i): (v, sorted(c))
+        for p, k, i, v, c in con.execute(
+            """select principal_arn, policy_key, statement_index, verdict, condition_keys
+               from int_resource_condition_verdicts"""
+        ).fetchall()
+    }
+    explained = perimeter.explained_verdicts(PolicyStore.from_connection(con))
+    assert sql == explained
+    # Request keys, and the bucket's tags, which the snapshot does not collect.
+    request_keys = {"aws:securetransport", "aws:sourceip", "s3:x-amz-acl", "aws:resourcetag/env"}
+    assert all(set(keys) <= request_keys for _, keys in sql.values())

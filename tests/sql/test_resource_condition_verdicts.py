@@ -109,7 +109,7 @@ def _tags(**tags: str) -> str:
     return json.dumps([{"Key": k, "Value": v} for k, v in tags.items()])
 
 
-def _inputs() -> dict[str, list[dict[str, Any]]]:
+def _inputs(bucket_statements: list[dict] = PERIMETER) -> dict[str, list[dict[str, Any]]]:
     return {
         "raw_iam_users": [
             iam_user("alice", MEMBER, tags_json=_tags(team="red")),
@@ -124,7 +124,7 @@ def _inputs() -> dict[str, list[dict[str, Any]]]:
             for p in (ALICE, APP, EXT)
         ]
         + [inline_policy(BOB, [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}])],
-        "raw_s3_bucket_policies": [bucket_policy("data", PERIMETER, MEMBER)],
+        "raw_s3_bucket_policies": [bucket_policy("data", bucket_statements, MEMBER)],
         "raw_s3_buckets": [{"account_id": MEMBER, "bucket": "data"}],
         "raw_org_organization": organization("o-1", ACCT),
         "raw_org_accounts": org_accounts(ACCT, MEMBER),
