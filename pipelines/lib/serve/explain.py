@@ -51,8 +51,8 @@ from pipelines.lib.serve.statements import (
 from pipelines.lib.warehouse.conditions import (
     TRUE,
     Outcome,
+    OutcomeCache,
     contradictions,
-    evaluate,
     normalize_context,
 )
 
@@ -117,6 +117,8 @@ class PolicyStore:
     _policy_index: tuple[dict[str, list[int]], list[int]] | None = None
     _contexts: dict[str, _PrincipalContext] = field(default_factory=dict)
     _rcp_statements: dict[str, list[tuple[str, list[Statement]]]] = field(default_factory=dict)
+    # Principals that look alike to a Condition share one evaluation (`who-can` asks them all).
+    _outcomes: OutcomeCache = field(default_factory=OutcomeCache)
 
     @classmethod
     def from_connection(cls, con: duckdb.DuckDBPyConnection) -> PolicyStore:
@@ -401,7 +403,7 @@ class PolicyStore:
             found = outcomes.get(key)
             if found is None:
                 if s.condition is not None:
-                    found = evaluate(s.condition, facts, request)
+                    found = self._outcomes.decide(key, s.condition, facts, request)
                 elif s.has_condition:  # a Condition that is not a JSON object: keep it open
                     found = Outcome(None, frozenset(s.condition_keys))
                 else:

@@ -200,6 +200,64 @@ def _lookup(key: str, facts: Facts, context: Mapping[str, tuple[str, ...]]) -> o
     return None
 
 
+def keys_read(condition: Mapping[str, object]) -> tuple[str, ...]:
+    """Every key whose value `evaluate` may look up for this Condition: its keys and the keys its
+    policy variables name (lower-case, sorted)."""
+    keys: set[str] = set()
+    for entries in condition.values():
+        if not isinstance(entries, Mapping):
+            continue
+        for key, values in entries.items():
+            keys.add(key.lower())
+            for value in _as_list(values):
+                for m in _VARIABLE.finditer(value):
+                    name = m.group(1).partition(",")[0].strip()
+                    if ":" in name:
+                        keys.add(name.lower())
+    return tuple(sorted(keys))
+
+
+def projection(
+    keys: Iterable[str], facts: Facts, context: Mapping[str, tuple[str, ...]]
+) -> tuple[object, ...]:
+    """What `evaluate` sees of `facts` and `context` through these keys (see `keys_read`): two
+    requests with the same projection get the same outcome, so a caller can decide a Condition
+    once per distinct projection rather than once per principal."""
+    out: list[object] = []
+    for key in keys:
+        found = _lookup(key, facts, context)
+        out.append("\x00absent" if found is _ABSENT else found)
+    return tuple(out)
+
+
+@dataclass
+class OutcomeCache:
+    """Condition outcomes per (statement, `projection` of the facts and context on the keys its
+    Condition reads): requests that look alike to a Condition share one evaluation."""
+
+    outcomes: dict[tuple, Outcome] = field(default_factory=dict)
+    keys: dict[object, tuple[str, ...]] = field(default_factory=dict)
+    limit: int = 500_000  # bounded memory over a long batch
+
+    def decide(
+        self,
+        statement: object,
+        condition: Mapping[str, object],
+        facts: Facts,
+        context: Mapping[str, tuple[str, ...]],
+    ) -> Outcome:
+        keys = self.keys.get(statement)
+        if keys is None:
+            keys = self.keys[statement] = keys_read(condition)
+        signature = (statement, projection(keys, facts, context))
+        found = self.outcomes.get(signature)
+        if found is None:
+            if len(self.outcomes) >= self.limit:
+                self.outcomes.clear()
+            found = self.outcomes[signature] = evaluate(condition, facts, context)
+        return found
+
+
 def evaluate(
     condition: Mapping[str, object] | None,
     facts: Facts,

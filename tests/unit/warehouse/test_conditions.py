@@ -20,6 +20,7 @@ from pipelines.lib.warehouse.conditions import (
     TRUE,
     Facts,
     Outcome,
+    OutcomeCache,
     all_of,
     any_of,
     contradictions,
@@ -427,3 +428,50 @@ def test_a_variable_that_names_no_context_key_is_absent() -> None:
     assert ev(cond) == unknown("aws:requestedregion")
     assert ev(cond, {"aws:RequestedRegion": "us-east-1"}) == TRUE
     assert ev({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::${Account}:role/deploy"}}) == FALSE
+
+
+# --- one evaluation per distinct fact tuple ---------------------------------------------------
+
+CACHE_ENTRIES = st.sampled_from(
+    [
+        ("StringEquals", "aws:PrincipalOrgID", "o-abc123"),
+        ("StringNotEqualsIfExists", "aws:PrincipalAccount", "${aws:ResourceAccount}"),
+        ("StringEquals", "aws:PrincipalTag/team", ["payments", "${aws:PrincipalTag/owner}"]),
+        ("ArnLike", "aws:PrincipalArn", "arn:aws:iam::*:role/${aws:username}"),
+        ("Bool", "aws:SecureTransport", "true"),
+        ("Null", "aws:PrincipalTag/owner", "false"),
+        ("StringLike", "aws:userid", "AIDA*"),
+    ]
+)
+PRINCIPALS = st.fixed_dictionaries(
+    {
+        "aws:principalarn": st.sampled_from([(ARN,), ("arn:aws:iam::333333333333:role/x",)]),
+        "aws:principalaccount": st.sampled_from([("222222222222",), ("333333333333",)]),
+        "aws:principaltag/team": st.sampled_from([("payments",), ("web",)]),
+        "aws:principaltag/owner": st.sampled_from([("web",), ("payments",)]),
+        "aws:username": st.sampled_from([("deploy",), ("x",)]),
+    }
+)
+
+
+@given(
+    st.lists(CACHE_ENTRIES, min_size=1, max_size=3),
+    st.lists(st.tuples(PRINCIPALS, st.booleans(), REQUEST), min_size=1, max_size=6),
+)
+def test_an_outcome_decided_once_per_projection_is_the_outcome_of_each_request(
+    entries: list[tuple[str, str, object]], requests: list
+) -> None:
+    """The cache `ciem explain` and `who-can` use: every request gets what `evaluate` gives it,
+    whatever the requests before it (a projection that missed a key read would fail)."""
+    condition: dict[str, dict[str, object]] = {}
+    for op, key, value in entries:
+        condition.setdefault(op, {})[key] = value
+    cache = OutcomeCache()
+    for values, org_known, secure in requests:
+        facts = Facts(
+            values={**dict(FACTS.values), **values}
+            if org_known
+            else {k: v for k, v in {**dict(FACTS.values), **values}.items() if "org" not in k}
+        )
+        ctx = normalize_context({"aws:SecureTransport": secure[0]} if secure else None)
+        assert cache.decide(("p", 0), condition, facts, ctx) == evaluate(condition, facts, ctx)
