@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from pipelines.lib.serve.explain import PolicyStore  # noqa: E402
 from pipelines.lib.serve.who_can import who_can  # noqa: E402
-from tests.sql.harness import build  # noqa: E402
+from pipelines.lib.warehouse.sql_models import run_model  # noqa: E402
+from tests.sql.harness import MODELS, build  # noqa: E402
 
 MGMT = "100000000000"
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -152,6 +153,39 @@ def generate(principals: int, accounts: int) -> dict[str, list[dict]]:
             ),
         }
     )
+    # A data-perimeter bucket: an Allow to `*` inside the organization, a Deny to everyone else
+    # (https://github.com/aws-samples/data-perimeter-policy-examples).
+    tables["raw_s3_buckets"].append({"account_id": data, "bucket": "perimeter-data"})
+    tables["raw_s3_bucket_policies"].append(
+        {
+            "account_id": data,
+            "bucket": "perimeter-data",
+            "document": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": "*",
+                            "Action": "s3:GetObject",
+                            "Resource": "arn:aws:s3:::perimeter-data/*",
+                            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-bench"}},
+                        },
+                        {
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": "arn:aws:s3:::perimeter-data/*",
+                            "Condition": {
+                                "StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-bench"},
+                                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+                            },
+                        },
+                    ],
+                }
+            ),
+        }
+    )
     key = f"arn:aws:kms:eu-west-1:{data}:key/k1"
     tables["raw_resource_policies"].append(
         {
@@ -227,6 +261,20 @@ def main() -> None:
         ],
     )
     built = time.perf_counter() - t
+    # The per-principal resource-policy condition verdicts (issue 12), decided once per
+    # distinct fact tuple: their cost and size at this scale.
+    t = time.perf_counter()
+    for name in (
+        "int_resource_condition_facts",
+        "int_resource_condition_fact_verdicts",
+        "int_resource_condition_verdicts",
+    ):
+        run_model(con, MODELS[name])
+    verdicts_built = time.perf_counter() - t
+    (n_verdicts,) = con.execute("select count(*) from int_resource_condition_verdicts").fetchone()
+    (n_decided,) = con.execute(
+        "select count(*) from int_resource_condition_fact_verdicts"
+    ).fetchone()
     t = time.perf_counter()
     store = PolicyStore.from_connection(con)
     loaded = time.perf_counter() - t
@@ -234,12 +282,15 @@ def main() -> None:
     questions = [
         ("s3:GetObject", "arn:aws:s3:::shared-data/k", None),
         ("s3:GetObject", "arn:aws:s3:::shared-data/k", {"aws:RequestedRegion": "us-east-1"}),
+        ("s3:GetObject", "arn:aws:s3:::perimeter-data/k", None),
         ("kms:Decrypt", f"arn:aws:kms:eu-west-1:{data}:key/k1", None),
         ("iam:PassRole", f"arn:aws:iam::{data}:role/role-1", None),
     ]
     print(
         f"{args.principals} principals in {args.accounts} accounts: models built in "
-        f"{built:.1f} s, PolicyStore loaded in {loaded:.1f} s"
+        f"{built:.1f} s, PolicyStore loaded in {loaded:.1f} s; resource condition verdicts: "
+        f"{n_verdicts} (principal, statement) rows from {n_decided} evaluations in "
+        f"{verdicts_built:.1f} s"
     )
     for action, resource, context in questions:
         times = []
