@@ -16,6 +16,8 @@ from pipelines.demo.accounts import DEV, PROD, REGIONS
 from pipelines.demo.expected import region_restricted
 from pipelines.demo.scenarios.regions import BREAK_GLASS_ARN, GLOBAL_ACTIONS
 from pipelines.lib.serve.explain import PolicyStore
+from pipelines.lib.serve.who_can import who_can
+from tests.sql.test_resource_condition_verdicts import explained_verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -344,3 +346,43 @@ def test_explain_answers_the_region_restriction_exactly_with_the_region(demo_lak
     assert answer(admin, "iam:ListRoles") == ("allowed", [])  # a global service
     assert answer(BREAK_GLASS_ARN, "ec2:RunInstances") == ("allowed", [])
     assert answer(BREAK_GLASS_ARN, "ec2:RunInstances", "ap-south-1") == ("allowed", [])
+
+
+ARTIFACTS = "arn:aws:s3:::ciem-demo-dev-artifacts"
+
+
+def test_the_data_perimeter_bucket_policy_is_decided_per_principal(demo_lake: Path) -> None:
+    """Issue 12: the dev artifacts bucket grants `s3:GetObject` to `"Principal": "*"` inside the
+    organization (`aws:PrincipalOrgID`) and denies insecure transport. Every user and role of
+    the demo is in the organization: the grant holds for each of them in SQL
+    (int_resource_condition_verdicts) as in explain, and only `aws:SecureTransport`, a request
+    key, stays open; `who-can` lists the principals whose identity side allows the read, open
+    on that key (and the region, under the region-restriction SCP) only."""
+    with duckdb.connect(str(demo_lake / "warehouse" / "ciem.duckdb"), read_only=True) as con:
+        store = PolicyStore.from_connection(con)
+        sql = {
+            (p, k, i): (v, sorted(c))
+            for p, k, i, v, c in con.execute(
+                """select principal_arn, policy_key, statement_index, verdict, condition_keys
+                   from int_resource_condition_verdicts"""
+            ).fetchall()
+        }
+        principals = {
+            arn
+            for (arn,) in con.execute(
+                "select principal_arn from int_identities where principal_type in ('user', 'role')"
+            ).fetchall()
+        }
+    assert sql == explained_verdicts(store)
+    bucket = {(p, i): v for (p, k, i), v in sql.items() if k == f"resource|{ARTIFACTS}"}
+    assert {p for p, i in bucket if i == 0} == principals
+    assert {p: bucket[(p, 0)] for p in principals} == {p: ("true", []) for p in principals}
+    assert {p: bucket[(p, 2)] for p in principals} == {
+        p: ("unknown", ["aws:securetransport"]) for p in principals
+    }
+    result = who_can(store, "s3:GetObject", f"{ARTIFACTS}/builds/app.zip")
+    assert result["principals"]
+    for answer in result["principals"]:
+        assert answer["decision"] == "conditionally_allowed", answer["principal"]
+        assert "aws:securetransport" in answer["condition_keys"], answer["principal"]
+        assert set(answer["condition_keys"]) <= {"aws:securetransport", "aws:requestedregion"}
