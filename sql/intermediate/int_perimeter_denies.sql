@@ -12,6 +12,8 @@
 -- and trust policies (int_resource_policy_grants), `role_trust` for trust policies
 -- (int_role_trust_principals). `condition_keys`: the keys of its negated caller entries.
 -- https://github.com/aws-samples/data-perimeter-policy-examples
+-- Which users and roles of the snapshot a perimeter Deny holds for, and which escape it, is
+-- decided per principal in int_resource_condition_verdicts (verdict 'true' = denied).
 -- grain: caller_key_list, policy_key, statement_index
 
 with statements as (

@@ -48,6 +48,9 @@
 -- ARN account field of aws:PrincipalArn, aws:SourceArn) and organizations (aws:PrincipalOrgID,
 -- aws:SourceOrgID, the OrgPaths keys' first segment) its restricting entries name, with
 -- in_organization (raw_org_accounts) / is_own_organization (raw_org_organization).
+-- Per user and role of the snapshot, a conditional statement's Condition is decided in
+-- int_resource_condition_verdicts (join on policy_key, statement_index): this table keeps one row
+-- per named principal, and `is_conditional`/`condition_keys` describe the statement as written.
 -- grain: policy_key, statement_index, principal, action
 
 with statements as (
