@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-bad-input bench-scale lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-condition-agreement bench-bad-input bench-scale lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -83,6 +83,11 @@ bench-explorer: $(STAMP) chromium
 # `ciem who-can` on a generated 10,000-principal organization (issue 12 item 5).
 bench-who-can: $(STAMP)
 	$(BIN)/python bench/bench_who_can.py --principals 10000 --repeat 3
+
+# Issue 12's agreement figures: IAMSpy's cases, SQL vs explain per principal and resource-policy
+# statement (before/after), on the data-perimeter test and 200 random bucket policies.
+bench-condition-agreement: $(STAMP)
+	$(BIN)/python bench/condition_agreement.py --random 200
 
 # The bad-input corpus (issue 18): 126 one-change cases run end to end against a clean run; writes
 # bench/results/bad_input_corpus.md (`--heavy` adds the 400 MB gzip case).

@@ -1,7 +1,7 @@
 """Agreement figures for issue 12's closing note: SQL and `ciem explain` against each other and
 against IAMSpy's own answers.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/condition_agreement.py [--random 200]
+    PYTHONPATH=$PWD .venv/bin/python bench/condition_agreement.py [--random 200] [--lake DIR]
 
 1. IAMSpy's public cases (tests/fixtures/real/iamspy-tests, the questions and answers of its
    integration tests, as tests/unit/serve/test_explain_fixtures.py lists them): explain's
@@ -160,9 +160,20 @@ def own(n_random: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--random", type=int, default=200)
+    parser.add_argument("--lake", help="also a built lake (the demo: ciem demo --lake DIR)")
     args = parser.parse_args()
     iamspy()
     own(args.random)
+    if args.lake:
+        import duckdb
+
+        path = Path(args.lake) / "warehouse" / "ciem.duckdb"
+        with duckdb.connect(str(path), read_only=True) as con:
+            after, before = _statement_figures(con)
+        print(
+            f"{args.lake}: SQL = explain on {after[0]}/{after[1]} (principal, statement) pairs; "
+            f"before: {before[0]}/{before[1]}"
+        )
 
 
 if __name__ == "__main__":
