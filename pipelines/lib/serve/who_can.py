@@ -12,6 +12,13 @@ from typing import Any
 
 from pipelines.lib.serve.explain import PolicyStore
 from pipelines.lib.serve.screen import format_decision
+from pipelines.lib.warehouse.condition_verdicts import resource_facts
+from pipelines.lib.warehouse.conditions import (
+    PRINCIPAL_TAG_PREFIX,
+    Facts,
+    evaluate,
+    normalize_context,
+)
 
 PERMITTED = ("allowed", "conditionally_allowed")
 
@@ -33,7 +40,7 @@ def who_can(
         "action": action,
         "resource": resource,
         "principals": principals,
-        "external": external_grants(store, action, resource),
+        "external": external_grants(store, action, resource, context),
     }
 
 
@@ -63,13 +70,65 @@ def candidates(store: PolicyStore, action: str, resource: str) -> list[str]:
     ]
 
 
-def external_grants(store: PolicyStore, action: str, resource: str) -> list[dict[str, Any]]:
+def external_facts(
+    store: PolicyStore, kind: str, name: str, resource: str, context: dict[str, Any] | None
+) -> Facts:
+    """What the snapshot knows of a request by a principal outside it: the resource's facts (as
+    explain's), and for an AWS account or principal its account, organization membership (the
+    organization's account list) and, for a user or role ARN, its ARN and type; an IAM
+    principal's request carries no `aws:Source*` key. Its tags, and anything of `*` or of a
+    service principal, stay unknown."""
+    values: dict[str, tuple[str, ...]] = {}
+    decided: set[str] = set()
+    if kind == "aws" and name != "*":
+        account = name if name.isdigit() else (name.split(":") + [""] * 5)[4]
+        values["aws:principalaccount"] = (account,)
+        values["aws:principalisawsservice"] = ("false",)
+        decided |= {"aws:principalaccount", "aws:principalisawsservice", "aws:sourceaccount"}
+        decided |= {"aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths", "aws:sourceowner"}
+        if store.org.org_id:
+            decided |= {"aws:principalorgid", "aws:principalorgpaths"}
+            if account in store.org.accounts:
+                values["aws:principalorgid"] = (store.org.org_id,)
+                if account in store.org.paths:
+                    values["aws:principalorgpaths"] = (store.org.paths[account],)
+        resource_part = name.split(":", 5)[5] if name.count(":") >= 5 else ""
+        if name.startswith("arn:") and resource_part.startswith(("user/", "role/")):
+            values["aws:principalarn"] = (name,)
+            values["aws:principaltype"] = (
+                "User" if resource_part.startswith("user/") else "AssumedRole",
+            )
+            decided |= {"aws:principalarn", "aws:principaltype"}
+    owner = store.resource_account(resource)
+    prefixes = resource_facts(
+        values,
+        decided,
+        owner,
+        store.resource_tags.get(resource),
+        store.org.org_id,
+        owner is not None and owner in store.org.accounts,
+        store.org.paths.get(owner) if owner is not None else None,
+    )
+    return Facts(
+        values=values,
+        decided=frozenset(decided),
+        decided_prefixes=tuple(p for p in prefixes if p != PRINCIPAL_TAG_PREFIX),
+    )
+
+
+def external_grants(
+    store: PolicyStore, action: str, resource: str, context: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Allow statements of the resource's policies (trust policies included) naming principals
     outside the snapshot's users and roles: another account (its root or one of its principals),
     everyone (`*`), or an AWS service. Their own identity policies are not in the snapshot, so the
-    grant is all that can be said."""
+    grant is all that can be said. Its Condition is decided from what the snapshot knows of such
+    a caller (`external_facts`) and the request context: a grant it rules out (an
+    `aws:PrincipalOrgID` the other account is not in) is not listed, and `condition_keys` names
+    the keys left open."""
     known_accounts = {i.account_id for i in store.identities.values()}
     action_lc = action.lower()
+    request = normalize_context(context)
     found = []
     for s, resource_arn, _ in store.resource_policy_statements(action_lc, resource):
         if s.effect != "Allow" or not s.matches_action(action_lc):
@@ -86,6 +145,16 @@ def external_grants(store: PolicyStore, action: str, resource: str) -> list[dict
                     continue
                 if name in store.identities:
                     continue
+            open_keys: list[str] = []
+            if s.condition is not None:
+                outcome = evaluate(
+                    s.condition, external_facts(store, kind, name, resource, context), request
+                )
+                if outcome.value is False:
+                    continue
+                open_keys = sorted(outcome.needed)
+            elif s.has_condition:  # not a JSON object: left open, as explain leaves it
+                open_keys = list(s.condition_keys)
             found.append(
                 {
                     "principal": name,
@@ -95,8 +164,8 @@ def external_grants(store: PolicyStore, action: str, resource: str) -> list[dict
                     "policy_key": s.policy_key,
                     "statement": s.statement_index,
                     "sid": s.sid,
-                    "conditional": s.has_condition,
-                    "condition_keys": list(s.condition_keys),
+                    "conditional": bool(open_keys),
+                    "condition_keys": open_keys,
                 }
             )
     return found

@@ -121,3 +121,60 @@ def test_who_can_asks_explain_of_everyone_it_could_permit(store, action, resourc
         and store.explain(arn, action, resource)["decision"] in ("allowed", "conditionally_allowed")
     }
     assert {p["principal"] for p in who_can(store, action, resource)["principals"]} == everyone
+
+
+def test_grants_outside_the_snapshot_are_decided_from_what_it_knows_of_the_caller() -> None:
+    """Issue 12: a grant to another account is decided like an insider's where the snapshot
+    knows the answer (the organization's account list decides `aws:PrincipalOrgID`; a named
+    role's ARN decides `aws:PrincipalArn`; an IAM principal's request carries no
+    `aws:SourceAccount`): one the other account cannot meet is not listed, and only request
+    keys (or what the snapshot cannot know of `*` and services) stay open.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"""
+    from tests.sql import test_resource_condition_verdicts as perimeter
+    from tests.sql.harness import org_accounts
+
+    partner = "arn:aws:iam::444444444444:role/partner"
+    in_org = "555555555555"  # in the organization, its IAM data not collected
+
+    def grant(principal: object, condition: dict) -> dict:
+        return {
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::data/*",
+            "Condition": condition,
+        }
+
+    org = {"StringEquals": {"aws:PrincipalOrgID": "o-1"}}
+    statements = [
+        grant({"AWS": "999999999999"}, org),
+        grant(
+            {"AWS": partner},
+            {"ArnEquals": {"aws:PrincipalArn": partner}, "Bool": {"aws:SecureTransport": "true"}},
+        ),
+        grant({"AWS": in_org}, org),
+        grant({"AWS": "*"}, org),
+        grant({"AWS": in_org}, {"StringEquals": {"aws:SourceAccount": perimeter.MEMBER}}),
+        grant(
+            {"Service": "cloudtrail.amazonaws.com"}, {"StringEquals": {"aws:SourceAccount": "1"}}
+        ),
+        grant({"AWS": partner}, {"StringEquals": {"aws:ResourceAccount": "999999999999"}}),
+    ]
+    inputs = perimeter._inputs(statements)
+    inputs["raw_org_accounts"] = inputs["raw_org_accounts"] + org_accounts(in_org)
+    store = PolicyStore.from_connection(
+        build(inputs, ["effective_permissions", "stg_policy_documents"])
+    )
+    result = who_can(store, "s3:GetObject", "arn:aws:s3:::data/k")
+    got = [
+        (g["principal"], g["statement"], g["conditional"], g["condition_keys"])
+        for g in result["external"]
+    ]
+    assert got == [
+        (partner, 1, True, ["aws:securetransport"]),
+        (in_org, 2, False, []),
+        ("*", 3, True, ["aws:principalorgid"]),
+        ("cloudtrail.amazonaws.com", 5, True, ["aws:sourceaccount"]),
+    ]
+    exact = who_can(store, "s3:GetObject", "arn:aws:s3:::data/k", {"aws:SecureTransport": "false"})
+    assert [g["statement"] for g in exact["external"]] == [2, 3, 5]
