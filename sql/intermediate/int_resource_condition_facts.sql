@@ -18,6 +18,16 @@
 -- or `*` for a role), `wildcard` (`*` for a user), `account` (its account's root or id). A
 -- NotPrincipal Deny covers every principal with a permissions boundary
 -- (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html).
+-- A role's trust statement naming the service principal of compute that runs as the role (a
+-- Lambda function of list-functions: `lambda.amazonaws.com`, its execution role; an EC2 instance
+-- not terminated: `ec2.amazonaws.com`, its instance profile's role) has a row per such compute:
+-- `principal_arn` the function's or instance's ARN, `principal_match` 'service'. The service
+-- assumes the role for that compute: aws:PrincipalIsAWSService is true, aws:PrincipalServiceName
+-- the service; Lambda sets aws:SourceAccount (the function's account) and aws:SourceArn (the
+-- function's ARN) when it assumes the execution role
+-- (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html), EC2 sets no
+-- aws:Source* key when it assumes an instance profile's role (they are absent); the rest of
+-- the principal's keys stay open (see condition_verdicts.service_facts).
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
 -- grain: policy_key, statement_index, principal_arn
 
@@ -53,6 +63,9 @@ statements as (
         list_has_any(s.keys_read, ['aws:principalorgid', 'aws:principalorgpaths'])
             as reads_org,
         list_contains(s.keys_read, 'aws:principaltype') as reads_type,
+        list_contains(s.keys_read, 'aws:sourcearn') as reads_source_arn,
+        list_transform(coalesce(s.principal_services, []), lambda n: lower(n))
+            as principal_services,
         case
             when s.not_principal_json is null or s.not_principal_json = 'null' then null
             when json_type(s.not_principal_json) = 'VARCHAR'
@@ -68,6 +81,26 @@ statements as (
 
 documents as (
     select policy_key, account_id from stg_policy_documents
+),
+
+compute as (
+    -- the compute that runs as a role, and the service principal that assumes it for it
+    select
+        function_arn as compute_arn,
+        account_id,
+        role_arn,
+        'lambda.amazonaws.com' as service
+    from raw_lambda_functions
+    where role_arn is not null
+    union
+    select
+        i.arn,
+        i.account_id,
+        p.role_arn,
+        'ec2.amazonaws.com'
+    from raw_ec2_instances as i
+    inner join raw_iam_instance_profiles as p on p.arn = i.instance_profile_arn
+    where i.state is distinct from 'terminated' and p.role_arn is not null
 ),
 
 identities as (
@@ -230,6 +263,39 @@ final as (
     left join org_paths as p on p.account_id = i.account_id
     left join resource_facts as f on f.policy_key = m.policy_key
     where m.principal_match is not null
+),
+
+service_rows as (
+    select
+        s.policy_key,
+        s.statement_index,
+        c.compute_arn as principal_arn,
+        s.policy_kind,
+        s.resource_arn,
+        s.effect,
+        'service' as principal_match,
+        s.condition_json,
+        s.condition_keys,
+        to_json({
+            'principal_type': 'service',
+            'service': c.service,
+            'source_account': c.account_id,
+            'source_arn': case when s.reads_source_arn then c.compute_arn end,
+            'org_id': o.organization_id,
+            'resource_account': f.resource_account,
+            'resource_org_member': coalesce(f.resource_org_member, false),
+            'resource_org_path': f.resource_org_path,
+            'resource_tags_json': f.resource_tags_json
+        })::varchar as facts_json
+    from statements as s
+    inner join compute as c
+        on c.role_arn = s.resource_arn
+        and list_contains(s.principal_services, c.service)
+    left join organization as o on true
+    left join resource_facts as f on f.policy_key = s.policy_key
+    where s.policy_kind = 'trust'
 )
 
 select * from final
+union all
+select * from service_rows

@@ -85,6 +85,55 @@ def principal_facts(
     return values, decided
 
 
+# The service principals that assume a role for compute the snapshot knows (see
+# int_resource_condition_facts), and whether they set aws:SourceAccount/aws:SourceArn then.
+# Lambda does, with the function's account and ARN: "When a service assumes a role in your
+# account, you can include the aws:SourceAccount and aws:SourceArn global condition context keys
+# in your role trust policy" (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html).
+# EC2 documents no aws:Source* key when it assumes an instance profile's role (the keys are
+# present only when "the calling service" passes "the ARN of the original resource",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn):
+# they are absent, and a trust statement that requires them never lets EC2 in.
+SERVICES_SETTING_SOURCE = frozenset({"lambda.amazonaws.com"})
+_SOURCE_KEYS = frozenset(
+    {
+        "aws:sourceaccount",
+        "aws:sourcearn",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+        "aws:sourceowner",
+    }
+)
+
+
+def service_facts(
+    service: str, source_account: str | None, source_arn: str | None
+) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """The values of the condition keys, and the keys decided, when `service` (a service principal
+    such as `lambda.amazonaws.com`) assumes a role for the resource `source_arn` of
+    `source_account`: aws:PrincipalIsAWSService is true and aws:PrincipalServiceName the service
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html);
+    aws:SourceAccount and aws:SourceArn the resource's when the service sets them
+    (SERVICES_SETTING_SOURCE; `source_arn` None: not read, left open), every aws:Source* key
+    absent when it does not. The principal's other keys (ARN, account, organization, tags) stay
+    open."""
+    values: dict[str, tuple[str, ...]] = {
+        "aws:principalisawsservice": ("true",),
+        "aws:principalservicename": (service,),
+    }
+    decided = {"aws:principalisawsservice", "aws:principalservicename"}
+    if service in SERVICES_SETTING_SOURCE:
+        if source_account:
+            values["aws:sourceaccount"] = (source_account,)
+            decided.add("aws:sourceaccount")
+        if source_arn:
+            values["aws:sourcearn"] = (source_arn,)
+            decided.add("aws:sourcearn")
+    else:
+        decided |= _SOURCE_KEYS
+    return values, decided
+
+
 def resource_facts(
     values: dict[str, tuple[str, ...]],
     decided: set[str],
@@ -137,17 +186,20 @@ def parse_tags(tags_json: str | None) -> tuple[tuple[str, str], ...]:
 @functools.lru_cache(maxsize=4096)
 def _facts(facts_json: str) -> Facts:
     f = json.loads(facts_json)
-    values, decided = principal_facts(
-        f["principal_arn"],
-        f["principal_type"],
-        f["account_id"],
-        f["name"],
-        f.get("unique_id"),
-        parse_tags(f.get("tags_json")),
-        f.get("org_id"),
-        bool(f.get("org_member")),
-        f.get("org_path"),
-    )
+    if f["principal_type"] == "service":  # a service principal acting for known compute
+        values, decided = service_facts(f["service"], f.get("source_account"), f.get("source_arn"))
+    else:
+        values, decided = principal_facts(
+            f["principal_arn"],
+            f["principal_type"],
+            f["account_id"],
+            f["name"],
+            f.get("unique_id"),
+            parse_tags(f.get("tags_json")),
+            f.get("org_id"),
+            bool(f.get("org_member")),
+            f.get("org_path"),
+        )
     prefixes: tuple[str, ...] = (PRINCIPAL_TAG_PREFIX,)
     if "resource_account" in f:  # the statement of a resource-based or trust policy
         prefixes = resource_facts(
@@ -159,6 +211,8 @@ def _facts(facts_json: str) -> Facts:
             bool(f.get("resource_org_member")),
             f.get("resource_org_path"),
         )
+    if f["principal_type"] == "service":  # a service principal's tags are not facts here
+        prefixes = tuple(p for p in prefixes if p != PRINCIPAL_TAG_PREFIX)
     return Facts(values=values, decided=frozenset(decided), decided_prefixes=prefixes)
 
 
