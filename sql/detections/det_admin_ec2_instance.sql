@@ -1,6 +1,10 @@
 -- det_admin_ec2_instance
 -- Rule admin-ec2-instance: an EC2 instance (not terminated) whose instance profile's role is
 -- an administrator, so code on the instance holds admin credentials.
+-- Not raised when the role's trust policy keeps the service out for this compute
+-- (int_compute_role_trust.trust_verdict 'false': e.g. an `aws:SourceArn` naming other
+-- resources): the compute cannot get the role's credentials, and the role itself is still
+-- reported by admin-iam-role.
 -- grain: resource_arn
 
 with instances as (
@@ -13,6 +17,11 @@ profiles as (
 
 admins as (
     select * from int_admin_identities where principal_type = 'role'
+),
+
+blocked as (
+    -- compute the role's trust policy decidedly keeps out
+    select compute_arn from int_compute_role_trust where trust_verdict = 'false'
 ),
 
 final as (
@@ -35,6 +44,7 @@ final as (
     from instances as i
     inner join profiles as p on p.arn = i.instance_profile_arn
     inner join admins as a on a.principal_arn = p.role_arn
+    where not exists (select 1 from blocked as b where b.compute_arn = i.arn)
 )
 
 select * from final

@@ -1,5 +1,9 @@
 -- det_admin_lambda_function
 -- Rule admin-lambda-function: a Lambda function whose execution role is an administrator.
+-- Not raised when the role's trust policy keeps the service out for this compute
+-- (int_compute_role_trust.trust_verdict 'false': e.g. an `aws:SourceArn` naming other
+-- resources): the compute cannot get the role's credentials, and the role itself is still
+-- reported by admin-iam-role.
 -- grain: resource_arn
 
 with functions as (
@@ -8,6 +12,11 @@ with functions as (
 
 admins as (
     select * from int_admin_identities where principal_type = 'role'
+),
+
+blocked as (
+    -- compute the role's trust policy decidedly keeps out
+    select compute_arn from int_compute_role_trust where trust_verdict = 'false'
 ),
 
 final as (
@@ -26,6 +35,7 @@ final as (
         })::varchar as evidence
     from functions as f
     inner join admins as a on a.principal_arn = f.role_arn
+    where not exists (select 1 from blocked as b where b.compute_arn = f.function_arn)
 )
 
 select * from final
