@@ -64,7 +64,7 @@ def _count(a: dict, b: dict) -> tuple[int, int]:
 
 def _statement_figures(con) -> tuple[tuple[int, int], tuple[int, int]]:
     store = PolicyStore.from_connection(con)
-    explained = perimeter.explained_verdicts(store)
+    explained = perimeter.explained_verdicts(store, con)
     return _count(_sql_verdicts(con), explained), _count(_before(store, explained), explained)
 
 

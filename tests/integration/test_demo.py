@@ -373,7 +373,8 @@ def test_the_data_perimeter_bucket_policy_is_decided_per_principal(demo_lake: Pa
                 "select principal_arn from int_identities where principal_type in ('user', 'role')"
             ).fetchall()
         }
-    assert sql == explained_verdicts(store)
+        explained = explained_verdicts(store, con)
+    assert sql == explained
     bucket = {(p, i): v for (p, k, i), v in sql.items() if k == f"resource|{ARTIFACTS}"}
     assert {p for p, i in bucket if i == 0} == principals
     assert {p: bucket[(p, 0)] for p in principals} == {p: ("true", []) for p in principals}

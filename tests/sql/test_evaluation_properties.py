@@ -365,7 +365,7 @@ def test_sql_and_explain_agree_on_resource_policy_conditions(stmts: list[dict]) 
                from int_resource_condition_verdicts"""
         ).fetchall()
     }
-    explained = perimeter.explained_verdicts(PolicyStore.from_connection(con))
+    explained = perimeter.explained_verdicts(PolicyStore.from_connection(con), con)
     assert sql == explained
     # Request keys, and the bucket's tags, which the snapshot does not collect.
     request_keys = {"aws:securetransport", "aws:sourceip", "s3:x-amz-acl", "aws:resourcetag/env"}

@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import duckdb
+
 from pipelines.lib.serve.explain import PolicyStore
 from tests.sql.harness import (
     ACCT,
@@ -210,7 +212,7 @@ def test_explain_reads_every_resource_statement_the_same_way() -> None:
                from int_resource_condition_verdicts""",
         )
     }
-    assert sql == explained_verdicts(store)
+    assert sql == explained_verdicts(store, con)
 
 
 def test_explain_decisions_follow_the_verdicts() -> None:
@@ -234,11 +236,15 @@ def test_explain_decisions_follow_the_verdicts() -> None:
     assert answer(BOB, "sts:AssumeRole", APP) == ("allowed", [])
 
 
-def explained_verdicts(store: PolicyStore) -> dict[tuple[str, str, int], tuple[str, list[str]]]:
+def explained_verdicts(
+    store: PolicyStore, con: duckdb.DuckDBPyConnection | None = None
+) -> dict[tuple[str, str, int], tuple[str, list[str]]]:
     """explain's reading of every conditional resource/trust statement for every principal it
-    covers: (principal, policy_key, statement) -> (verdict, request keys)."""
+    covers: (principal, policy_key, statement) -> (verdict, request keys); with the warehouse
+    (`con`), also every trust statement naming the service principal of a Lambda function or EC2
+    instance that runs as the role, for that compute (`service_request_facts`)."""
     from pipelines.lib.serve.explain import _principal_match
-    from pipelines.lib.serve.facts import request_facts
+    from pipelines.lib.serve.facts import request_facts, service_request_facts
     from pipelines.lib.warehouse.conditions import evaluate
 
     out = {}
@@ -258,4 +264,36 @@ def explained_verdicts(store: PolicyStore) -> dict[tuple[str, str, int], tuple[s
                 outcome = evaluate(s.condition, facts)
                 verdict = {True: "true", False: "false", None: "unknown"}[outcome.value]
                 out[(arn, key, s.statement_index)] = (verdict, sorted(outcome.needed))
+    if con is None:
+        return out
+    compute = con.execute(
+        """select function_arn, account_id, role_arn, 'lambda.amazonaws.com'
+           from raw_lambda_functions
+           union all
+           select i.arn, i.account_id, p.role_arn, 'ec2.amazonaws.com'
+           from raw_ec2_instances as i
+           join raw_iam_instance_profiles as p on p.arn = i.instance_profile_arn
+           where i.state is distinct from 'terminated'"""
+    ).fetchall()
+    for compute_arn, account, role, service in compute:
+        key = f"trust|{role}"
+        for s in store.statements.get(key, []):
+            services = {n.lower() for n in s.principal_services or ()}
+            if not s.has_condition or service not in services:
+                continue
+            if s.condition is None:  # not a JSON object: open on its keys
+                out[(compute_arn, key, s.statement_index)] = ("unknown", sorted(s.condition_keys))
+                continue
+            facts = service_request_facts(
+                service,
+                account,
+                compute_arn,
+                store.org,
+                role,
+                store.resource_account(role),
+                store.resource_tags.get(role),
+            )
+            outcome = evaluate(s.condition, facts)
+            verdict = {True: "true", False: "false", None: "unknown"}[outcome.value]
+            out[(compute_arn, key, s.statement_index)] = (verdict, sorted(outcome.needed))
     return out

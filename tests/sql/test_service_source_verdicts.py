@@ -299,3 +299,24 @@ def test_iam_callers_and_explain_are_unchanged() -> None:
     store = PolicyStore.from_connection(con)
     r = store.explain(user_arn("dev"), "sts:AssumeRole", role_arn("both"))
     assert (r["decision"], r["condition_keys"]) == ("implicitly_denied", [])
+
+
+def test_sql_and_explain_facts_agree_on_service_rows() -> None:
+    """explain's facts for a service principal acting for compute (`service_request_facts`, the
+    compute read from the raw tables) decide every row of the model the same way."""
+    from tests.sql.test_resource_condition_verdicts import explained_verdicts
+
+    con = build(
+        _inputs(),
+        ["int_resource_condition_verdicts", "effective_permissions", "stg_policy_documents"],
+    )
+    sql = {
+        (p, k, i): (v, sorted(c))
+        for p, k, i, v, c in rows(
+            con,
+            """select principal_arn, policy_key, statement_index, verdict, condition_keys
+               from int_resource_condition_verdicts""",
+        )
+    }
+    assert len(sql) == 10
+    assert sql == explained_verdicts(PolicyStore.from_connection(con), con)

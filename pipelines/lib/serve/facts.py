@@ -8,9 +8,10 @@ The keys and their values follow AWS's global condition keys page
 user calls as `User` with `aws:username` and `aws:userid` (its unique id); a role calls through a
 session (`AssumedRole`), without `aws:username`, with an `aws:userid` of `role-id:session-name`
 (the session name belongs to the request); neither carries `aws:SourceAccount`/`aws:SourceArn`
-(present only for a service principal acting for a resource). `aws:PrincipalOrgID`,
-`aws:PrincipalOrgPaths` and their `aws:Resource…` twins are known when the snapshot has the
-organization: absent for an account outside it, unknown when there is no organization data.
+(present only for a service principal acting for a resource: `service_request_facts`).
+`aws:PrincipalOrgID`, `aws:PrincipalOrgPaths` and their `aws:Resource…` twins are known when the
+snapshot has the organization: absent for an account outside it, unknown when there is no
+organization data.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from dataclasses import dataclass, field
 import duckdb
 
 from pipelines.lib.serve.statements import Identity
-from pipelines.lib.warehouse.condition_verdicts import parse_tags, principal_facts, resource_facts
+from pipelines.lib.warehouse.condition_verdicts import (
+    parse_tags,
+    principal_facts,
+    resource_facts,
+    service_facts,
+)
 from pipelines.lib.warehouse.conditions import PRINCIPAL_TAG_PREFIX, Facts
 
-__all__ = ["OrgFacts", "parse_tags", "request_facts"]
+__all__ = ["OrgFacts", "parse_tags", "request_facts", "service_request_facts"]
 
 
 @dataclass
@@ -94,3 +100,34 @@ def request_facts(
             org.paths.get(resource_account) if resource_account is not None else None,
         )
     return Facts(values=values, decided=frozenset(decided), decided_prefixes=prefixes)
+
+
+def service_request_facts(
+    service: str,
+    source_account: str,
+    source_arn: str,
+    org: OrgFacts,
+    resource: str,
+    resource_account: str | None,
+    resource_tags: tuple[tuple[str, str], ...] | None,
+) -> Facts:
+    """The facts of `service` (a service principal) calling on `resource` for the compute
+    `source_arn` of `source_account`: a Lambda function's execution role assumed by
+    `lambda.amazonaws.com`, an instance profile's role by `ec2.amazonaws.com`. As the SQL models
+    decide them (int_resource_condition_facts, principal_match 'service'): the service's keys
+    from `service_facts`, the resource's as for a user or role; the service's tags stay open."""
+    values, decided = service_facts(service, source_account, source_arn)
+    prefixes = resource_facts(
+        values,
+        decided,
+        resource_account,
+        resource_tags,
+        org.org_id,
+        resource_account is not None and resource_account in org.accounts,
+        org.paths.get(resource_account) if resource_account is not None else None,
+    )
+    return Facts(
+        values=values,
+        decided=frozenset(decided),
+        decided_prefixes=tuple(p for p in prefixes if p != PRINCIPAL_TAG_PREFIX),
+    )
