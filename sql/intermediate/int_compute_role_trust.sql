@@ -7,7 +7,7 @@
 -- compute in int_resource_condition_verdicts, e.g. `aws:SourceArn` matching the function),
 -- 'unknown' (none holds, one is open: `condition_keys` the request keys it needs), 'false'
 -- (every such statement's Condition is decided false for this compute: an `aws:SourceAccount`
--- or `aws:SourceArn` naming other resources, or a key EC2 never sets; the compute cannot assume
+-- or `aws:SourceArn` naming other resources, `aws:PrincipalIsAWSService` false; it cannot assume
 -- the role), null (no Allow statement names the service, or the role's trust policy is not in
 -- the snapshot: left as before, not decided here). Deny statements are not read.
 -- https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html

@@ -25,9 +25,9 @@
 -- assumes the role for that compute: aws:PrincipalIsAWSService is true, aws:PrincipalServiceName
 -- the service; Lambda sets aws:SourceAccount (the function's account) and aws:SourceArn (the
 -- function's ARN) when it assumes the execution role
--- (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html), EC2 sets no
--- aws:Source* key when it assumes an instance profile's role (they are absent); the rest of
--- the principal's keys stay open (see condition_verdicts.service_facts).
+-- (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html); AWS does
+-- not document whether EC2 sets them for an instance profile's role, so they stay open there,
+-- as do the principal's other keys (see condition_verdicts.service_facts).
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
 -- grain: policy_key, statement_index, principal_arn
 

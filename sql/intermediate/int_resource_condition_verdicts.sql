@@ -1,7 +1,10 @@
 -- int_resource_condition_verdicts
 -- Resource-based and trust policy statements with a Condition, decided per principal: for every
 -- such statement and every user and role of the snapshot its Principal (or NotPrincipal)
--- covers (`principal_match`, see int_resource_condition_facts), the Condition decided from what
+-- covers (`principal_match`, see int_resource_condition_facts), and for a trust statement naming
+-- `lambda.amazonaws.com`/`ec2.amazonaws.com` every function/instance that runs as the role
+-- (`principal_match` 'service', `principal_arn` the compute's ARN; aws:SourceAccount and
+-- aws:SourceArn are then the function's, open for EC2), the Condition decided from what
 -- the snapshot knows about the principal and the resource, as `ciem explain` decides it
 -- (data-perimeter keys such as `aws:PrincipalOrgID`, `aws:PrincipalArn`,
 -- `aws:PrincipalAccount`, `aws:PrincipalTag/*`, `aws:ResourceAccount`, `aws:ResourceOrgID`; the

@@ -2,10 +2,11 @@
 the snapshot knows (issue 12, item 1). A role's trust statement naming `lambda.amazonaws.com`
 (or `ec2.amazonaws.com`) is decided once per Lambda function (EC2 instance) that runs as the
 role: Lambda assumes the execution role with the function's account and ARN as aws:SourceAccount
-and aws:SourceArn; EC2 sets no aws:Source* key when it assumes an instance profile's role, so a
-trust that requires one keeps every instance out and `...IfExists` lets them in. A compute the
-trust keeps out cannot get the role's credentials: admin-lambda-function / admin-ec2-instance are
-not raised for it (the role itself still is, by admin-iam-role).
+and aws:SourceArn; AWS does not document whether EC2 sets them for an instance profile's role, so
+they stay open for an instance (what is known of the service, aws:PrincipalServiceName, still
+decides). A compute the trust keeps out cannot get the role's credentials:
+admin-lambda-function / admin-ec2-instance are not raised for it (the role itself still is, by
+admin-iam-role).
 https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html ("When a service
 assumes a role in your account, you can include the aws:SourceAccount and aws:SourceArn global
 condition context keys in your role trust policy")
@@ -57,10 +58,11 @@ ROLES = {
     "arn-like": [
         _trust(LAMBDA, {"ArnLike": {"aws:SourceArn": f"arn:aws:lambda:*:{ACCT}:function:app-*"}})
     ],
-    # IfExists: Lambda sets the key (another account: false), EC2 does not (absent: true)
+    # IfExists: Lambda sets the key (another account: false); for EC2 it stays open
     "if-exists": [_trust([LAMBDA, EC2], {"StringEqualsIfExists": {"aws:SourceAccount": OTHER}})],
-    # EC2 never carries aws:SourceAccount: a trust requiring it keeps the instance out
     "ec2-source": [_trust(EC2, {"StringEquals": {"aws:SourceAccount": ACCT}})],
+    # the service's name is known: a trust naming both services but only for Lambda
+    "lambda-only": [_trust([LAMBDA, EC2], {"StringEquals": {"aws:PrincipalServiceName": LAMBDA}})],
     # a request key stays open; a second, unconditional Allow decides it
     "source-ip": [_trust(LAMBDA, {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})],
     "two-allows": [
@@ -88,7 +90,12 @@ FUNCTIONS = {
     "two-allows-fn": "two-allows",
     "service-only-fn": "service-only",
 }
-INSTANCES = {"i-ifexists": "if-exists", "i-ec2source": "ec2-source", "i-gone": "ec2-source"}
+INSTANCES = {
+    "i-ifexists": "if-exists",
+    "i-ec2source": "ec2-source",
+    "i-gone": "ec2-source",
+    "i-lambdaonly": "lambda-only",
+}
 
 
 def _inputs() -> dict[str, list[dict[str, Any]]]:
@@ -114,7 +121,7 @@ def _inputs() -> dict[str, list[dict[str, Any]]]:
                 "arn": f"arn:aws:iam::{ACCT}:instance-profile/{role}",
                 "role_arn": role_arn(role),
             }
-            for role in ("if-exists", "ec2-source")
+            for role in ("if-exists", "ec2-source", "lambda-only")
         ],
         "raw_ec2_instances": [
             {
@@ -150,8 +157,9 @@ def test_service_rows_of_the_facts_and_verdicts() -> None:
             row("arn-like", _fn("app-1"), "true", []),
             row("arn-like", _fn("batch"), "false", []),
             row("if-exists", _fn("if-exists-fn"), "false", []),
-            row("if-exists", _i("i-ifexists"), "true", []),
-            row("ec2-source", _i("i-ec2source"), "false", []),  # not i-gone: terminated
+            row("if-exists", _i("i-ifexists"), "unknown", ["aws:sourceaccount"]),
+            row("ec2-source", _i("i-ec2source"), "unknown", ["aws:sourceaccount"]),  # not i-gone
+            row("lambda-only", _i("i-lambdaonly"), "false", []),
             row("source-ip", _fn("source-ip-fn"), "unknown", ["aws:sourceip"]),
             row("two-allows", _fn("two-allows-fn"), "false", []),  # statement 1: no Condition
             row("service-only", _fn("service-only-fn"), "unknown", ["aws:principaltag/team"]),
@@ -159,13 +167,11 @@ def test_service_rows_of_the_facts_and_verdicts() -> None:
     )
     # The facts each row was decided from: aws:SourceArn only where the Condition reads it.
     facts = dict(
-        rows(
-            con,
+        con.execute(
             """select principal_arn, facts_json from int_resource_condition_facts
-               where principal_arn in (?, ?, ?)""".replace("?", "'{}'").format(
-                _fn("app-1"), _fn("acct-same-fn"), _i("i-ifexists")
-            ),
-        )
+               where principal_arn in (?, ?, ?)""",
+            [_fn("app-1"), _fn("acct-same-fn"), _i("i-ifexists")],
+        ).fetchall()
     )
     common = {"org_id": None, "resource_account": ACCT, "resource_org_member": False}
     common |= {"resource_org_path": None, "resource_tags_json": "[]"}
@@ -210,9 +216,12 @@ def test_each_compute_is_told_whether_it_gets_the_role() -> None:
     }
     expected = [(*c, *verdicts[c[0].rsplit(":", 1)[1]]) for c in lam]
     expected += [
-        (_i("i-ifexists"), "ec2_instance", ACCT, role_arn("if-exists"), EC2, "true", []),
-        (_i("i-ec2source"), "ec2_instance", ACCT, role_arn("ec2-source"), EC2, "false", []),
-    ]
+        (_i("i-ifexists"), "ec2_instance", ACCT, role_arn("if-exists"), EC2, "unknown",
+         ["aws:sourceaccount"]),
+        (_i("i-ec2source"), "ec2_instance", ACCT, role_arn("ec2-source"), EC2, "unknown",
+         ["aws:sourceaccount"]),
+        (_i("i-lambdaonly"), "ec2_instance", ACCT, role_arn("lambda-only"), EC2, "false", []),
+    ]  # fmt: skip
     assert got == sorted(expected)
 
 
@@ -228,7 +237,7 @@ def test_admin_compute_detections_skip_compute_the_trust_keeps_out() -> None:
     assert got == {
         ("admin-lambda-function", _fn(f))
         for f in ("acct-same-fn", "app-1", "source-ip-fn", "two-allows-fn", "service-only-fn")
-    } | {("admin-ec2-instance", _i("i-ifexists"))}
+    } | {("admin-ec2-instance", _i(i)) for i in ("i-ifexists", "i-ec2source")}
 
 
 def test_the_evaluator_reads_service_facts_as_aws_sets_them() -> None:
@@ -243,18 +252,18 @@ def test_the_evaluator_reads_service_facts_as_aws_sets_them() -> None:
     arn_like = {"ArnLike": {"aws:SourceArn": f"arn:aws:lambda:{REGION}:{ACCT}:function:a?c"}}
     assert verdict(arn_like, LAMBDA, _fn("abc")) == ("true", [])
     assert verdict(arn_like, LAMBDA, _fn("abcd")) == ("false", [])
-    assert verdict(arn_like, EC2) == ("false", [])  # absent: a positive operator is false
-    assert verdict({"Null": {"aws:SourceArn": "true"}}, EC2) == ("true", [])
     assert verdict({"Null": {"aws:SourceAccount": "false"}}, LAMBDA) == ("true", [])
     not_other = {"StringNotEquals": {"aws:SourceAccount": OTHER}}
     assert verdict(not_other, LAMBDA) == ("true", [])
-    assert verdict(not_other, EC2) == ("true", [])  # absent: a negated operator is true
+    # EC2: whether it sets the keys is not documented, so they stay open
+    assert verdict(arn_like, EC2) == ("unknown", ["aws:sourcearn"])
+    assert verdict({"Null": {"aws:SourceArn": "true"}}, EC2) == ("unknown", ["aws:sourcearn"])
+    assert verdict(not_other, EC2) == ("unknown", ["aws:sourceaccount"])
     assert verdict({"StringEquals": {"aws:PrincipalServiceName": EC2}}, EC2) == ("true", [])
     assert verdict({"Bool": {"aws:PrincipalIsAWSService": "false"}}, LAMBDA) == ("false", [])
     # what the snapshot does not know of a service principal stays open
     org = {"StringEquals": {"aws:SourceOrgID": "o-1"}}
     assert verdict(org, LAMBDA) == ("unknown", ["aws:sourceorgid"])
-    assert verdict(org, EC2) == ("false", [])
 
 
 def test_iam_callers_and_explain_are_unchanged() -> None:
@@ -318,5 +327,5 @@ def test_sql_and_explain_facts_agree_on_service_rows() -> None:
                from int_resource_condition_verdicts""",
         )
     }
-    assert len(sql) == 10
+    assert len(sql) == 11
     assert sql == explained_verdicts(PolicyStore.from_connection(con), con)

@@ -86,24 +86,15 @@ def principal_facts(
 
 
 # The service principals that assume a role for compute the snapshot knows (see
-# int_resource_condition_facts), and whether they set aws:SourceAccount/aws:SourceArn then.
-# Lambda does, with the function's account and ARN: "When a service assumes a role in your
-# account, you can include the aws:SourceAccount and aws:SourceArn global condition context keys
-# in your role trust policy" (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html).
-# EC2 documents no aws:Source* key when it assumes an instance profile's role (the keys are
-# present only when "the calling service" passes "the ARN of the original resource",
-# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn):
-# they are absent, and a trust statement that requires them never lets EC2 in.
+# int_resource_condition_facts) and set aws:SourceAccount/aws:SourceArn when they do. Lambda
+# does, with the function's account and ARN: "When a service assumes a role in your account, you
+# can include the aws:SourceAccount and aws:SourceArn global condition context keys in your role
+# trust policy" (https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html).
+# AWS documents neither that EC2 sets them when it assumes an instance profile's role nor that it
+# does not (the keys are present only when "the calling service" passes "the ARN of the original
+# resource", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourcearn):
+# for `ec2.amazonaws.com` they stay open, never guessed absent.
 SERVICES_SETTING_SOURCE = frozenset({"lambda.amazonaws.com"})
-_SOURCE_KEYS = frozenset(
-    {
-        "aws:sourceaccount",
-        "aws:sourcearn",
-        "aws:sourceorgid",
-        "aws:sourceorgpaths",
-        "aws:sourceowner",
-    }
-)
 
 
 def service_facts(
@@ -114,9 +105,9 @@ def service_facts(
     `source_account`: aws:PrincipalIsAWSService is true and aws:PrincipalServiceName the service
     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html);
     aws:SourceAccount and aws:SourceArn the resource's when the service sets them
-    (SERVICES_SETTING_SOURCE; `source_arn` None: not read, left open), every aws:Source* key
-    absent when it does not. The principal's other keys (ARN, account, organization, tags) stay
-    open."""
+    (SERVICES_SETTING_SOURCE; `source_arn` None: not read, left open). The principal's other
+    keys (ARN, account, organization, tags, the other aws:Source* keys) stay open, and so do
+    aws:SourceAccount/aws:SourceArn for a service not known to set them."""
     values: dict[str, tuple[str, ...]] = {
         "aws:principalisawsservice": ("true",),
         "aws:principalservicename": (service,),
@@ -129,8 +120,6 @@ def service_facts(
         if source_arn:
             values["aws:sourcearn"] = (source_arn,)
             decided.add("aws:sourcearn")
-    else:
-        decided |= _SOURCE_KEYS
     return values, decided
 
 
