@@ -1,19 +1,20 @@
-"""CloudTrail ingestion benchmark (issue 4): generated S3-delivery logs, every figure beside
-the floor measured in the same run.
+"""CloudTrail end to end (issue 11): the whole `ciem run` on generated S3-delivery logs beside
+the decompression floor, measured in the same run, medians of `--repeat` runs.
 
-    .venv/bin/python bench/bench_cloudtrail.py [--events 2000000] [--copies 1] [--days 15]
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_cloudtrail.py [--events 2000000] [--days 15]
+        [--repeat 3] [--no-trailscraper]
 
 1. Generates N realistic events (~1.3 KB each, real shapes from the invictus fixture with varied
    principals, names, times, errors) over D days in the delivery layout, ~1,000 per file
-   (cached under bench/data/, reused when present). `--copies K` then links the same files
-   under K accounts (K x N events) to show memory stays bounded as input grows.
-2. The floor: `find -name '*.json.gz' | xargs -P 2 zcat > /dev/null` (decompression alone,
-   both cores).
-3. ciem's landing (`land_day` per day, 2 worker processes): events/s and peak RSS of the whole
-   process tree (sampled from /proc).
-4. The usage aggregate (`build_daily` per day): events/s.
-5. trailscraper 0.10.0 (PyPI, in its own venv under bench/.venv-trailscraper) selecting the
-   used actions from one day of the same files: events/s.
+   (cached under bench/data/, reused when present).
+2. Each repeat, one after the other: the floor, `find -name '*.json.gz' | xargs -P 2 zcat >
+   /dev/null` (decompression alone, both cores), then the whole `ciem run` in a child process
+   (`python -m pipelines.cli run`: the demo's snapshot, the D days as the window, a new lake),
+   its wall time and the peak RSS of its whole process tree (sampled from /proc every 0.1 s).
+   Printed: the median of each, their ratio, and where the run's time went (the steps' own
+   progress lines, summed by kind).
+3. trailscraper 0.10.0 (PyPI, in its own venv under bench/.venv-trailscraper) selecting the
+   used actions from one day of the same files: events/s, beside ciem's whole run.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import gzip
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -126,30 +128,17 @@ def generate(total: int, days: int) -> Path:
     return DATA / "events"
 
 
-def with_copies(events_dir: Path, copies: int, work: Path) -> Path:
-    """The generated tree, plus hard links of it under other org ids (same bytes, K x events)."""
-    if copies == 1:
-        return events_dir
-    target = work / "copies"
-    for k in range(copies):
-        for src in (events_dir / "AWSLogs" / ORG).rglob("*.json.gz"):
-            rel = src.relative_to(events_dir / "AWSLogs" / ORG)
-            dst = target / "AWSLogs" / f"o-copy{k:07d}" / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            os.link(src, dst)
-    return target
-
-
 class TreeRss:
     """Peak resident memory of this process and all its descendants, sampled from /proc."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int | None = None) -> None:
+        self.root = root or os.getpid()
         self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _tree_rss(self) -> int:
-        root = os.getpid()
+        root = self.root
         parents: dict[int, int] = {}
         rss: dict[int, int] = {}
         for proc in Path("/proc").iterdir():
@@ -170,7 +159,7 @@ class TreeRss:
         return total
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(0.1):
             self.peak = max(self.peak, self._tree_rss())
 
     def __enter__(self) -> TreeRss:
@@ -192,31 +181,51 @@ def time_floor(events_dir: Path) -> float:
     return time.perf_counter() - started
 
 
-def time_ingest(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, int, int, float, int]:
-    from pipelines.lib.lake import Lake, write_parquet
-    from pipelines.lib.land.cloudtrail import CloudTrailSource
-    from pipelines.lib.land.cloudtrail_landing import WorkerPool, land_day
-    from pipelines.lib.reference.csvs import load_reference
-    from pipelines.lib.reference.event_map import build_event_action_map
-    from pipelines.lib.warehouse.daily import build_daily
+SNAPSHOT = ROOT / "data" / "demo" / "snapshots" / "2026-11-20"
 
-    lake = Lake.at(lake_dir)
-    write_parquet(build_event_action_map(), lake.table_path("ref_event_action_map"))
-    write_parquet(load_reference("ref_error_codes"), lake.table_path("ref_error_codes"))
-    source = CloudTrailSource(events_dir)
-    records = 0
-    with TreeRss() as rss:
-        started = time.perf_counter()
-        with WorkerPool() as pool:  # one pool for the run, as the Dagster asset does
-            for d in range(days):
-                records += land_day(source, lake, START + timedelta(days=d), pool=pool).records
-        ingest = time.perf_counter() - started
-        started = time.perf_counter()
-        usage_rows = 0
-        for d in range(days):
-            usage_rows += build_daily(lake, START + timedelta(days=d))["usage_daily"]
-        aggregate = time.perf_counter() - started
-    return ingest, records, rss.peak, aggregate, usage_rows
+
+def time_run(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, int, str]:
+    """The whole `ciem run` in a child process: wall time, peak RSS of its process tree, and
+    its output (the progress lines)."""
+    as_of = START + timedelta(days=days - 1)
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.cli",
+        "run",
+        "--snapshot",
+        str(SNAPSHOT),
+        "--cloudtrail",
+        str(events_dir),
+        "--as-of",
+        as_of.isoformat(),
+        "--window-days",
+        str(days),
+        "--lake",
+        str(lake_dir),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT
+    )
+    with TreeRss(proc.pid) as rss:
+        output, _ = proc.communicate()
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"ciem run failed:\n{output.decode()[-2000:]}")
+    return elapsed, rss.peak, output.decode()
+
+
+def breakdown(output: str) -> dict[str, float]:
+    """Seconds per kind of step, from the progress lines (`✓ name rows 1.2s ...`)."""
+    kinds: dict[str, float] = {}
+    for line in output.splitlines():
+        match = re.match(r"\s*✓ (\S+)\s+[\d,]+ rows\s+([\d.]+)s", line)
+        if match:
+            name = match.group(1).split("[")[0]
+            kinds[name] = kinds.get(name, 0.0) + float(match.group(2))
+    return kinds
 
 
 def time_trailscraper(events_dir: Path) -> tuple[float, int] | None:
@@ -270,37 +279,42 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--days", type=int, default=15)
-    parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=1, help="repeats of the floor (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (median)")
     parser.add_argument("--no-trailscraper", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
     events_dir = generate(args.events, args.days)
+    gz = sum(p.stat().st_size for p in events_dir.rglob("*.json.gz"))
     print(
-        f"input: {args.events:,} events x {args.copies} over {args.days} days "
-        f"({time.perf_counter() - started:.0f} s to generate or reuse)"
+        f"input: {args.events:,} events over {args.days} days, {gz / 2**20:,.0f} MiB gzip "
+        f"({time.perf_counter() - started:.0f} s to generate or reuse); snapshot {SNAPSHOT}"
     )
-    with tempfile.TemporaryDirectory(dir=DATA) as work:
-        tree = with_copies(events_dir, args.copies, Path(work))
-        total = args.events * args.copies
-        gz = sum(p.stat().st_size for p in tree.rglob("*.json.gz"))
-        floor = statistics.median(time_floor(tree) for _ in range(args.repeat))
-        ingest, records, peak, aggregate, usage_rows = time_ingest(
-            tree, args.days, Path(work) / "lake"
-        )
-        assert records == total, (records, total)
-        print(f"  {gz / 2**20:,.0f} MiB gzip")
-        print(f"  floor: xargs -P 2 zcat          {floor:8.1f} s  {total / floor:10,.0f} events/s")
+    floors, runs, peaks, outputs = [], [], [], []
+    for i in range(args.repeat):
+        floors.append(time_floor(events_dir))
+        with tempfile.TemporaryDirectory(dir=DATA) as work:
+            elapsed, peak, output = time_run(events_dir, args.days, Path(work) / "lake")
+        runs.append(elapsed)
+        peaks.append(peak)
+        outputs.append(output)
         print(
-            f"  ciem landing (2 workers)        {ingest:8.1f} s  {total / ingest:10,.0f} events/s"
-            f"  = {ingest / floor:.2f}x the floor"
+            f"  run {i + 1}: floor {floors[-1]:6.1f} s, ciem run {elapsed:6.1f} s "
+            f"({elapsed / floors[-1]:.2f}x), peak RSS {peak / 2**20:,.0f} MiB"
         )
-        print(
-            f"  ciem usage aggregate            {aggregate:8.1f} s  "
-            f"{total / aggregate:10,.0f} events/s"
-            f"  ({usage_rows:,} usage rows)"
-        )
-        print(f"  peak RSS, whole process tree    {peak / 2**20:8.0f} MiB")
+    floor, run = statistics.median(floors), statistics.median(runs)
+    total = args.events
+    print(f"  floor: xargs -P 2 zcat (median)   {floor:8.1f} s  {total / floor:10,.0f} events/s")
+    print(
+        f"  ciem run, whole (median)          {run:8.1f} s  {total / run:10,.0f} events/s"
+        f"  = {run / floor:.2f}x the floor"
+    )
+    print(f"  peak RSS, whole process tree (max) {max(peaks) / 2**20:7,.0f} MiB")
+    median_run = outputs[runs.index(sorted(runs)[len(runs) // 2])]
+    kinds = sorted(breakdown(median_run).items(), key=lambda kv: -kv[1])
+    print("  where the median run's time went (steps' own timings, summed):")
+    for name, seconds in kinds[:8]:
+        print(f"    {name:<34} {seconds:6.1f} s")
+    print(f"    {'(every other step)':<34} {sum(s for _, s in kinds[8:]):6.1f} s")
     if not args.no_trailscraper:
         result = time_trailscraper(events_dir)
         if result:
@@ -308,7 +322,7 @@ def main() -> None:
             rate = events / elapsed
             print(
                 f"  trailscraper select|generate (1 day) {elapsed:6.1f} s  {rate:10,.0f} events/s"
-                f"  -> ciem landing is {total / ingest / rate:.1f}x faster"
+                f"  -> ciem's whole run is {total / run / rate:.1f}x faster per event"
             )
 
 
