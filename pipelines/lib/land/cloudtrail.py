@@ -349,6 +349,23 @@ def _fast_table(data: bytes | bytearray, obj: LogObject, day: date) -> pa.Table 
 # one object
 
 
+def _whole_gzip_table(raw: Any, obj: LogObject, day: date, limit: int) -> pa.Table | None:
+    """A small gzip delivery file decompressed in one call and decoded by the fast path: the
+    common case, without the stream wrappers. None (the caller reads the file again the
+    general way, which names any problem) unless it is one whole gzip member of at most
+    `limit` bytes decompressed that the fast path decodes."""
+    if obj.day is None:
+        return None
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    try:
+        data = decompressor.decompress(raw.read(), limit + 1)
+    except zlib.error:
+        return None
+    if len(data) > limit or not decompressor.eof or decompressor.unused_data:
+        return None
+    return decode_delivery_file(data, day, obj.key)
+
+
 def _open(source: CloudTrailSource, obj: LogObject, quarantine: Quarantine) -> Any | None:
     if not obj.regular:
         quarantine.add(
@@ -384,9 +401,15 @@ def _object_batches(
             if magic != b"\x1f\x8b" and obj.key.endswith(".gz"):
                 quarantine.add(obj.key, f"corrupt gzip: Not a gzipped file ({magic!r})")
                 return
+            whole = obj.size < STREAM_MIN_BYTES
+            if whole and magic == b"\x1f\x8b":
+                table = _whole_gzip_table(raw, obj, day, min(limit, FAST_MAX_BYTES))
+                if table is not None:
+                    yield table
+                    return
+                raw.seek(0)
             binary = gzip.GzipFile(fileobj=raw) if magic == b"\x1f\x8b" else raw
             stream = Capped(binary, limit)
-            whole = obj.size < STREAM_MIN_BYTES
             head = read_up_to(stream, FAST_MAX_BYTES + 1) if whole else bytearray()
             if whole and len(head) <= FAST_MAX_BYTES:
                 table = _fast_table(head, obj, day)

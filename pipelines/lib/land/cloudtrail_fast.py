@@ -125,31 +125,57 @@ def decode_delivery_file(data: bytes | bytearray, day: date, source_file: str) -
     return table
 
 
+def _bools(values: list[bool | str | None]) -> pa.Array:
+    """readOnly / managementEvent / mfaAuthenticated: bools, or "true"/"false" strings."""
+    try:
+        return pa.array(values, type=pa.bool_())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([_bool(v) for v in values], type=pa.bool_())
+
+
+def _texts(values: list[str | None]) -> pa.Array:
+    """Text, "" as null (never "")."""
+    array = pa.array(values, type=pa.string())
+    if array.null_count == len(array) or "" not in values:
+        return array
+    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+
+
 def _decode(data: bytes | bytearray, day: date, source_file: str) -> pa.Table | None:
+    """The file's rows, built a column at a time (one pass over the records per column)."""
     try:
         records = _DECODER.decode(data).Records
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    rows = []
-    append = rows.append
-    credited = ct.credited_principal
-    session_name = ct.session_name
-    for index, r in enumerate(records):
+    schema = ct.CLOUDTRAIL_EVENTS_SCHEMA
+    n = len(records)
+    if not n:
+        return schema.empty_table()
+    for r in records:
         if not r.eventSource or not r.eventName:
             return None  # the stdlib path quarantines this record with its reason
-        identity = r.userIdentity or _EMPTY_IDENTITY
-        session = identity.sessionContext or _EMPTY_SESSION
-        issuer = session.sessionIssuer or _EMPTY_ISSUER
-        identity_arn = identity.arn or None
-        kind = identity.type
+    identities = [r.userIdentity or _EMPTY_IDENTITY for r in records]
+    sessions = [i.sessionContext or _EMPTY_SESSION for i in identities]
+    issuers = [s.sessionIssuer or _EMPTY_ISSUER for s in sessions]
+    kinds = [i.type for i in identities]
+    identity_arns = [i.arn or None for i in identities]
+    issuer_arns = [s.arn for s in issuers]
+    principal_arns: list[str | None] = []
+    principal_types: list[str] = []
+    credited = ct.credited_principal
+    for r, identity, issuer, kind, identity_arn, issuer_arn in zip(
+        records, identities, issuers, kinds, identity_arns, issuer_arns, strict=True
+    ):
         # The two shapes of nearly every event, answered as ct.credited_principal would;
         # every other shape goes through it.
-        if kind == "AssumedRole" and issuer.arn:
-            principal_arn, principal_type = issuer.arn, "role"
+        if kind == "AssumedRole" and issuer_arn:
+            principal_arns.append(issuer_arn)
+            principal_types.append("role")
         elif kind == "IAMUser" and identity_arn:
-            principal_arn, principal_type = identity_arn, "user"
+            principal_arns.append(identity_arn)
+            principal_types.append("user")
         else:
-            principal_arn, principal_type = credited(
+            arn, kind_credited = credited(
                 {
                     "type": kind,
                     "arn": identity_arn,
@@ -157,68 +183,70 @@ def _decode(data: bytes | bytearray, day: date, source_file: str) -> pa.Table | 
                     "userName": identity.userName,
                     "invokedBy": identity.invokedBy,
                 },
-                {"type": issuer.type, "arn": issuer.arn},
+                {"type": issuer.type, "arn": issuer_arn},
                 r.eventType or None,
             )
-        attributes = session.attributes
-        # In CLOUDTRAIL_EVENTS_SCHEMA's column order (day, source_file are added whole below).
-        append(
-            (
-                r.eventID or None,
-                r.eventTime,
-                r.eventVersion or None,
-                r.eventSource,
-                r.eventName,
-                r.eventType or None,
-                r.eventCategory or None,
-                r.awsRegion or None,
-                r.sourceIPAddress or None,
-                r.userAgent or None,
-                r.recipientAccountId or None,
-                kind or None,
-                identity_arn,
-                identity.accountId or None,
-                identity.principalId or None,
-                identity.accessKeyId or None,
-                issuer.arn or None,
-                issuer.type or None,
-                session_name(kind, identity_arn) if identity_arn else None,
-                identity.invokedBy or None,
-                _bool(attributes.mfaAuthenticated) if attributes else None,
-                principal_arn,
-                principal_type,
-                r.errorCode or None,
-                r.errorMessage or None,
-                _bool(r.readOnly),
-                _bool(r.managementEvent),
-                bytes(r.requestParameters),
-                bytes(r.responseElements),
-                bytes(r.resources),
-                bytes(r.additionalEventData),
-                r.sharedEventID or None,
-                r.vpcEndpointId or None,
-                index,
-            )
-        )
-    schema = ct.CLOUDTRAIL_EVENTS_SCHEMA
-    if not rows:
-        return schema.empty_table()
-    names = [f.name for f in schema if f.name not in ("day", "source_file")]
-    columns = dict(zip(names, zip(*rows, strict=True), strict=True))
+            principal_arns.append(arn)
+            principal_types.append(kind_credited)
+    session_name = ct.session_name
+    session_names = [
+        session_name(k, a) if a and (k == "AssumedRole" or k == "FederatedUser") else None
+        for k, a in zip(kinds, identity_arns, strict=True)
+    ]
+    mfa = [s.attributes.mfaAuthenticated if s.attributes else None for s in sessions]
+    columns = {
+        "event_id": _texts([r.eventID for r in records]),
+        "event_time": [r.eventTime for r in records],
+        "event_version": _texts([r.eventVersion for r in records]),
+        "event_source": [r.eventSource for r in records],
+        "event_name": [r.eventName for r in records],
+        "event_type": _texts([r.eventType for r in records]),
+        "event_category": _texts([r.eventCategory for r in records]),
+        "aws_region": _texts([r.awsRegion for r in records]),
+        "source_ip_address": _texts([r.sourceIPAddress for r in records]),
+        "user_agent": _texts([r.userAgent for r in records]),
+        "recipient_account_id": _texts([r.recipientAccountId for r in records]),
+        "identity_type": _texts(kinds),
+        "identity_arn": identity_arns,
+        "identity_account_id": _texts([i.accountId for i in identities]),
+        "identity_principal_id": _texts([i.principalId for i in identities]),
+        "access_key_id": _texts([i.accessKeyId for i in identities]),
+        "session_issuer_arn": _texts(issuer_arns),
+        "session_issuer_type": _texts([s.type for s in issuers]),
+        "session_name": session_names,
+        "invoked_by": _texts([i.invokedBy for i in identities]),
+        "mfa_authenticated": _bools(mfa),
+        "principal_arn": principal_arns,
+        "principal_type": principal_types,
+        "error_code": _texts([r.errorCode for r in records]),
+        "error_message": _texts([r.errorMessage for r in records]),
+        "read_only": _bools([r.readOnly for r in records]),
+        "management_event": _bools([r.managementEvent for r in records]),
+        "request_parameters": [bytes(r.requestParameters) for r in records],
+        "response_elements": [bytes(r.responseElements) for r in records],
+        "resources": [bytes(r.resources) for r in records],
+        "additional_event_data": [bytes(r.additionalEventData) for r in records],
+        "shared_event_id": _texts([r.sharedEventID for r in records]),
+        "vpc_endpoint_id": _texts([r.vpcEndpointId for r in records]),
+        "record_index": pa.array(range(n), type=pa.int64()),
+    }
     arrays = {}
     try:
         for field in schema:
             if field.name == "day":
-                arrays["day"] = pa.array([day] * len(rows), type=field.type)
+                arrays["day"] = pa.array([day] * n, type=field.type)
             elif field.name == "source_file":
-                arrays["source_file"] = pa.array([source_file] * len(rows), type=field.type)
+                arrays["source_file"] = pa.array([source_file] * n, type=field.type)
             elif field.name == "event_time":
                 # ISO 8601 parsed in Arrow; anything else sends the file to the stdlib path.
                 arrays["event_time"] = pa.array(columns["event_time"], pa.string()).cast(field.type)
             elif field.name in _JSON_COLUMNS:
                 arrays[field.name] = _json_column(columns[field.name])
             else:
-                arrays[field.name] = pa.array(columns[field.name], type=field.type)
+                value = columns[field.name]
+                arrays[field.name] = (
+                    value if isinstance(value, pa.Array) else pa.array(value, type=field.type)
+                )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     return pa.Table.from_pydict(arrays, schema=schema)
