@@ -12,13 +12,50 @@
 -- det_unused_access_key).
 -- grain: principal_arn, credential_type, access_key_id
 
-with events as (
-    -- Each eventID counts once: a redelivery in a later day's partition is the same call
-    -- (landing keeps an eventID once per day; events without one are all kept).
-    select * from raw_cloudtrail_events
+with user_events as (
+    select
+        day,
+        source_file,
+        record_index,
+        event_id,
+        principal_arn,
+        principal_type,
+        event_source,
+        event_name,
+        event_time,
+        access_key_id,
+        error_code,
+        invoked_by,
+        event_type,
+        -- A failed console sign-in has no errorCode: its response says "Failure".
+        response_elements is null
+        or not contains(response_elements, 'ConsoleLogin')
+        or coalesce(response_elements ->> '$.ConsoleLogin', 'Success') != 'Failure' as not_failure
+    from raw_cloudtrail_events
+    -- `day` is the delivery partition: an event lands on its day or later, at most one day
+    -- early (clock skew), so no copy of an event of the period lands before `since_at` - 1 day.
     where principal_type in ('user', 'root') and principal_arn is not null
-    qualify event_id is null
-        or row_number() over (partition by event_id order by day, source_file, record_index) = 1
+        and day >= (select least(unused_since_at, window_start_at)::date - 1 from run_params)
+),
+
+repeated as (
+    -- eventIDs with more than one copy (a redelivery in a later day's partition): few, so the
+    -- copies are ranked for these only, and the narrow key is all that is grouped.
+    select event_id from user_events
+    where event_id is not null
+    group by event_id
+    having count(*) > 1
+),
+
+events as (
+    -- Each eventID counts once: its first copy by day, file and record (landing keeps an
+    -- eventID once per day; events without one are all kept).
+    select e.* from user_events as e
+    anti join repeated as r on r.event_id = e.event_id
+    union all
+    select e.* from user_events as e
+    semi join repeated as r on r.event_id = e.event_id
+    qualify row_number() over (partition by e.event_id order by e.day, e.source_file, e.record_index) = 1
 ),
 
 params as (
@@ -51,7 +88,7 @@ credentialed as (
         and e.event_time >= p.since_at
         and e.event_time < p.window_end_at
         and e.error_code is null
-        and coalesce(e.response_elements ->> '$.ConsoleLogin', 'Success') != 'Failure'
+        and e.not_failure
         and not (
             e.principal_type = 'root'
             and (e.invoked_by is not null or e.event_type is not distinct from 'AwsServiceEvent')
