@@ -355,7 +355,7 @@ def _whole_gzip_table(raw: Any, obj: LogObject, day: date, limit: int) -> pa.Tab
     general way, which names any problem) unless it is one whole gzip member of at most
     `limit` bytes decompressed that the fast path decodes."""
     if obj.day is None:
-        return None
+        return None  # an undated file (an export) is never a delivery file
     decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
     try:
         data = decompressor.decompress(raw.read(), limit + 1)
@@ -363,7 +363,7 @@ def _whole_gzip_table(raw: Any, obj: LogObject, day: date, limit: int) -> pa.Tab
         return None
     if len(data) > limit or not decompressor.eof or decompressor.unused_data:
         return None
-    return decode_delivery_file(data, day, obj.key)
+    return _fast_table(data, obj, day)
 
 
 def _open(source: CloudTrailSource, obj: LogObject, quarantine: Quarantine) -> Any | None:

@@ -792,3 +792,80 @@ def test_an_event_long_before_its_delivery_day_is_quarantined(
             "2023-07-10",
         )
     ]
+
+
+def test_delivery_files_in_one_or_two_gzip_members_land_as_the_stdlib_path_reads_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    """The fast path (one zlib call, rows built a column at a time) and the stdlib path give
+    the same rows: empty strings as null, JSON null parts as null, "true"/"false" strings as
+    booleans, the JSON text as delivered; a file of two gzip members (concatenated) is read
+    whole, never cut at its first member."""
+    from pipelines.lib.land import cloudtrail as ct
+
+    account = "111111111111"
+    day_dir = tmp_path / "AWSLogs" / account / "CloudTrail" / "us-east-1" / "2026" / "11" / "20"
+    day_dir.mkdir(parents=True)
+
+    def record(i: int, **extra: Any) -> dict[str, Any]:
+        return {
+            "eventVersion": "1.08",
+            "eventTime": f"2026-11-20T10:{i:02d}:00Z",
+            "eventSource": "s3.amazonaws.com",
+            "eventName": "GetObject",
+            "eventID": f"id-{i}",
+            "awsRegion": "us-east-1",
+            "recipientAccountId": account,
+            "userIdentity": {
+                "type": "IAMUser",
+                "arn": f"arn:aws:iam::{account}:user/u{i}",
+                "accountId": account,
+                "accessKeyId": "",
+            },
+            "requestParameters": {"bucketName": "b", "key": f"k{i}", "n": [1, 2.5, None]},
+            "responseElements": None,
+            **extra,
+        }
+
+    first = [
+        record(0, errorCode="", readOnly="true", userAgent=""),
+        record(1, managementEvent="false", additionalEventData={"x": "é"}),
+    ]
+    second = [record(2, readOnly=True, eventID="")]
+    one = day_dir / f"{account}_CloudTrail_us-east-1_20261120T1000Z_one.json.gz"
+    one.write_bytes(gzip.compress(json.dumps({"Records": first + second}).encode()))
+    # Two gzip members: `zcat` reads both; so must landing (the second holds no Records key
+    # alone, so the two decompressed texts make one JSON document only together).
+    text = json.dumps({"Records": first + second}).encode()
+    cut = text.index(b'{"eventVersion"', len(text) // 2)
+    two = day_dir / f"{account}_CloudTrail_us-east-1_20261120T1005Z_two.json.gz"
+    two.write_bytes(gzip.compress(text[:cut]) + gzip.compress(text[cut:]))
+    files = [one, two]
+    quarantine = Quarantine("cloudtrail")
+    fast = ct.read_events(files, date(2026, 11, 20), quarantine, tmp_path)
+    monkeypatch.setattr(ct, "_fast_table", lambda *_: None)
+    slow = ct.read_events(files, date(2026, 11, 20), Quarantine("cloudtrail"), tmp_path)
+    json_columns = {"request_parameters", "response_elements", "resources", "additional_event_data"}
+
+    def normal(row: dict) -> dict:
+        return {k: (json.loads(v) if k in json_columns and v else v) for k, v in row.items()}
+
+    assert quarantine.entries == []
+    assert fast.num_rows == slow.num_rows == 6
+    assert [normal(r) for r in fast.to_pylist()] == [normal(r) for r in slow.to_pylist()]
+    rows = fast.to_pylist()
+    assert [
+        (r["event_id"], r["error_code"], r["user_agent"], r["access_key_id"]) for r in rows[:3]
+    ] == [
+        ("id-0", None, None, None),
+        ("id-1", None, None, None),
+        (None, None, None, None),
+    ]
+    assert [(r["read_only"], r["management_event"]) for r in rows[:3]] == [
+        (True, None),
+        (None, False),
+        (True, None),
+    ]
+    assert rows[0]["response_elements"] is None
+    keys = [f.relative_to(tmp_path).as_posix() for f in files]
+    assert [r["source_file"] for r in rows] == [keys[0]] * 3 + [keys[1]] * 3
