@@ -12,7 +12,7 @@
 -- det_unused_access_key).
 -- grain: principal_arn, credential_type, access_key_id
 
-with user_events as (
+with user_events as not materialized (
     select
         day,
         source_file,
@@ -39,11 +39,12 @@ with user_events as (
 ),
 
 repeated as (
-    -- eventIDs with more than one copy (a redelivery in a later day's partition): few, so the
-    -- copies are ranked for these only, and the narrow key is all that is grouped.
-    select event_id from user_events
+    -- Hashes of the eventIDs with more than one copy (a redelivery in a later day's partition):
+    -- few, so only their copies are ranked (by eventID itself: a hash shared by two eventIDs
+    -- only ranks a few more rows), and grouping holds 8 bytes per event, not the eventID.
+    select hash(event_id) as id_hash from user_events
     where event_id is not null
-    group by event_id
+    group by id_hash
     having count(*) > 1
 ),
 
@@ -51,11 +52,14 @@ events as (
     -- Each eventID counts once: its first copy by day, file and record (landing keeps an
     -- eventID once per day; events without one are all kept).
     select e.* from user_events as e
-    anti join repeated as r on r.event_id = e.event_id
+    anti join repeated as r on r.id_hash = hash(e.event_id)
     union all
     select e.* from user_events as e
-    semi join repeated as r on r.event_id = e.event_id
-    qualify row_number() over (partition by e.event_id order by e.day, e.source_file, e.record_index) = 1
+    semi join repeated as r on r.id_hash = hash(e.event_id)
+    qualify e.event_id is null
+        or row_number() over (
+            partition by e.event_id order by e.day, e.source_file, e.record_index
+        ) = 1
 ),
 
 params as (
