@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.lib.lake import Lake, exclusive, temp_path_for, write_parquet
@@ -269,6 +270,8 @@ def _drop_duplicates(day_dir: Path, new_parts: list[Path]) -> list[tuple[str, in
     if not new_parts:
         return []
     old_parts = sorted(set(day_dir.glob("*.parquet")) - set(new_parts))
+    if not old_parts and not _has_repeated_ids(new_parts):
+        return []  # the common case (a day landed whole): nothing to rank, nothing dropped
     files = {"new": [str(p) for p in new_parts], "old": [str(p) for p in old_parts]}
     with duckdb.connect() as con:
         if old_parts:
@@ -282,6 +285,15 @@ def _drop_duplicates(day_dir: Path, new_parts: list[Path]) -> list[tuple[str, in
         for (name,) in affected:
             _rewrite_without(con, Path(name))
     return dropped
+
+
+def _has_repeated_ids(parts: list[Path]) -> bool:
+    """Whether any eventID occurs twice across `parts` (their event_id columns only)."""
+    ids = pa.chunked_array(
+        [pq.read_table(p, columns=["event_id"]).column("event_id") for p in parts],
+        type=pa.string(),
+    ).drop_null()
+    return pc.count_distinct(ids).as_py() != len(ids)
 
 
 def _rewrite_without(con: Any, part: Path) -> None:
