@@ -27,10 +27,12 @@ with user_events as not materialized (
         error_code,
         invoked_by,
         event_type,
-        -- A failed console sign-in has no errorCode: its response says "Failure".
+        -- A failed console sign-in has no errorCode: its response says "Failure". (The JSON is
+        -- parsed only if its text may name the key: plainly, or behind an escape.)
         response_elements is null
-        or not contains(response_elements, 'ConsoleLogin')
-        or coalesce(response_elements ->> '$.ConsoleLogin', 'Success') != 'Failure' as not_failure
+        or not (contains(response_elements, 'ConsoleLogin') or contains(response_elements, '\u'))
+        or coalesce(response_elements ->> '$.ConsoleLogin', 'Success') != 'Failure'
+            as not_failure
     from raw_cloudtrail_events
     -- `day` is the delivery partition: an event lands on its day or later, at most one day
     -- early (clock skew), so no copy of an event of the period lands before `since_at` - 1 day.

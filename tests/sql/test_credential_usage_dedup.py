@@ -45,3 +45,27 @@ def test_a_redelivered_event_counts_once_and_events_without_an_id_all_count() ->
         "select principal_arn, credential_type, access_key_id, successful_calls "
         "from int_credential_usage",
     ) == [(ALICE, "access_key", KEY, 4)]
+
+
+def test_a_failed_sign_in_is_no_use_of_the_password_however_its_response_is_written() -> None:
+    """The sign-in outcome is read from the response JSON, also when its key is escaped."""
+
+    def sign_in(event_id: str, response: str) -> dict[str, Any]:
+        return {
+            **_call(event_id, date(2026, 11, 19), 9, int(event_id[-1])),
+            "event_source": "signin.amazonaws.com",
+            "event_name": "ConsoleLogin",
+            "access_key_id": None,
+            "response_elements": response,
+        }
+
+    events = [
+        sign_in("s-1", '{"ConsoleLogin":"Failure"}'),
+        sign_in("s-2", '{"Console\\u004cogin":"Failure"}'),
+        sign_in("s-3", '{"ConsoleLogin":"Success"}'),
+        sign_in("s-4", '{"other":"\\u00e9"}'),
+    ]
+    con = build({"raw_cloudtrail_events": events}, ["int_credential_usage"])
+    assert rows(
+        con, "select credential_type, successful_calls, event_names from int_credential_usage"
+    ) == [("password", 2, ["ConsoleLogin"])]
