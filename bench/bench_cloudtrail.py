@@ -10,7 +10,8 @@ the decompression floor, measured in the same run, medians of `--repeat` runs.
 2. Each repeat, one after the other: the floor, `find -name '*.json.gz' | xargs -P 2 zcat >
    /dev/null` (decompression alone, both cores), then the whole `ciem run` in a child process
    (`python -m pipelines.cli run`: the demo's snapshot, the D days as the window, a new lake),
-   its wall time and the peak RSS of its whole process tree (sampled from /proc every 0.1 s).
+   its wall time, the CPU seconds and peak RSS of its whole process tree (RSS sampled from
+   /proc every 0.1 s; the CPU seconds of both sides give a ratio a busy machine does not skew).
    Printed: the median of each, their ratio, and where the run's time went (the steps' own
    progress lines, summed by kind).
 3. trailscraper 0.10.0 (PyPI, in its own venv under bench/.venv-trailscraper) selecting the
@@ -25,6 +26,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -171,22 +173,30 @@ class TreeRss:
         self._thread.join()
 
 
-def time_floor(events_dir: Path) -> float:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished children of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_floor(events_dir: Path) -> tuple[float, float]:
+    """Wall time and CPU seconds of decompressing every file, both cores."""
+    cpu = children_cpu()
     started = time.perf_counter()
     subprocess.run(  # noqa: S602 (a fixed pipeline over our own temp folder)
         f"find {events_dir} -name '*.json.gz' -print0 | xargs -0 -P 2 -n 64 zcat > /dev/null",
         shell=True,
         check=True,
     )
-    return time.perf_counter() - started
+    return time.perf_counter() - started, children_cpu() - cpu
 
 
 SNAPSHOT = ROOT / "data" / "demo" / "snapshots" / "2026-11-20"
 
 
-def time_run(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, int, str]:
-    """The whole `ciem run` in a child process: wall time, peak RSS of its process tree, and
-    its output (the progress lines)."""
+def time_run(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, float, int, str]:
+    """The whole `ciem run` in a child process: wall time, CPU seconds of its process tree,
+    peak RSS of its process tree, and its output (the progress lines)."""
     as_of = START + timedelta(days=days - 1)
     command = [
         sys.executable,
@@ -205,6 +215,7 @@ def time_run(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, int, s
         str(lake_dir),
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT
@@ -214,7 +225,7 @@ def time_run(events_dir: Path, days: int, lake_dir: Path) -> tuple[float, int, s
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         sys.exit(f"ciem run failed:\n{output.decode()[-2000:]}")
-    return elapsed, rss.peak, output.decode()
+    return elapsed, children_cpu() - cpu, rss.peak, output.decode()
 
 
 def breakdown(output: str) -> dict[str, float]:
@@ -289,17 +300,21 @@ def main() -> None:
         f"input: {args.events:,} events over {args.days} days, {gz / 2**20:,.0f} MiB gzip "
         f"({time.perf_counter() - started:.0f} s to generate or reuse); snapshot {SNAPSHOT}"
     )
-    floors, runs, peaks, outputs = [], [], [], []
+    floors, runs, peaks, outputs, floor_cpus, run_cpus = [], [], [], [], [], []
     for i in range(args.repeat):
-        floors.append(time_floor(events_dir))
+        floor_wall, floor_cpu = time_floor(events_dir)
+        floors.append(floor_wall)
+        floor_cpus.append(floor_cpu)
         with tempfile.TemporaryDirectory(dir=DATA) as work:
-            elapsed, peak, output = time_run(events_dir, args.days, Path(work) / "lake")
+            elapsed, cpu, peak, output = time_run(events_dir, args.days, Path(work) / "lake")
         runs.append(elapsed)
+        run_cpus.append(cpu)
         peaks.append(peak)
         outputs.append(output)
         print(
             f"  run {i + 1}: floor {floors[-1]:6.1f} s, ciem run {elapsed:6.1f} s "
-            f"({elapsed / floors[-1]:.2f}x), peak RSS {peak / 2**20:,.0f} MiB"
+            f"({elapsed / floors[-1]:.2f}x), peak RSS {peak / 2**20:,.0f} MiB; CPU floor "
+            f"{floor_cpu:.1f} s, ciem run {cpu:.1f} s ({cpu / floor_cpu:.2f}x)"
         )
     floor, run = statistics.median(floors), statistics.median(runs)
     total = args.events
@@ -309,6 +324,12 @@ def main() -> None:
         f"  = {run / floor:.2f}x the floor"
     )
     print(f"  peak RSS, whole process tree (max) {max(peaks) / 2**20:7,.0f} MiB")
+    floor_cpu, run_cpu = statistics.median(floor_cpus), statistics.median(run_cpus)
+    print(
+        f"  CPU seconds (user+sys, median): floor {floor_cpu:.1f} s, ciem run {run_cpu:.1f} s "
+        f"= {run_cpu / floor_cpu:.2f}x (on a busy machine, the ratio wall time tends to on an "
+        "idle one with both cores used)"
+    )
     median_run = outputs[runs.index(sorted(runs)[len(runs) // 2])]
     kinds = sorted(breakdown(median_run).items(), key=lambda kv: -kv[1])
     print("  where the median run's time went (steps' own timings, summed):")
