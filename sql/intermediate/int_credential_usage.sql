@@ -10,6 +10,9 @@
 -- filter. https://repost.aws/knowledge-center/cloudtrail-root-action-logs
 -- The credential report does not name key ids, so the rules match them by count (see
 -- det_unused_access_key).
+-- The period reads the CloudTrail days the lake has landed: `ciem run` lands the window, so
+-- older days of the period count only if an earlier run or a backfill landed them (README,
+-- "The look-back of unused_days").
 -- grain: principal_arn, credential_type, access_key_id
 
 with user_events as not materialized (
