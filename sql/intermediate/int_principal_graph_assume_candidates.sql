@@ -7,7 +7,9 @@
 -- accounts, or for a trust of the account root or `*`: `needs_identity_allow`), only sources
 -- whose policies allow it on some resource are listed; int_principal_graph_edges checks the
 -- role itself. `trust_conditional`: every admitting statement has a Condition (or a
--- conditional Deny restricts it); `trust_statements`: the statements admitting the source.
+-- conditional Deny restricts it); `trust_condition_keys`: the keys of their Conditions (empty
+-- when the trust admits the source unconditionally); `trust_statements`: the statements
+-- admitting the source.
 -- grain: source_arn, target_arn
 
 with identities as (
@@ -118,6 +120,12 @@ assume_candidates as (
         m.target_arn,
         bool_and(m.needs_identity_allow) as needs_identity_allow,
         bool_and(m.trust_conditional) as trust_conditional,
+        case
+            when bool_and(m.trust_conditional) then list_sort(list_distinct(flatten(
+                list(coalesce(m.condition_keys, []))
+            )))
+            else []
+        end as trust_condition_keys,
         list({
             'statement': m.statement_index,
             'sid': m.sid,

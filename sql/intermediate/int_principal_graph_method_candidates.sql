@@ -28,7 +28,8 @@
 -- with a password, iam:CreateAccessKey one holding fewer than 2 keys (`state_allows`);
 -- `target_state_known` is false when the report does not list the target. IAM Identity Center
 -- and service-linked roles are never the target of a method that changes a role (AWS refuses
--- it). `is_conditional`: some action of the method is allowed only under a Condition.
+-- it). `is_conditional`: some action of the method is allowed only under a Condition;
+-- `condition_keys`: the request keys those Conditions need (int_policy_set_actions_evaluated).
 -- grain: class_key, only_source, method_id, target_arn, via_arn
 
 with methods as (
@@ -150,14 +151,20 @@ classes as (
 
 set_evaluated as (
     -- Only the actions some edge needs, effective for the policy set.
-    select policy_set_key, action, is_conditional, granted_resources
+    select
+        policy_set_key,
+        action,
+        is_conditional,
+        case when is_conditional then coalesce(condition_keys, []) else [] end as condition_keys,
+        granted_resources
     from int_policy_set_actions_evaluated
     where is_effective
         and action in (select action from method_actions)
 ),
 
 class_evaluated as (
-    select c.class_key, c.principal_type, c.account_id, e.action, e.is_conditional
+    select
+        c.class_key, c.principal_type, c.account_id, e.action, e.is_conditional, e.condition_keys
     from classes as c
     inner join set_evaluated as e on e.policy_set_key = c.policy_set_key
 ),
@@ -173,7 +180,8 @@ method_grants as (
         m.target_type,
         m.service_principal,
         m.target_actions,
-        bool_or(e.is_conditional) as is_conditional
+        bool_or(e.is_conditional) as is_conditional,
+        list_sort(list_distinct(flatten(list(e.condition_keys)))) as condition_keys
     from methods as m,
         unnest(list_distinct(list_concat(m.required_actions, m.target_actions))) as r(action)
     inner join class_evaluated as e on e.action = r.action
@@ -217,7 +225,8 @@ method_candidates as (
         s.via_arn,
         g.target_actions as resource_actions,
         false as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join members as m on m.class_key = g.class_key
     inner join self_targets as s on s.principal_arn = m.principal_arn
@@ -234,7 +243,8 @@ method_candidates as (
         o.policy_arn as via_arn,
         g.target_actions as resource_actions,
         false as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join members as m on m.class_key = g.class_key
     inner join own_policies as o on o.principal_arn = m.principal_arn
@@ -251,7 +261,8 @@ method_candidates as (
         t.principal_arn as via_arn,
         g.target_actions as resource_actions,
         false as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join identities as t
         on t.account_id = g.account_id
@@ -271,7 +282,8 @@ method_candidates as (
         s.role_arn as via_arn,
         g.target_actions as resource_actions,
         false as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join service_roles as s
         on s.account_id = g.account_id
@@ -290,7 +302,8 @@ method_candidates as (
         c.compute_arn as via_arn,
         m.required_actions as resource_actions,
         false as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join methods as m on m.method_id = g.method_id
     inner join compute as c
@@ -310,7 +323,8 @@ method_candidates as (
         null::varchar as via_arn,
         []::varchar[] as resource_actions,
         true as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join service_roles as s
         on s.account_id = g.account_id
@@ -334,7 +348,8 @@ method_candidates as (
         null::varchar as via_arn,
         []::varchar[] as resource_actions,
         false as compute_presumed,
-        g.is_conditional
+        g.is_conditional,
+        g.condition_keys
     from method_grants as g
     inner join members as m on m.class_key = g.class_key
     where g.target_kind = 'new_role'

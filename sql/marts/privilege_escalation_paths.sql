@@ -35,53 +35,55 @@ admin_ids as (
     inner join admins as a on a.principal_arn = n.node_arn
 ),
 
-edges as materialized (
-    -- The edges between principals (not self edges nor write-then-act ones) out of
-    -- non-administrators, as (source, target) pairs of numbers.
-    select s.node_id as source_id, t.node_id as target_id
+graph as materialized (
+    -- Every edge out of a non-administrator, read once (the view hands the class edges to the
+    -- members), as numbers with the fields the search compares.
+    select
+        s.node_id as source_id,
+        t.node_id as target_id,
+        e.method,
+        e.via_arn,
+        e.is_self,
+        e.makes_target_admin,
+        e.is_conditional
     from int_principal_graph_edges as e
     inner join node_ids as s on s.node_arn = e.source_arn
     inner join node_ids as t on t.node_arn = e.target_arn
-    where not e.is_self
-        and not e.makes_target_admin
-        and e.source_arn not in (select principal_arn from admins)
-    group by all
+    where e.source_arn not in (select principal_arn from admins)
 ),
 
-terminal_candidates as materialized (
-    select source_arn, target_arn, is_self, is_conditional
-    from int_principal_graph_edges
-    where (is_self or makes_target_admin)
-        and source_arn not in (select principal_arn from admins)
+edges as materialized (
+    -- The edges between principals (not self edges nor write-then-act ones), as (source,
+    -- target) pairs.
+    select distinct source_id, target_id
+    from graph
+    where not is_self and not makes_target_admin
 ),
 
 terminal_edges as materialized (
     -- One step to admin power without an admin at the end: a self edge, or (for a principal
     -- that has none) writing an administrator policy into a principal it then acts as
     -- (`makes_target_admin`); any such principal will do, so only the first is kept (an
-    -- unconditional one if there is one, then by ARN).
-    select distinct source_arn as node_arn, target_arn
-    from terminal_candidates
+    -- unconditional one if there is one, then by ARN: the numbers follow the ARNs' order).
+    select distinct source_id as node_id, target_id
+    from graph
     where is_self
     union
-    select source_arn as node_arn, arg_min(target_arn, [is_conditional::int::varchar, target_arn])
-    from terminal_candidates
-    where not is_self
-        and source_arn not in (select source_arn from terminal_candidates where is_self)
-    group by source_arn
-),
-
-self_escalators as (
-    select distinct n.node_id
-    from terminal_edges as t
-    inner join node_ids as n on n.node_arn = t.node_arn
+    select
+        source_id as node_id,
+        arg_min(target_id, is_conditional::int::bigint * 1000000000 + target_id) as target_id
+    from graph
+    where makes_target_admin
+        and not is_self
+        and source_id not in (select source_id from graph where is_self)
+    group by source_id
 ),
 
 distance_steps(node_id, hops) as (
     -- (principal, hops): some path of that many steps reaches an administrator.
     select node_id, 0 as hops from admin_ids
     union
-    select node_id, 1 as hops from self_escalators
+    select distinct node_id, 1 as hops from terminal_edges
     union
     select e.source_id as node_id, d.hops + 1 as hops
     from distance_steps as d
@@ -90,48 +92,46 @@ distance_steps(node_id, hops) as (
 ),
 
 distances as materialized (
-    select n.node_arn, min(d.hops) as hops
-    from distance_steps as d
-    inner join node_ids as n on n.node_id = d.node_id
-    group by n.node_arn
+    select node_id, min(hops) as hops
+    from distance_steps
+    group by node_id
 ),
 
 live_edges as materialized (
     -- The edges between principals that reach an administrator: the only ones a path uses.
-    select g.source_arn, g.target_arn, g.method, g.via_arn, g.is_self, g.makes_target_admin,
-        g.is_conditional
-    from int_principal_graph_edges as g
-    inner join distances as s on s.node_arn = g.source_arn
-    left join distances as t on t.node_arn = g.target_arn
+    select g.*
+    from graph as g
+    inner join distances as s on s.node_id = g.source_id
+    left join distances as t on t.node_id = g.target_id
     where s.hops > 0
         and (g.is_self or g.makes_target_admin or t.hops = s.hops - 1)
 ),
 
-reach(node_arn, target_arn, hops) as (
+reach(node_id, target_id, hops) as (
     -- The administrators each principal reaches at its own shortest distance.
-    select principal_arn as node_arn, principal_arn as target_arn, 0 as hops from admins
+    select node_id, node_id as target_id, 0 as hops from admin_ids
     union
-    select t.node_arn, t.target_arn, 1 as hops
-    from terminal_edges as t
+    select node_id, target_id, 1 as hops
+    from terminal_edges
     union
-    select e.source_arn as node_arn, r.target_arn, r.hops + 1 as hops
+    select e.source_id as node_id, r.target_id, r.hops + 1 as hops
     from reach as r
     inner join live_edges as e
-        on e.target_arn = r.node_arn
+        on e.target_id = r.node_id
         and not e.is_self
         and not e.makes_target_admin
-    inner join distances as d on d.node_arn = e.source_arn and d.hops = r.hops + 1
+    inner join distances as d on d.node_id = e.source_id and d.hops = r.hops + 1
 ),
 
 step_options as (
     -- For each (principal, target) the edges that start a shortest path to the target.
-    select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
+    select r.node_id, r.target_id, g.target_id as next_id, g.method, g.via_arn,
         g.is_conditional
     from reach as r
-    inner join live_edges as g on g.source_arn = r.node_arn
+    inner join live_edges as g on g.source_id = r.node_id
     inner join reach as n
-        on n.node_arn = g.target_arn
-        and n.target_arn = r.target_arn
+        on n.node_id = g.target_id
+        and n.target_id = r.target_id
         and n.hops = r.hops - 1
     where r.hops > 0
         and not g.is_self
@@ -139,54 +139,88 @@ step_options as (
 
     union all
 
-    select r.node_arn, r.target_arn, g.target_arn as next_arn, g.method, g.via_arn,
+    select r.node_id, r.target_id, g.target_id as next_id, g.method, g.via_arn,
         g.is_conditional
     from reach as r
-    inner join terminal_edges as t on t.node_arn = r.node_arn and t.target_arn = r.target_arn
+    inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
     inner join (
         select * from live_edges where is_self or makes_target_admin
     ) as g
-        on g.source_arn = r.node_arn
-        and g.target_arn = r.target_arn
+        on g.source_id = r.node_id
+        and g.target_id = r.target_id
     where r.hops = 1
 ),
 
 next_steps as materialized (
+    -- The chosen step: an unconditional edge first, then by method, next principal (the
+    -- numbers follow the ARNs' order) and via.
     select
-        node_arn,
-        target_arn,
+        node_id,
+        target_id,
         arg_min(
-            {'next_arn': next_arn, 'method': method, 'via_arn': via_arn,
+            {'next_id': next_id, 'method': method, 'via_arn': via_arn,
              'is_conditional': is_conditional},
-            [is_conditional::int::varchar, method, next_arn, coalesce(via_arn, '')]
+            [is_conditional::int::varchar, method, lpad(next_id::varchar, 12, '0'),
+             coalesce(via_arn, '')]
         ) as chosen
     from step_options
-    group by node_arn, target_arn
+    group by node_id, target_id
 ),
 
 chosen_edges as materialized (
     select distinct
-        node_arn as source_arn,
-        chosen.method as method,
-        chosen.next_arn as target_arn,
-        chosen.via_arn as via_arn
-    from next_steps
+        s.node_arn as source_arn,
+        n.chosen.method as method,
+        t.node_arn as target_arn,
+        n.chosen.via_arn as via_arn
+    from next_steps as n
+    inner join node_ids as s on s.node_id = n.node_id
+    inner join node_ids as t on t.node_id = n.chosen.next_id
 ),
 
 principal_sets as (
     select principal_arn, policy_set_key from int_principal_policy_sets
 ),
 
-chosen_graph_edges as materialized (
-    -- The chosen edges with their lists and the source's policy set.
-    select e.*, p.policy_set_key
+chosen_keys as materialized (
+    -- The chosen edges with the source's class and policy set.
+    select c.*, m.class_key, p.policy_set_key
     from chosen_edges as c
-    inner join int_principal_graph_edges as e
-        on e.source_arn = c.source_arn
+    inner join principal_sets as p on p.principal_arn = c.source_arn
+    left join int_principal_graph_classes as m on m.principal_arn = c.source_arn
+),
+
+chosen_graph_edges as materialized (
+    -- The chosen edges with their lists, read from the class edges: the one member's, or its
+    -- class's (as the view int_principal_graph_edges hands them out).
+    select
+        c.source_arn,
+        c.target_arn,
+        e.* exclude (class_key, only_source, target_arn),
+        c.source_arn = c.target_arn as is_self,
+        c.policy_set_key
+    from int_principal_graph_class_edges as e
+    inner join chosen_keys as c
+        on e.only_source = c.source_arn
         and e.method = c.method
         and e.target_arn = c.target_arn
         and e.via_arn is not distinct from c.via_arn
-    inner join principal_sets as p on p.principal_arn = e.source_arn
+
+    union all by name
+
+    select
+        c.source_arn,
+        c.target_arn,
+        e.* exclude (class_key, only_source, target_arn),
+        c.source_arn = c.target_arn as is_self,
+        c.policy_set_key
+    from int_principal_graph_class_edges as e
+    inner join chosen_keys as c
+        on e.class_key = c.class_key
+        and e.method = c.method
+        and e.target_arn = c.target_arn
+        and e.via_arn is not distinct from c.via_arn
+    where e.only_source is null
 ),
 
 step_actions as (
@@ -245,9 +279,9 @@ edge_steps as materialized (
     -- The chosen edges as path steps, with the statements granting each action (read per
     -- policy set), the resource-checked actions first.
     select
-        e.source_arn,
+        si.node_id as source_id,
         e.method,
-        e.target_arn,
+        ti.node_id as target_id,
         e.via_arn,
         {
             'from': e.source_arn,
@@ -262,6 +296,8 @@ edge_steps as materialized (
             'makes_target_admin': e.makes_target_admin
         } as step
     from chosen_graph_edges as e
+    inner join node_ids as si on si.node_arn = e.source_arn
+    inner join node_ids as ti on ti.node_arn = e.target_arn
     inner join step_lists as l
         on l.source_arn = e.source_arn
         and l.method = e.method
@@ -269,49 +305,51 @@ edge_steps as materialized (
         and l.via_arn is not distinct from e.via_arn
 ),
 
-walks(source_arn, target_arn, current_arn, remaining, steps, is_conditional) as (
+walks(source_id, target_id, current_id, remaining, steps, is_conditional) as (
     select
-        r.node_arn as source_arn,
-        r.target_arn,
-        n.chosen.next_arn as current_arn,
+        r.node_id as source_id,
+        r.target_id,
+        n.chosen.next_id as current_id,
         r.hops - 1 as remaining,
         [s.step] as steps,
         n.chosen.is_conditional as is_conditional
     from reach as r
-    inner join next_steps as n on n.node_arn = r.node_arn and n.target_arn = r.target_arn
+    inner join next_steps as n on n.node_id = r.node_id and n.target_id = r.target_id
     inner join edge_steps as s
-        on s.source_arn = r.node_arn
+        on s.source_id = r.node_id
         and s.method = n.chosen.method
-        and s.target_arn = n.chosen.next_arn
+        and s.target_id = n.chosen.next_id
         and s.via_arn is not distinct from n.chosen.via_arn
     where r.hops > 0
     union all
     select
-        w.source_arn,
-        w.target_arn,
-        n.chosen.next_arn as current_arn,
+        w.source_id,
+        w.target_id,
+        n.chosen.next_id as current_id,
         w.remaining - 1 as remaining,
         list_append(w.steps, s.step) as steps,
         w.is_conditional or n.chosen.is_conditional as is_conditional
     from walks as w
-    inner join next_steps as n on n.node_arn = w.current_arn and n.target_arn = w.target_arn
+    inner join next_steps as n on n.node_id = w.current_id and n.target_id = w.target_id
     inner join edge_steps as s
-        on s.source_arn = w.current_arn
+        on s.source_id = w.current_id
         and s.method = n.chosen.method
-        and s.target_arn = n.chosen.next_arn
+        and s.target_id = n.chosen.next_id
         and s.via_arn is not distinct from n.chosen.via_arn
     where w.remaining > 0
 ),
 
 final as (
     select
-        source_arn,
-        target_arn,
-        len(steps) as hops,
-        to_json(steps)::varchar as path,
-        is_conditional
-    from walks
-    where remaining = 0
+        s.node_arn as source_arn,
+        t.node_arn as target_arn,
+        len(w.steps) as hops,
+        to_json(w.steps)::varchar as path,
+        w.is_conditional
+    from walks as w
+    inner join node_ids as s on s.node_id = w.source_id
+    inner join node_ids as t on t.node_id = w.target_id
+    where w.remaining = 0
 )
 
 select * from final
