@@ -1,6 +1,7 @@
 """Benchmark of the principal graph and the privilege-escalation path search at organization scale.
 
-    .venv/bin/python bench/bench_escalation.py [--principals 10000] [--accounts 2] [--keep DIR]
+    .venv/bin/python bench/bench_escalation.py [--principals 10000] [--accounts 10] [--keep DIR]
+        [--repeats 3] [--baseline CHECKOUT]
 
 1. Generates, deterministically, an adversarial organization of N principals in a few member
    accounts (IAM edges stay inside an account, so few large accounts are the hard case): 80%
@@ -14,9 +15,13 @@
    times of the graph models as the run reports them.
 3. In another child process, on the warehouse that run left, rebuilds only the graph models and
    the search (int_principal_graph_nodes, _classes, _method_candidates, _assume_candidates,
-   int_principal_graph_edges, privilege_escalation_paths, int_privesc_paths,
+   _class_edges, int_principal_graph_edges, privilege_escalation_paths, int_privesc_paths,
    det_privilege_escalation, relationships): wall time of each, and peak RSS of
-   that process (the target: under 30 s and 1 GiB together).
+   that process (the target: under 30 s and 1 GiB together), `--repeats` times (medians).
+4. With `--baseline CHECKOUT` (another checkout of the project, e.g. a `git archive` of main),
+   the same rebuild with that checkout's models, interleaved with this one's on the same
+   warehouse (medians and ratios), and the edges and paths each left compared as whole tables
+   (`except all` both ways, on the baseline's columns).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -49,6 +55,7 @@ GRAPH_MODELS = (
     "int_principal_graph_classes",
     "int_principal_graph_method_candidates",
     "int_principal_graph_assume_candidates",
+    "int_principal_graph_class_edges",
     "int_principal_graph_edges",
     "privilege_escalation_paths",
     "int_privesc_paths",
@@ -251,13 +258,48 @@ with connect(Lake.at(Path({lake!r}))) as con:
     set_run_params(con, RunParams(as_of=date(2026, 11, 20)))
     start = time.perf_counter()
     for name in {models!r}:
+        if name not in models:  # a model the checkout does not have
+            continue
         t = time.perf_counter()
         rows[name] = run_model(con, models[name])
         times[name] = time.perf_counter() - t
     total = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if {keep!r}:  # what the models left, for the comparison
+        for table in ("int_principal_graph_edges", "privilege_escalation_paths"):
+            copy = f"create or replace table bench_{{table}}_{keep} as select * from {{table}}"
+            con.execute(copy)
 print(json.dumps({{"times": times, "rows": rows, "total": total, "peak": peak}}))
 """
+
+COMPARE = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from pipelines.lib.lake import Lake
+from pipelines.lib.warehouse.connection import connect
+out = {{}}
+with connect(Lake.at(Path({lake!r}))) as con:
+    for table in ("int_principal_graph_edges", "privilege_escalation_paths"):
+        a, b = f"bench_{{table}}_baseline", f"bench_{{table}}_current"
+        cols = ", ".join(c for (c,) in con.execute(
+            "select column_name from information_schema.columns where table_name = ? "
+            "order by ordinal_position", [a]).fetchall())
+        only = [con.execute(f"select count(*) from (select {{cols}} from {{x}} except all "
+                            f"select {{cols}} from {{y}})").fetchall()[0][0]
+                for x, y in ((a, b), (b, a))]
+        out[table] = only
+print(json.dumps(out))
+"""
+
+
+def rebuild(root: Path, lake: Path, keep: str) -> dict:
+    """The graph models rebuilt by `root`'s code on `lake`, in a child process."""
+    _, _, out = measured(
+        [sys.executable, "-c", REBUILD.format(root=str(root), lake=str(lake),
+                                              models=GRAPH_MODELS, keep=keep)]
+    )  # fmt: skip
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -265,6 +307,10 @@ def main() -> None:
     parser.add_argument("--principals", type=int, default=10000)
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--keep", metavar="DIR", help="work folder to keep (default: temporary)")
+    parser.add_argument("--repeats", type=int, default=3, help="rebuilds of the graph (median)")
+    parser.add_argument(
+        "--baseline", metavar="CHECKOUT", help="another checkout whose graph models to compare"
+    )
     args = parser.parse_args()
     catalog = _catalog()
     with tempfile.TemporaryDirectory() as tmp:
@@ -282,26 +328,58 @@ def main() -> None:
              "--cloudtrail", str(cloudtrail), "--as-of", "2026-11-20", "--lake", str(lake)]
         )  # fmt: skip
         in_run = {name: float(t) for name, t in _PROGRESS.findall(output) if name in GRAPH_MODELS}
-        _, _, out = measured(
-            [sys.executable, "-c", REBUILD.format(root=str(ROOT), lake=str(lake),
-                                                  models=GRAPH_MODELS)]
-        )  # fmt: skip
-        rebuilt = json.loads(out.strip().splitlines()[-1])
+        runs: dict[str, list[dict]] = {"current": [], "baseline": []}
+        for i in range(args.repeats):
+            last = i == args.repeats - 1
+            if args.baseline:
+                runs["baseline"].append(
+                    rebuild(Path(args.baseline), lake, "baseline" if last else "")
+                )
+            runs["current"].append(rebuild(ROOT, lake, "current" if last and args.baseline else ""))
+        same = None
+        if args.baseline:
+            _, _, out = measured(
+                [sys.executable, "-c", COMPARE.format(root=str(ROOT), lake=str(lake))]
+            )
+            same = json.loads(out.strip().splitlines()[-1])
     print(
         f"privilege-escalation graph, {args.principals:,} principals in {args.accounts} "
-        "accounts (adversarial):"
+        f"accounts (adversarial), medians of {args.repeats}:"
     )
     print(f"  whole `ciem run` (no CloudTrail): {wall:8.1f} s, peak {peak:7,.0f} MiB")
-    print(f"  {'model':<30} {'rows':>12} {'in run s':>9} {'alone s':>8}")
+    current = runs["current"]
+    baseline = runs["baseline"]
+
+    def median(results: list[dict], name: str) -> float:
+        values = [r["times"][name] for r in results if name in r["times"]]
+        return statistics.median(values) if values else float("nan")
+
+    print(f"  {'model':<38} {'rows':>10} {'in run s':>9} {'alone s':>8} {'baseline s':>10}")
     for name in GRAPH_MODELS:
+        rows = current[-1]["rows"].get(name)
         print(
-            f"  {name:<30} {rebuilt['rows'][name]:>12,} {in_run.get(name, float('nan')):>9.1f} "
-            f"{rebuilt['times'][name]:>8.1f}"
+            f"  {name:<38} {rows if rows is not None else 'view':>10} "
+            f"{in_run.get(name, float('nan')):>9.1f} {median(current, name):>8.1f} "
+            f"{median(baseline, name):>10.1f}"
         )
+    total = statistics.median(r["total"] for r in current)
+    top = statistics.median(r["peak"] for r in current)
     print(
-        f"  graph models and search alone: {rebuilt['total']:.1f} s, "
-        f"peak {rebuilt['peak']:,.0f} MiB (target: < 30 s, < 1,024 MiB)"
+        f"  graph models and search alone: {total:.1f} s, peak {top:,.0f} MiB "
+        "(target: < 30 s, < 1,024 MiB)"
     )
+    if baseline:
+        base_total = statistics.median(r["total"] for r in baseline)
+        base_peak = statistics.median(r["peak"] for r in baseline)
+        print(
+            f"  baseline ({args.baseline}): {base_total:.1f} s, peak {base_peak:,.0f} MiB; "
+            f"ratios {total / base_total:.2f} (time), {top / base_peak:.2f} (peak)"
+        )
+        for table, (only_base, only_current) in (same or {}).items():
+            print(
+                f"  {table}: {only_base} rows only in the baseline, {only_current} only in "
+                "this checkout (baseline's columns)"
+            )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,12 @@
 -- (int_admin_identities) and service-linked roles are not reported. The title says how many
 -- steps the shortest path takes and what they are; the evidence lists the shortest paths (the
 -- first three targets, with their count), each step with its method, actions and granting
--- statements. Severity: high, or medium when every shortest path has a conditional step.
+-- statements. Severity: high, or medium when every shortest path needs the environment: a
+-- conditional step whose Condition the caller cannot satisfy by what it puts in its own request
+-- (`needs_environment`: a key such as `aws:SourceIp` or `aws:MultiFactorAuthPresent`). A path
+-- conditional only on keys the caller sets (`aws:RequestedRegion`, `aws:RequestTag/*`, …) stays
+-- high: the attacker chooses them; the title and evidence still say it is conditional and on
+-- which keys.
 -- grain: resource_arn
 
 with paths as (
@@ -26,7 +31,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by source_arn order by is_conditional, hops, target_arn
+            partition by source_arn order by needs_environment, is_conditional, hops, target_arn
         ) as rank
     from paths
 ),
@@ -145,9 +150,12 @@ per_source as (
         source_arn,
         min(hops) as hops,
         bool_and(is_conditional) as is_conditional,
+        bool_and(needs_environment) as needs_environment,
+        list_sort(list_distinct(flatten(list(condition_keys)))) as condition_keys,
         count(*) as path_count,
         list(
-            {'target': target_arn, 'hops': hops, 'conditional': is_conditional, 'path': path::json}
+            {'target': target_arn, 'hops': hops, 'conditional': is_conditional,
+             'needs_environment': needs_environment, 'path': path::json}
             order by rank
         )[1:3] as paths
     from ranked
@@ -163,11 +171,18 @@ final as (
         i.principal_arn,
         'IAM ' || i.principal_type || ' ' || i.name || ' can become admin in ' || p.hops
         || case when p.hops = 1 then ' step: ' else ' steps: ' end || t.steps_text
-        || case when p.is_conditional then ' (conditional)' else '' end as title,
-        case when p.is_conditional then 'medium' else 'high' end as severity,
+        || case
+            when p.needs_environment then ' (conditional)'
+            when p.is_conditional then ' (conditional on its own request: '
+                || array_to_string(p.condition_keys, ', ') || ')'
+            else ''
+        end as title,
+        case when p.needs_environment then 'medium' else 'high' end as severity,
         to_json({
             'hops': p.hops,
             'conditional': p.is_conditional,
+            'needs_environment': p.needs_environment,
+            'condition_keys': p.condition_keys,
             'path_count': p.path_count,
             'paths': p.paths
         })::varchar as evidence

@@ -286,7 +286,14 @@ assumer_join_sets as (
 ),
 
 candidate_sets as materialized (
-    select c.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
+    -- The method candidates, numbered (the checks below are aggregated per number), with the
+    -- class's policy set.
+    select
+        (row_number() over ())::integer as cid,
+        c.*,
+        k.policy_set_key,
+        k.account_id as source_account_id,
+        k.scp_applies
     from candidate_states as c
     inner join classes as k on k.class_key = c.class_key
     where coalesce(c.state_allows, true)
@@ -418,15 +425,9 @@ assume_denies as (
     select * from set_deny_hits where action = 'sts:assumerole'
 ),
 
-candidate_rows as materialized (
-    -- The method candidates numbered: the checks below are aggregated per number.
-    select (row_number() over ())::integer as cid, c.*
-    from candidate_sets as c
-),
-
 candidate_actions as materialized (
     select cid, policy_set_key, via_arn, unnest(list_distinct(resource_actions)) as action
-    from candidate_rows
+    from candidate_sets
 ),
 
 candidate_checks as (
@@ -465,7 +466,7 @@ method_edges as materialized (
         list_transform(
             list_distinct(c.resource_actions), lambda a: {'action': a, 'resource': c.via_arn}
         ) as checked
-    from candidate_rows as c
+    from candidate_sets as c
     inner join methods as m on m.method_id = c.method_id
     left join candidate_checks as k on k.cid = c.cid
     left join assume_denies as d

@@ -34,11 +34,18 @@ one_step as (
         or target_arn in (select principal_arn from admins)
 ),
 
+step_actions as materialized (
+    -- Each method's actions, one row each, with the source's policy set.
+    select m.source_arn, m.method, p.policy_set_key, unnest(m.actions) as action
+    from (select distinct source_arn, method, actions from one_step) as m
+    inner join int_principal_policy_sets as p on p.principal_arn = m.source_arn
+),
+
 method_actions as (
     -- Each method's actions with the statements granting them (read per policy set).
     select
-        m.source_arn,
-        m.method,
+        a.source_arn,
+        a.method,
         list(
             {
                 'action': a.action,
@@ -51,13 +58,11 @@ method_actions as (
             }
             order by a.action
         ) as actions
-    from (select distinct source_arn, method, actions from one_step) as m
-    inner join int_principal_policy_sets as p on p.principal_arn = m.source_arn,
-        unnest(m.actions) as a(action)
+    from step_actions as a
     left join int_policy_set_actions_evaluated as v
-        on v.policy_set_key = p.policy_set_key
+        on v.policy_set_key = a.policy_set_key
         and v.action = a.action
-    group by m.source_arn, m.method
+    group by a.source_arn, a.method
 ),
 
 final as (

@@ -11,7 +11,14 @@
 -- ARN (a stable choice). `path` is a JSON array of steps, in order: `from`, `to`, `method`,
 -- `via` (the group, policy, compute or role acted on), `actions`, `granted_by` (each action
 -- with the resource it was checked on and the statements granting it), `trust_statements`
--- (assume-role), `conditional`, `compute_presumed`. `is_conditional`: some step is.
+-- (assume-role), `conditional`, `condition_keys` (the request keys a conditional step still
+-- needs), `caller_can_satisfy` (a conditional step whose keys are all ones the caller sets in its
+-- own request: `aws:RequestedRegion`, `aws:RequestTag/*`, `aws:TagKeys`, `aws:SecureTransport`,
+-- `aws:UserAgent`, `aws:Referer`; null for an unconditional step), `compute_presumed`,
+-- `makes_target_admin`. `is_conditional`: some step is; `condition_keys`: every step's keys;
+-- `needs_environment`: some conditional step is not one the caller can satisfy (a key of the
+-- network, the session or the time, such as `aws:SourceIp`, `aws:MultiFactorAuthPresent`,
+-- `aws:TokenIssueTime`, or keys not known): only such a path may count as less likely.
 -- The search: distances to the administrators first (breadth-first, backwards, over
 -- (principal, hops) pairs), then only edges that shorten the distance by one are followed.
 -- grain: source_arn, target_arn
@@ -292,6 +299,18 @@ edge_steps as materialized (
             'granted_by': l.granted_by,
             'trust_statements': e.trust_statements,
             'conditional': e.is_conditional,
+            'condition_keys': e.condition_keys,
+            'caller_can_satisfy': case
+                when not e.is_conditional then null
+                when len(e.condition_keys) = 0 then false
+                else list_bool_and(list_transform(
+                    e.condition_keys,
+                    lambda k: list_contains([
+                        'aws:requestedregion', 'aws:tagkeys', 'aws:securetransport',
+                        'aws:useragent', 'aws:referer'
+                    ], k) or starts_with(k, 'aws:requesttag/')
+                ))
+            end,
             'compute_presumed': e.compute_presumed,
             'makes_target_admin': e.makes_target_admin
         } as step
@@ -345,7 +364,12 @@ final as (
         t.node_arn as target_arn,
         len(w.steps) as hops,
         to_json(w.steps)::varchar as path,
-        w.is_conditional
+        w.is_conditional,
+        list_sort(list_distinct(flatten(list_transform(w.steps, lambda x: x.condition_keys))))
+            as condition_keys,
+        list_bool_or(list_transform(
+            w.steps, lambda x: x.conditional and not coalesce(x.caller_can_satisfy, false)
+        )) as needs_environment
     from walks as w
     inner join node_ids as s on s.node_id = w.source_id
     inner join node_ids as t on t.node_id = w.target_id
