@@ -151,7 +151,8 @@ per_source as (
         min(hops) as hops,
         bool_and(is_conditional) as is_conditional,
         bool_and(needs_environment) as needs_environment,
-        list_sort(list_distinct(flatten(list(condition_keys)))) as condition_keys,
+        -- the keys of the first path (the title's: the least conditional)
+        list(condition_keys order by rank)[1] as condition_keys,
         count(*) as path_count,
         list(
             {'target': target_arn, 'hops': hops, 'conditional': is_conditional,

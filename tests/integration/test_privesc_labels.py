@@ -150,17 +150,58 @@ def test_fired_principals_equal_the_hand_reviewed_set(con: duckdb.DuckDBPyConnec
     assert recall >= MIN_RECALL
 
 
-def test_conditional_paths_are_medium_and_unconditional_ones_high(
+def test_severity_is_medium_only_where_the_caller_cannot_satisfy_the_condition(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
+    # The SCPs deny outside two regions (a Deny conditional on aws:RequestedRegion): the caller
+    # sets the region of its own request, so such paths stay high, conditional and say the key.
+    # aws:TokenIssueTime belongs to the session, not to what the caller writes in the request:
+    # fp5 (DateLessThan 2020) and fn3 (DateGreaterThan 2020) are medium.
     got = {
-        _short(arn): severity
-        for arn, severity in con.execute(
-            "select resource_arn, severity from det_privilege_escalation"
+        _short(arn): (severity, title, json.loads(evidence))
+        for arn, severity, title, evidence in con.execute(
+            "select resource_arn, severity, title, evidence from det_privilege_escalation"
         ).fetchall()
     }
-    assert {n for n, sev in got.items() if sev == "medium"} >= set(EXPECTED_FALSE_POSITIVES)
-    assert got["role/privesc-AssumeRole-starting-role"] == "high"
+    medium = {n for n, (severity, _, _) in got.items() if severity == "medium"}
+    assert medium == set(EXPECTED_FALSE_POSITIVES) | {
+        "user/fn3-exploitableConditionConstraint-user",
+        "role/fn3-exploitableConditionConstraint-role",
+    }
+    for name in medium:
+        assert got[name][2]["condition_keys"] == ["aws:tokenissuetime"]
+        assert got[name][1].endswith("(conditional)")
+    regional = {
+        n
+        for n, (_, _, evidence) in got.items()
+        if evidence["condition_keys"] == ["aws:requestedregion"]
+    }
+    assert regional
+    for name in regional:
+        severity, title, evidence = got[name]
+        assert (severity, evidence["conditional"], evidence["needs_environment"]) == (
+            "high",
+            True,
+            False,
+        )
+        assert title.endswith("(conditional on its own request: aws:requestedregion)")
+    assert got["role/privesc-AssumeRole-starting-role"][0] == "high"
+    # Every path: conditional steps say their keys, and whether the caller can satisfy them.
+    paths = con.execute(
+        "select is_conditional, needs_environment, condition_keys, path"
+        " from privilege_escalation_paths"
+    ).fetchall()
+    assert {(c, n, tuple(k)) for c, n, k, _ in paths} == {
+        (False, False, ()),
+        (True, False, ("aws:requestedregion",)),
+        (True, True, ("aws:tokenissuetime",)),
+    }
+    for _, _, _, path in paths:
+        for step in json.loads(path):
+            expected = None
+            if step["conditional"]:
+                expected = step["condition_keys"] == ["aws:requestedregion"]
+            assert step["caller_can_satisfy"] is expected, step
 
 
 def test_multi_hop_paths_found(con: duckdb.DuckDBPyConnection) -> None:

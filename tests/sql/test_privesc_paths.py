@@ -15,6 +15,9 @@ from tests.sql.harness import (
     iam_role,
     iam_user,
     inline_policy,
+    org_accounts,
+    organization,
+    policy_json,
     role_arn,
     rows,
     user_arn,
@@ -416,7 +419,7 @@ def test_the_paths_audit_passes_on_the_mart_and_flags_a_broken_path() -> None:
     con.execute(
         """create or replace table privilege_escalation_paths as
            select source_arn, case when hops = 2 then 'x' else target_arn end as target_arn,
-                  hops, path, is_conditional
+                  hops, path, is_conditional, condition_keys, needs_environment
            from privilege_escalation_paths
            union all
            select * from privilege_escalation_paths where source_arn like '%role/mid'"""
@@ -570,3 +573,178 @@ def test_a_role_escalates_through_the_principals_that_may_assume_it() -> None:
         "IAM role joiner can become admin in 1 step: join group admins and act as user member, "
         "who can assume it"
     )
+
+
+MEMBER = "222222222222"
+
+
+def _scp(policy_id: str, statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "policy_id": policy_id,
+        "arn": f"arn:aws:organizations::{ACCT}:policy/o-1/service_control_policy/{policy_id}",
+        "name": policy_id,
+        "type": "SERVICE_CONTROL_POLICY",
+        "aws_managed": False,
+        "document": policy_json(statements),
+    }
+
+
+def _scp_inputs() -> dict[str, list[dict[str, Any]]]:
+    """An account under SCPs whose Denies on sts:AssumeRole carry Conditions: one the snapshot
+    decides per principal (`aws:PrincipalArn`, `aws:PrincipalTag`), one the caller sets
+    (`aws:RequestedRegion`), one it cannot (`aws:SourceIp`)."""
+
+    def arn(kind: str, name: str) -> str:
+        return f"arn:aws:iam::{MEMBER}:{kind}/{name}"
+
+    def deny(resource: str, condition: dict[str, Any]) -> dict[str, Any]:
+        return {**_deny("sts:AssumeRole", arn("role", resource)), "Condition": condition}
+
+    scps = [
+        _scp("p-full", [{"Effect": "Allow", "Action": "*", "Resource": "*"}]),
+        _scp(
+            "p-regions",
+            [
+                deny(
+                    "admin",
+                    {
+                        "StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]},
+                        "ArnNotLike": {"aws:PrincipalARN": arn("role", "break-glass")},
+                    },
+                ),
+                deny("locked", {"StringEquals": {"aws:PrincipalTag/team": "red"}}),
+                deny("guarded", {"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+            ],
+        ),
+    ]
+    users = [
+        iam_user("red", MEMBER, tags_json=json.dumps([{"Key": "team", "Value": "red"}])),
+        iam_user("blue", MEMBER, tags_json=json.dumps([{"Key": "team", "Value": "blue"}])),
+        iam_user("remote", MEMBER),
+    ]
+
+    def target(name: str, *sources: str) -> dict[str, Any]:
+        return iam_role(name, [_trust({"AWS": list(sources)})], account=MEMBER)
+
+    roles = [
+        iam_role("break-glass", account=MEMBER),
+        iam_role("app", account=MEMBER),
+        target("admin", arn("role", "break-glass"), arn("role", "app")),
+        target("locked", arn("user", "red"), arn("user", "blue")),
+        target("guarded", arn("user", "remote")),
+    ]
+    inline = [inline_policy(arn("role", r), EVERYTHING) for r in ("admin", "locked", "guarded")]
+    inline += [
+        inline_policy(arn("role", r), [_allow("sts:AssumeRole", arn("role", "admin"))])
+        for r in ("break-glass", "app")
+    ]
+    inline += [
+        inline_policy(arn("user", u), [_allow("sts:AssumeRole", arn("role", "locked"))])
+        for u in ("red", "blue")
+    ]
+    inline.append(
+        inline_policy(arn("user", "remote"), [_allow("sts:AssumeRole", arn("role", "guarded"))])
+    )
+    return {
+        "raw_iam_users": users,
+        "raw_iam_roles": roles,
+        "raw_iam_inline_policies": inline,
+        "raw_org_organization": organization("o-1", ACCT),
+        "raw_org_accounts": org_accounts(ACCT, MEMBER),
+        "raw_org_parents": [
+            {"child_id": MEMBER, "parent_id": "ou-1", "parent_type": "ORGANIZATIONAL_UNIT"},
+            {"child_id": "ou-1", "parent_id": "r-1", "parent_type": "ROOT"},
+            {"child_id": ACCT, "parent_id": "r-1", "parent_type": "ROOT"},
+        ],
+        "raw_org_policies": scps,
+        "raw_org_policy_targets": [
+            {"policy_id": "p-full", "target_id": t, "target_type": "X"}
+            for t in ("r-1", "ou-1", MEMBER, ACCT)
+        ]
+        + [{"policy_id": "p-regions", "target_id": "ou-1", "target_type": "ORGANIZATIONAL_UNIT"}],
+        "ref_iam_actions": catalog_rows(CATALOG),
+        "ref_privesc_methods": load_reference("ref_privesc_methods").to_pylist(),
+    }
+
+
+def test_scp_denies_come_with_the_conditions_the_snapshot_decides() -> None:
+    # The graph reads each policy set's SCP Denies with their Conditions decided as the
+    # evaluation decides them: a Deny exempting a principal by aws:PrincipalArn (or one whose
+    # aws:PrincipalTag does not match) does not apply to it, one whose snapshot keys match
+    # applies unconditionally and removes the edge, and only request keys leave it conditional,
+    # with the keys said.
+    con = build(
+        _scp_inputs(),
+        ["int_principal_graph_edges", "privilege_escalation_paths", "det_privilege_escalation"],
+    )
+    edges = rows(
+        con,
+        """select split_part(source_arn, ':', 6), split_part(target_arn, ':', 6), is_conditional,
+                  condition_keys
+           from int_principal_graph_edges where method = 'assume-role' order by all""",
+    )
+    assert edges == [
+        ("role/app", "role/admin", True, ["aws:requestedregion"]),
+        ("role/break-glass", "role/admin", False, []),
+        ("user/blue", "role/locked", False, []),
+        ("user/remote", "role/guarded", True, ["aws:sourceip"]),
+    ]
+    got = rows(
+        con,
+        """select split_part(source_arn, ':', 6), is_conditional, condition_keys,
+                  needs_environment, path
+           from privilege_escalation_paths order by all""",
+    )
+    steps = {name: json.loads(path)[0] for name, *_, path in got}
+    assert [row[:4] for row in got] == [
+        ("role/app", True, ["aws:requestedregion"], False),
+        ("role/break-glass", False, [], False),
+        ("user/blue", False, [], False),
+        ("user/remote", True, ["aws:sourceip"], True),
+    ]
+    assert {
+        n: (s["conditional"], s["condition_keys"], s["caller_can_satisfy"])
+        for n, s in steps.items()
+    } == {
+        "role/app": (True, ["aws:requestedregion"], True),
+        "role/break-glass": (False, [], None),
+        "user/blue": (False, [], None),
+        "user/remote": (True, ["aws:sourceip"], False),
+    }
+
+
+def test_severity_drops_only_for_conditions_the_caller_cannot_satisfy() -> None:
+    # The caller chooses the region of its own request: a path conditional on
+    # aws:RequestedRegion alone stays high (and says so); aws:SourceIp is the network's.
+    con = build(_scp_inputs(), ["det_privilege_escalation"])
+    got = {
+        _name(arn): (severity, title, json.loads(evidence))
+        for arn, severity, title, evidence in rows(
+            con, "select resource_arn, severity, title, evidence from det_privilege_escalation"
+        )
+    }
+    assert {n: (sev, title) for n, (sev, title, _) in got.items()} == {
+        "role/app": (
+            "high",
+            "IAM role app can become admin in 1 step: assume role admin"
+            " (conditional on its own request: aws:requestedregion)",
+        ),
+        "role/break-glass": (
+            "high",
+            "IAM role break-glass can become admin in 1 step: assume role admin",
+        ),
+        "user/blue": ("high", "IAM user blue can become admin in 1 step: assume role locked"),
+        "user/remote": (
+            "medium",
+            "IAM user remote can become admin in 1 step: assume role guarded (conditional)",
+        ),
+    }
+    assert {
+        n: (e["conditional"], e["needs_environment"], e["condition_keys"])
+        for n, (_, _, e) in got.items()
+    } == {
+        "role/app": (True, False, ["aws:requestedregion"]),
+        "role/break-glass": (False, False, []),
+        "user/blue": (False, False, []),
+        "user/remote": (True, True, ["aws:sourceip"]),
+    }
