@@ -359,5 +359,7 @@ def _region_restriction(out: Callable[[str], None]) -> None:
     out("")
     out("An escalation path that needs a regional action (updating or creating a Lambda")
     out("function) holds in the demo's regions only, so `privilege-escalation` reports it as")
-    out("conditional (severity medium); paths through IAM alone stay unconditional (high).")
+    out("conditional on `aws:RequestedRegion` (the title and the path's steps say so). The")
+    out("caller chooses the region of its own request, so the severity stays high; only a")
+    out("condition the caller cannot satisfy (its network, MFA, session) makes it medium.")
     out("")

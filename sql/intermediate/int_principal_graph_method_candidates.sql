@@ -149,51 +149,20 @@ classes as (
     from members
 ),
 
-deny_condition_keys as (
-    -- The request keys of the set's conditional Denies on an action (identity policies,
-    -- boundary, and SCPs as decided for the set). The graph weighs Denies per resource, so the
-    -- keys only Denies name are not the grant's (an action's `condition_keys` lists both).
-    select policy_set_key, action, list_distinct(flatten(list(condition_keys))) as keys
-    from (
-        select policy_set_key, action, condition_keys
-        from int_set_deny_actions
-        where has_condition and action in (select action from method_actions)
-        union all
-        select s.policy_set_key, d.action, s.condition_keys
-        from int_policy_set_scp_statements as s
-        inner join int_scp_deny_actions as d
-            on d.account_id = s.account_id
-            and d.node_id = s.node_id
-            and d.policy_key = s.policy_key
-            and d.statement_index = s.statement_index
-        where s.effect = 'Deny'
-            and s.has_condition
-            and d.action in (select action from method_actions)
-    )
-    group by policy_set_key, action
-),
-
 set_evaluated as (
     -- Only the actions some edge needs, effective for the policy set; `condition_keys`: the
-    -- keys of the conditional grant (Allow, boundary, SCP Allow), not of the Denies.
+    -- keys of a conditional action as the evaluation gives them (its Allow, boundary and SCP
+    -- Allow, and its conditional Denies, whatever resource they name: an action that names no
+    -- resource is not checked again per resource).
     select
-        e.policy_set_key,
-        e.action,
-        e.is_conditional,
-        case
-            when e.is_conditional then list_filter(
-                coalesce(e.condition_keys, []),
-                lambda k: not list_contains(coalesce(d.keys, []), k)
-            )
-            else []
-        end as condition_keys,
-        e.granted_resources
-    from int_policy_set_actions_evaluated as e
-    left join deny_condition_keys as d
-        on d.policy_set_key = e.policy_set_key
-        and d.action = e.action
-    where e.is_effective
-        and e.action in (select action from method_actions)
+        policy_set_key,
+        action,
+        is_conditional,
+        case when is_conditional then coalesce(condition_keys, []) else [] end as condition_keys,
+        granted_resources
+    from int_policy_set_actions_evaluated
+    where is_effective
+        and action in (select action from method_actions)
 ),
 
 class_evaluated as (

@@ -324,6 +324,36 @@ def test_the_region_restriction_leaves_everyone_but_the_break_glass_role_conditi
     ) == [(0,)]
 
 
+def test_escalation_through_regional_steps_is_conditional_on_the_region_and_stays_high(
+    demo_lake: Path,
+) -> None:
+    """Issue 13: the graph reads each principal's SCP Denies with their Conditions decided, so
+    the break-glass role's edges are not conditional; everyone else's regional steps are
+    conditional on `aws:RequestedRegion` alone, a key the caller sets in its own request: the
+    detection says so and stays high."""
+    conditional = _query(
+        demo_lake,
+        f"""select distinct source_arn from int_principal_graph_edges
+            where is_conditional and source_arn = '{BREAK_GLASS_ARN}'""",
+    )
+    assert conditional == []
+    paths = _query(
+        demo_lake,
+        """select distinct is_conditional, condition_keys, needs_environment
+           from privilege_escalation_paths""",
+    )
+    assert sorted(map(repr, paths)) == sorted(
+        map(repr, [(False, [], False), (True, ["aws:requestedregion"], False)])
+    )
+    got = _query(
+        demo_lake,
+        """select severity, title like '%(conditional on its own request: aws:requestedregion)'
+           from detections where rule_id = 'privilege-escalation' and status = 'open'""",
+    )
+    assert {severity for severity, _ in got} == {"high"}
+    assert sum(regional for _, regional in got) == 4
+
+
 def test_explain_answers_the_region_restriction_exactly_with_the_region(demo_lake: Path) -> None:
     with duckdb.connect(str(demo_lake / "warehouse" / "ciem.duckdb"), read_only=True) as con:
         store = PolicyStore.from_connection(con)
