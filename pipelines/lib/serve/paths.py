@@ -77,6 +77,14 @@ def _step_lines(number: int, step: dict[str, Any]) -> list[str]:
         + (f" [{', '.join(flags)}]" if flags else "")
     )
     lines = [head]
+    if step.get("conditional"):
+        keys = ", ".join(step.get("condition_keys") or []) or "keys not known"
+        who = (
+            "keys the caller sets in its own request"
+            if step.get("caller_can_satisfy")
+            else "not in the caller's hands"
+        )
+        lines.append(f"       conditional on {keys} ({who})")
     for grant in step.get("granted_by") or []:
         where = f" on {grant['resource']}" if grant.get("resource") else ""
         statements = ", ".join(

@@ -75,3 +75,37 @@ def test_no_path_and_no_warehouse_say_so(
     assert capsys.readouterr().out == expected
     assert main(["paths", user_arn("start-denied"), "--lake", str(tmp_path / "empty")]) != 0
     assert "no warehouse" in capsys.readouterr().err
+
+
+def test_a_conditional_step_says_its_keys_and_whether_the_caller_sets_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.sql.test_privesc_paths import MEMBER, _scp_inputs
+
+    root = tmp_path / "lake"
+    (root / "warehouse").mkdir(parents=True)
+    table = build(_scp_inputs(), ["privilege_escalation_paths"]).sql(
+        "select * from privilege_escalation_paths"
+    )
+    with duckdb.connect(str(root / "warehouse" / "ciem.duckdb")) as con:
+        con.register("rows", table.arrow())
+        con.execute("create table privilege_escalation_paths as select * from rows")
+    lines = {}
+    for name in ("role/app", "user/remote", "role/break-glass"):
+        assert main(["paths", f"arn:aws:iam::{MEMBER}:{name}", "--lake", str(root)]) == 0
+        lines[name] = [
+            line for line in capsys.readouterr().out.splitlines() if "conditional" in line
+        ]
+    assert lines == {
+        "role/app": [
+            f"role/app ({MEMBER}) -> role/admin ({MEMBER}): 1 step (conditional)",
+            f"  1. assume-role: role/app ({MEMBER}) -> role/admin ({MEMBER}) [conditional]",
+            "       conditional on aws:requestedregion (keys the caller sets in its own request)",
+        ],
+        "user/remote": [
+            f"user/remote ({MEMBER}) -> role/guarded ({MEMBER}): 1 step (conditional)",
+            f"  1. assume-role: user/remote ({MEMBER}) -> role/guarded ({MEMBER}) [conditional]",
+            "       conditional on aws:sourceip (not in the caller's hands)",
+        ],
+        "role/break-glass": [],
+    }
