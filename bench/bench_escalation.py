@@ -1,7 +1,7 @@
 """Benchmark of the principal graph and the privilege-escalation path search at organization scale.
 
     .venv/bin/python bench/bench_escalation.py [--principals 10000] [--accounts 10] [--keep DIR]
-        [--repeats 3] [--baseline CHECKOUT]
+        [--repeats 3] [--baseline CHECKOUT] [--reuse]
 
 1. Generates, deterministically, an adversarial organization of N principals in a few member
    accounts (IAM edges stay inside an account, so few large accounts are the hard case): 80%
@@ -21,7 +21,9 @@
 4. With `--baseline CHECKOUT` (another checkout of the project, e.g. a `git archive` of main),
    the same rebuild with that checkout's models, interleaved with this one's on the same
    warehouse (medians and ratios), and the edges and paths each left compared as whole tables
-   (`except all` both ways, on the baseline's columns).
+   (`except all` both ways, on the baseline's columns; the paths' JSON steps without the keys
+   the baseline's steps do not have). `--reuse` keeps the organization and the warehouse of an
+   earlier `--keep DIR` run and measures only the rebuilds.
 """
 
 from __future__ import annotations
@@ -274,21 +276,41 @@ print(json.dumps({{"times": times, "rows": rows, "total": total, "peak": peak}})
 
 COMPARE = """
 import json, sys
+from collections import Counter
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from pipelines.lib.lake import Lake
 from pipelines.lib.warehouse.connection import connect
 out = {{}}
+
+
+def steps_as_baseline(path, base_keys):
+    return [{{k: v for k, v in s.items() if k in base_keys}} for s in json.loads(path)]
+
+
 with connect(Lake.at(Path({lake!r}))) as con:
     for table in ("int_principal_graph_edges", "privilege_escalation_paths"):
         a, b = f"bench_{{table}}_baseline", f"bench_{{table}}_current"
-        cols = ", ".join(c for (c,) in con.execute(
+        cols = [c for (c,) in con.execute(
             "select column_name from information_schema.columns where table_name = ? "
-            "order by ordinal_position", [a]).fetchall())
-        only = [con.execute(f"select count(*) from (select {{cols}} from {{x}} except all "
-                            f"select {{cols}} from {{y}})").fetchall()[0][0]
-                for x, y in ((a, b), (b, a))]
-        out[table] = only
+            "order by ordinal_position", [a]).fetchall()]
+        if table == "int_principal_graph_edges":
+            listed = ", ".join(cols)
+            out[table] = [con.execute(f"select count(*) from (select {{listed}} from {{x}} "
+                                      f"except all select {{listed}} from {{y}})").fetchall()[0][0]
+                          for x, y in ((a, b), (b, a))]
+            continue
+        base_keys = set()
+        for (path,) in con.execute(f"select path from {{a}}").fetchall():
+            base_keys |= {{k for s in json.loads(path) for k in s}}
+        rows = {{}}
+        for name in (a, b):
+            got = con.execute(f"select {{', '.join(cols)}} from {{name}}").fetchall()
+            rows[name] = sorted(json.dumps([*(v for c, v in zip(cols, r) if c != "path"),
+                                            steps_as_baseline(r[cols.index("path")], base_keys)],
+                                           sort_keys=True, default=str) for r in got)
+        left, right = Counter(rows[a]), Counter(rows[b])
+        out[table] = [sum((left - right).values()), sum((right - left).values())]
 print(json.dumps(out))
 """
 
@@ -311,23 +333,28 @@ def main() -> None:
     parser.add_argument(
         "--baseline", metavar="CHECKOUT", help="another checkout whose graph models to compare"
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: rebuild on the warehouse left there"
+    )
     args = parser.parse_args()
     catalog = _catalog()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         work.mkdir(parents=True, exist_ok=True)
         snapshot = work / "snapshot"
-        shutil.rmtree(snapshot, ignore_errors=True)
-        generate_org(snapshot, args.principals, args.accounts, catalog)
-        cloudtrail = work / "no-cloudtrail"
-        cloudtrail.mkdir(exist_ok=True)
         lake = work / "lake"
-        shutil.rmtree(lake, ignore_errors=True)
-        wall, peak, output = measured(
-            [sys.executable, "-m", "pipelines.cli", "run", "--snapshot", str(snapshot),
-             "--cloudtrail", str(cloudtrail), "--as-of", "2026-11-20", "--lake", str(lake)]
-        )  # fmt: skip
-        in_run = {name: float(t) for name, t in _PROGRESS.findall(output) if name in GRAPH_MODELS}
+        wall, peak, in_run = float("nan"), float("nan"), {}
+        if not (args.reuse and args.keep and lake.exists()):
+            shutil.rmtree(snapshot, ignore_errors=True)
+            generate_org(snapshot, args.principals, args.accounts, catalog)
+            cloudtrail = work / "no-cloudtrail"
+            cloudtrail.mkdir(exist_ok=True)
+            shutil.rmtree(lake, ignore_errors=True)
+            wall, peak, output = measured(
+                [sys.executable, "-m", "pipelines.cli", "run", "--snapshot", str(snapshot),
+                 "--cloudtrail", str(cloudtrail), "--as-of", "2026-11-20", "--lake", str(lake)]
+            )  # fmt: skip
+            in_run = {n: float(t) for n, t in _PROGRESS.findall(output) if n in GRAPH_MODELS}
         runs: dict[str, list[dict]] = {"current": [], "baseline": []}
         for i in range(args.repeats):
             last = i == args.repeats - 1

@@ -36,6 +36,8 @@
 -- for an unconditional edge; a conditional edge whose keys are not known has none either).
 -- `actions` are the edge's IAM actions; privilege_escalation_paths adds the granting statements
 -- of the steps it lists (int_policy_set_actions_evaluated), so this table stays narrow.
+-- `edge_key`: a number naming the row (a hash of its grain), which the search carries instead
+-- of the method and `via`.
 -- grain: class_key, only_source, method, target_arn, via_arn
 
 with methods as (
@@ -682,7 +684,7 @@ source_edges as (
     ) as e
 ),
 
-final as (
+all_edges as (
     select
         class_key,
         only_source,
@@ -717,6 +719,13 @@ final as (
         e.trust_statements
     from source_edges as e
     left join members as m on m.principal_arn = e.source_arn
+),
+
+final as (
+    select
+        hash(class_key, only_source, method, target_arn, via_arn) as edge_key,
+        *
+    from all_edges
 )
 
 select * from final

@@ -5,7 +5,8 @@
 -- over int_principal_graph_class_edges, which finds them once per class of sources and says how
 -- (methods, checks, conditionality): an edge with `only_source` is that member's, any other is
 -- handed to every member of its class but its target, and joining a group only to the members
--- not in it yet. `condition_keys`: the request keys a conditional edge still needs.
+-- not in it yet. `condition_keys`: the request keys a conditional edge still needs;
+-- `edge_key`: the class edge's number (int_principal_graph_class_edges).
 -- grain: source_arn, method, target_arn, via_arn
 -- materialized: view
 
@@ -60,7 +61,8 @@ final as (
         e.target_state_known,
         e.actions,
         e.checked,
-        e.trust_statements
+        e.trust_statements,
+        e.edge_key
     from edges as e
     inner join identities as s on s.principal_arn = e.source_arn
     inner join identities as t on t.principal_arn = e.target_arn

@@ -44,12 +44,12 @@ admin_ids as (
 
 graph as materialized (
     -- Every edge out of a non-administrator, read once (the view hands the class edges to the
-    -- members), as numbers with the fields the search compares.
+    -- members), as numbers: the principals' and the class edge's (its method and `via` are
+    -- looked up for the few edges a path may take).
     select
         s.node_id as source_id,
         t.node_id as target_id,
-        e.method,
-        e.via_arn,
+        e.edge_key,
         e.is_self,
         e.makes_target_admin,
         e.is_conditional
@@ -130,32 +130,38 @@ reach(node_id, target_id, hops) as (
     inner join distances as d on d.node_id = e.source_id and d.hops = r.hops + 1
 ),
 
+edge_names as (
+    select edge_key, method, via_arn from int_principal_graph_class_edges
+),
+
 step_options as (
     -- For each (principal, target) the edges that start a shortest path to the target.
-    select r.node_id, r.target_id, g.target_id as next_id, g.method, g.via_arn,
-        g.is_conditional
-    from reach as r
-    inner join live_edges as g on g.source_id = r.node_id
-    inner join reach as n
-        on n.node_id = g.target_id
-        and n.target_id = r.target_id
-        and n.hops = r.hops - 1
-    where r.hops > 0
-        and not g.is_self
-        and not g.makes_target_admin
+    select o.*, k.method, k.via_arn
+    from (
+        select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
+        from reach as r
+        inner join live_edges as g on g.source_id = r.node_id
+        inner join reach as n
+            on n.node_id = g.target_id
+            and n.target_id = r.target_id
+            and n.hops = r.hops - 1
+        where r.hops > 0
+            and not g.is_self
+            and not g.makes_target_admin
 
-    union all
+        union all
 
-    select r.node_id, r.target_id, g.target_id as next_id, g.method, g.via_arn,
-        g.is_conditional
-    from reach as r
-    inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
-    inner join (
-        select * from live_edges where is_self or makes_target_admin
-    ) as g
-        on g.source_id = r.node_id
-        and g.target_id = r.target_id
-    where r.hops = 1
+        select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
+        from reach as r
+        inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
+        inner join (
+            select * from live_edges where is_self or makes_target_admin
+        ) as g
+            on g.source_id = r.node_id
+            and g.target_id = r.target_id
+        where r.hops = 1
+    ) as o
+    inner join edge_names as k on k.edge_key = o.edge_key
 ),
 
 next_steps as materialized (
@@ -165,7 +171,7 @@ next_steps as materialized (
         node_id,
         target_id,
         arg_min(
-            {'next_id': next_id, 'method': method, 'via_arn': via_arn,
+            {'next_id': next_id, 'edge_key': edge_key, 'method': method, 'via_arn': via_arn,
              'is_conditional': is_conditional},
             [is_conditional::int::varchar, method, lpad(next_id::varchar, 12, '0'),
              coalesce(via_arn, '')]
@@ -179,7 +185,8 @@ chosen_edges as materialized (
         s.node_arn as source_arn,
         n.chosen.method as method,
         t.node_arn as target_arn,
-        n.chosen.via_arn as via_arn
+        n.chosen.via_arn as via_arn,
+        n.chosen.edge_key as edge_key
     from next_steps as n
     inner join node_ids as s on s.node_id = n.node_id
     inner join node_ids as t on t.node_id = n.chosen.next_id
@@ -189,45 +196,18 @@ principal_sets as (
     select principal_arn, policy_set_key from int_principal_policy_sets
 ),
 
-chosen_keys as materialized (
-    -- The chosen edges with the source's class and policy set.
-    select c.*, m.class_key, p.policy_set_key
-    from chosen_edges as c
-    inner join principal_sets as p on p.principal_arn = c.source_arn
-    left join int_principal_graph_classes as m on m.principal_arn = c.source_arn
-),
-
 chosen_graph_edges as materialized (
-    -- The chosen edges with their lists, read from the class edges: the one member's, or its
-    -- class's (as the view int_principal_graph_edges hands them out).
+    -- The chosen edges with their lists (read from the class edges by number) and the source's
+    -- policy set.
     select
         c.source_arn,
         c.target_arn,
-        e.* exclude (class_key, only_source, target_arn),
+        e.* exclude (class_key, only_source, target_arn, edge_key),
         c.source_arn = c.target_arn as is_self,
-        c.policy_set_key
-    from int_principal_graph_class_edges as e
-    inner join chosen_keys as c
-        on e.only_source = c.source_arn
-        and e.method = c.method
-        and e.target_arn = c.target_arn
-        and e.via_arn is not distinct from c.via_arn
-
-    union all by name
-
-    select
-        c.source_arn,
-        c.target_arn,
-        e.* exclude (class_key, only_source, target_arn),
-        c.source_arn = c.target_arn as is_self,
-        c.policy_set_key
-    from int_principal_graph_class_edges as e
-    inner join chosen_keys as c
-        on e.class_key = c.class_key
-        and e.method = c.method
-        and e.target_arn = c.target_arn
-        and e.via_arn is not distinct from c.via_arn
-    where e.only_source is null
+        p.policy_set_key
+    from chosen_edges as c
+    inner join int_principal_graph_class_edges as e on e.edge_key = c.edge_key
+    inner join principal_sets as p on p.principal_arn = c.source_arn
 ),
 
 step_actions as (
