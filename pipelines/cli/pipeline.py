@@ -142,6 +142,8 @@ def _run_pipeline(
     max_hops: int,
     workers: int | None,
 ) -> None:
+    import dagster as dg
+
     from pipelines.defs.location import build_definitions
     from pipelines.defs.partitions import CLOUDTRAIL_EPOCH, run_days
     from pipelines.defs.resources import CiemSettings
@@ -182,7 +184,10 @@ def _run_pipeline(
     if workers is None:
         workers = auto_workers(cloudtrail, window, settings.lake)
     shares = min(workers, len(window))
-    defs = build_definitions(settings, days, collect=False, workers=shares)
+    # `ciem` chooses its executors itself, whatever CIEM_EXECUTOR says for the code location.
+    defs = build_definitions(
+        settings, days, collect=False, workers=shares, executor=dg.in_process_executor
+    )
     assets = run_assets(defs)
     _definitions_built()
     log.info(
@@ -295,7 +300,9 @@ def run_job(settings: dict, as_of: str, window_days: int, workers: int, phase: s
         logging.getLogger("dagster").setLevel(logging.ERROR)
     ciem = CiemSettings(**settings)
     days = run_days(date.fromisoformat(as_of), window_days)
-    defs = build_definitions(ciem, days, collect=False, workers=workers)
+    defs = build_definitions(
+        ciem, days, collect=False, workers=workers, executor=dg.in_process_executor
+    )
     job = dg.define_asset_job(
         f"ciem_run_{phase}",
         selection=phase_selection(defs, days, phase),

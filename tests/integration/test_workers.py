@@ -88,10 +88,12 @@ def test_two_workers_on_a_lake_on_s3_give_the_same_tables_as_one(
 
 
 def test_a_failing_share_is_named_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A day the lake cannot take (its folder is a file) fails its share's step process: the
-    run stops with exit code 1 and one line naming the asset."""
+    run stops with exit code 1 and one line naming the asset. (`ciem` picks its executors
+    itself: the code location's CIEM_EXECUTOR, even one it does not know, is not read.)"""
+    monkeypatch.setenv("CIEM_EXECUTOR", "celery")
     lake = tmp_path / "lake"
     blocked = lake / "parquet" / "raw_cloudtrail_events" / "day=2026-11-18"
     blocked.parent.mkdir(parents=True)
