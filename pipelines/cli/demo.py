@@ -53,4 +53,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
         )
     print_summary(Lake.at(lake_dir), date.fromisoformat(DEMO_RUNS[-1]))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB")
+    # With --workers N, each share of the CloudTrail days ran in a step process of its own.
+    child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    workers = f", largest worker process {child_mib:.0f} MiB" if (args.workers or 1) > 1 else ""
+    print(
+        f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB{workers}"
+    )
