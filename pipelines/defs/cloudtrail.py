@@ -11,7 +11,6 @@ Why shares of days rather than one op per day: an op on another process or pod c
 start (importing Dagster and loading the definitions, 2-4 s here); a CloudTrail day of a small
 organization lands in a fraction of that."""
 
-
 import json
 import time
 from datetime import date
