@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-condition-agreement bench-bad-input bench-scale lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-condition-agreement bench-bad-input bench-scale bench-workers lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -75,6 +75,11 @@ bench-scale: $(STAMP)
 # bench/data/) beside the `xargs -P 2 zcat` floor of the same files, medians of 3.
 bench-cloudtrail: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(BIN)/python bench/bench_cloudtrail.py --events 2000000 --days 15 --repeat 3
+
+# `ciem demo` and `ciem run` on 300,000 generated CloudTrail events: --workers 1 against 2 (median
+# of 3, peak RSS of the process tree).
+bench-workers: $(STAMP)
+	$(BIN)/python bench/bench_workers.py --workers 2 --repeat 3 --events 300000
 
 # The explorer with 10,000 generated detections: group-by switches and panel openings in Chromium.
 bench-explorer: $(STAMP) chromium

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import logging
 import os
 import sys
 import warnings
@@ -15,7 +14,7 @@ from pipelines.cli.demo import add_demo_parser
 from pipelines.cli.explain import add_explain_parser
 from pipelines.cli.explorer import add_explorer_parser
 from pipelines.cli.export import add_export_parser
-from pipelines.cli.options import CiemError, UsageError
+from pipelines.cli.options import CiemError, UsageError, setup_logging
 from pipelines.cli.paths import add_paths_parser
 from pipelines.cli.query import add_query_parser
 from pipelines.cli.run import add_run_parser
@@ -52,15 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     for add_parser in COMMANDS:
         add_parser(sub)
     return parser
-
-
-def _setup_logging(verbose: bool) -> None:
-    log = logging.getLogger("ciem")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    log.handlers[:] = [handler]
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False
 
 
 def _error_text(exc: Exception) -> str:
@@ -108,7 +98,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if not args.debug:
         # Dagster flags beta parameters (backfill_policy) on every load; not the user's concern.
         warnings.filterwarnings("ignore", message=".*is currently in beta.*")
-    _setup_logging(args.debug)
+    setup_logging(args.debug)
     if not 0 <= getattr(args, "gap_threshold", 0.4) < 1:
         print("ciem: error: --gap-threshold must be a share from 0 to below 1", file=sys.stderr)
         return 2

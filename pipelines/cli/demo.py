@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipelines.cli.options import add_lake_args
+from pipelines.cli.options import add_lake_args, add_workers_arg
 from pipelines.cli.pipeline import print_summary, run_pipeline
 from pipelines.lib.lake import Lake
 
@@ -22,7 +22,7 @@ DEMO_RUNS = ("2026-11-19", "2026-11-20")
 
 
 def add_demo_parser(subparsers: Any) -> None:
-    """Register `ciem demo [--lake DIR]`."""
+    """Register `ciem demo [--lake DIR] [--workers N]`."""
     demo = subparsers.add_parser(
         "demo",
         help="run the whole pipeline on the embedded demo organization",
@@ -32,6 +32,7 @@ def add_demo_parser(subparsers: Any) -> None:
             "prints the detections per rule, the time and the peak memory."
         ),
     )
+    add_workers_arg(demo)
     add_lake_args(demo)
     demo.set_defaults(func=cmd_demo)
 
@@ -48,7 +49,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
             lake_dir,
             debug=args.debug,
             snapshot_root=DEMO_DIR / "snapshots",
+            workers=args.workers,
         )
     print_summary(Lake.at(lake_dir), date.fromisoformat(DEMO_RUNS[-1]))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB")
+    # With --workers N, each share of the CloudTrail days ran in a step process of its own.
+    child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    workers = f", largest worker process {child_mib:.0f} MiB" if (args.workers or 1) > 1 else ""
+    print(
+        f"\nciem demo: {time.monotonic() - started:.1f} s, peak memory {peak_mib:.0f} MiB{workers}"
+    )

@@ -1,6 +1,9 @@
 """Options and errors every `ciem` sub-command shares: --lake, --debug, day counts, ports."""
 
 import argparse
+import logging
+import os
+import sys
 
 from pipelines.lib.lake import Lake, LakeSyncError, lake_location
 
@@ -11,6 +14,37 @@ class UsageError(Exception):
 
 class CiemError(Exception):
     """An error the user can act on: printed as one line (a traceback only with --debug)."""
+
+
+def setup_logging(verbose: bool) -> None:
+    """The `ciem` progress lines on stderr (also in each step process of `--workers N`)."""
+    log = logging.getLogger("ciem")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
+def workers(value: str) -> int:
+    """A number of worker processes, at least 1."""
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of workers, at least 1: {value!r}")
+    return int(value)
+
+
+def add_workers_arg(parser: argparse.ArgumentParser) -> None:
+    cores = os.cpu_count() or 1
+    parser.add_argument(
+        "--workers",
+        type=workers,
+        default=None,
+        metavar="N",
+        help="CloudTrail days landed and aggregated at once: the window's days in N shares, "
+        "each in its own process (Dagster's multiprocess executor); 1 runs everything in this "
+        f"process (default: the machine's cores, {cores}, at most one per 64 MiB of the "
+        "window's CloudTrail; 1 for a lake on S3)",
+    )
 
 
 def add_debug_arg(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -37,7 +38,13 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
     import dagster as dg
 
     result = dg.materialize(assets, run_config=QUIET_DAGSTER, raise_on_error=False, **kwargs)
-    for check in result.get_asset_check_evaluations():
+    _check_result(result, debug)
+
+
+def _check_result(result: object, debug: bool) -> None:
+    """Failed checks as warnings; a failed run as a CiemError naming the asset (a step of a
+    graph-backed asset, `raw_cloudtrail_events.land_days_1`, is named by its asset)."""
+    for check in result.get_asset_check_evaluations():  # type: ignore[attr-defined]
         if not check.passed:
             rows = check.metadata.get("offending_rows")
             count = rows.value if rows is not None else "?"
@@ -45,9 +52,9 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
                 f"✗ check {check.asset_key.to_user_string()}:{check.check_name} failed "
                 f"({count} offending rows)"
             )
-    if result.success:
+    if result.success:  # type: ignore[attr-defined]
         return
-    for event in result.get_step_failure_events():
+    for event in result.get_step_failure_events():  # type: ignore[attr-defined]
         error = event.step_failure_data.error
         cause = (
             error.cause
@@ -59,8 +66,9 @@ def _materialize(assets: list, debug: bool = False, **kwargs: object) -> None:
         message = _user_message((cause.message if cause else "failed").strip().splitlines()[0])
         if cause is not None and cause.cls_name == "ModelsFailed":
             raise CiemError(message)  # the SQL models' step names each failed model itself
-        raise CiemError(f"asset {event.step_key} failed: {message}")
-    for event in result.all_events:  # a resource that could not start (a lake on S3 unreachable)
+        raise CiemError(f"asset {event.step_key.split('.')[0]} failed: {message}")
+    for event in result.all_events:  # type: ignore[attr-defined]
+        # a resource that could not start (a lake on S3 unreachable)
         error = getattr(event.event_specific_data, "error", None)
         if event.event_type_value == "RESOURCE_INIT_FAILURE" and error is not None:
             if debug:
@@ -83,15 +91,18 @@ def run_pipeline(
     suppressions: str | None = None,
     snapshot_root: Path | None = None,
     max_hops: int = 5,
+    workers: int | None = 1,
 ) -> None:
-    """Materialize every asset of the code location for one as-of day, in process: the
-    reference tables, then the window's CloudTrail days (one run over the partition range),
-    then the as-of day's snapshot and every model. The definitions are those of the UI, built
-    for this as-of day and window (`run_days`)."""
+    """Materialize every asset of the code location for one as-of day: the reference tables,
+    then the window's CloudTrail days (one run over the partition range, in `workers` shares
+    at once on the multiprocess executor when more than 1; None: `auto_workers`), then the
+    as-of day's snapshot and every model, in process. The definitions are those of the UI,
+    built for this as-of day, window and number of workers (`run_days`)."""
     with _long_lived_frozen():
         _run_pipeline(
             snapshot, cloudtrail, as_of, window_days, lake_dir, gap_threshold, debug,
             full_refresh, unused_days, key_rotation_days, suppressions, snapshot_root, max_hops,
+            workers,
         )  # fmt: skip
 
 
@@ -129,13 +140,13 @@ def _run_pipeline(
     suppressions: str | None,
     snapshot_root: Path | None,
     max_hops: int,
+    workers: int | None,
 ) -> None:
     import dagster as dg
 
     from pipelines.defs.location import build_definitions
     from pipelines.defs.partitions import CLOUDTRAIL_EPOCH, run_days
     from pipelines.defs.resources import CiemSettings
-    from pipelines.defs.schedules import is_freshness_check
     from pipelines.lib.land.cloudtrail import CloudTrailSource
     from pipelines.lib.land.sources import SnapshotNotFound
 
@@ -170,44 +181,187 @@ def _run_pipeline(
             f"{CLOUDTRAIL_EPOCH} (CIEM_CLOUDTRAIL_START; CloudTrail began in November 2013)"
         )
     days = run_days(as_of, window_days)
-    defs = build_definitions(settings, days, collect=False)
-    # The freshness checks judge a deployment over time (is yesterday there by 06:00?); the
-    # daemon's sensor evaluates them. A one-off run of a given as-of day has nothing to judge.
-    assets = [*defs.assets, *(c for c in defs.asset_checks or [] if not is_freshness_check(c))]
-    graph = defs.resolve_asset_graph()
+    if workers is None:
+        workers = auto_workers(cloudtrail, window, settings.lake)
+    shares = min(workers, len(window))
+    # `ciem` chooses its executors itself, whatever CIEM_EXECUTOR says for the code location.
+    defs = build_definitions(
+        settings, days, collect=False, workers=shares, executor=dg.in_process_executor
+    )
+    assets = run_assets(defs)
     _definitions_built()
-    by_days = {
-        name: dg.AssetSelection.assets(
-            *(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == partitions)
-        )
-        for name, partitions in (("cloudtrail", days.cloudtrail_days), ("as_of", days.as_of_days))
-    }
-    reference = dg.AssetSelection.groups("reference")
-    log.info(f"ciem run: as of {as_of} (window {window[0]} .. {window[-1]}), lake {lake_dir}")
+    log.info(
+        f"ciem run: as of {as_of} (window {window[0]} .. {window[-1]}), lake {lake_dir}"
+        + (f", {workers} workers" if workers > 1 else "")
+    )
     log.info("landing the reference tables")
     resources = {"ciem": settings}
-    _materialize(assets, debug, selection=reference, resources=resources)
-    log.info(f"landing {len(window)} CloudTrail days from {cloudtrail}")
     _materialize(
-        assets,
-        debug,
-        selection=by_days["cloudtrail"],
-        resources=resources,
-        tags={
-            "dagster/asset_partition_range_start": window[0].isoformat(),
-            "dagster/asset_partition_range_end": window[-1].isoformat(),
-        },
+        assets, debug, selection=phase_selection(defs, days, "reference"), resources=resources
     )
+    log.info(f"landing {len(window)} CloudTrail days from {cloudtrail}")
+    window_tags = {
+        "dagster/asset_partition_range_start": window[0].isoformat(),
+        "dagster/asset_partition_range_end": window[-1].isoformat(),
+    }
+    if shares > 1:
+        # The days' shares run at once, each step in its own process (Dagster's multiprocess
+        # executor); the other phases have one step at a time and stay in this process.
+        _materialize_multiprocess(
+            "cloudtrail", settings, as_of, window_days, shares, debug, window_tags
+        )
+    else:
+        _materialize(
+            assets,
+            debug,
+            selection=phase_selection(defs, days, "cloudtrail"),
+            resources=resources,
+            tags=window_tags,
+        )
     log.info(f"landing the snapshot {snapshot_dir} and building the models")
     _materialize(
         assets,
         debug,
-        selection=by_days["as_of"],
+        selection=phase_selection(defs, days, "as_of"),
         resources=resources,
         partition_key=as_of.isoformat(),
     )
-    rest = dg.AssetSelection.all() - reference - by_days["cloudtrail"] - by_days["as_of"]
-    _materialize(assets, debug, selection=rest, resources=resources)
+    _materialize(assets, debug, selection=phase_selection(defs, days, "rest"), resources=resources)
+
+
+PHASES = ("reference", "cloudtrail", "as_of", "rest")
+# `--workers` by default: a share of the window's CloudTrail smaller than this lands faster in
+# this process than a step process starts (importing Dagster, loading the definitions: 2-4 s).
+SHARE_MIN_BYTES = 64 * 1024 * 1024
+
+
+def auto_workers(cloudtrail: str | Path, window: list[date], lake: Lake) -> int:
+    """Workers when `--workers` is not given: the machine's cores, at most one per
+    `SHARE_MIN_BYTES` of the window's CloudTrail files; 1 on a lake on S3, whose steps take
+    the lake's lock in turn (nothing would run at once)."""
+    from pipelines.lib.land.cloudtrail import CloudTrailSource
+
+    if lake.url:
+        return 1
+    source = CloudTrailSource(cloudtrail)
+    sizes = {o.key: o.size for day in window for o in source.objects_for_day(day)}
+    return max(1, min(os.cpu_count() or 1, sum(sizes.values()) // SHARE_MIN_BYTES))
+
+
+def run_assets(defs: object) -> list:
+    """The assets and checks `ciem run` materializes. The freshness checks judge a deployment
+    over time (is yesterday there by 06:00?); the daemon's sensor evaluates them. A one-off run
+    of a given as-of day has nothing to judge."""
+    from pipelines.defs.schedules import is_freshness_check
+
+    checks = defs.asset_checks or []  # type: ignore[attr-defined]
+    return [*defs.assets, *(c for c in checks if not is_freshness_check(c))]  # type: ignore[attr-defined]
+
+
+def phase_selection(defs: object, days: object, phase: str) -> object:
+    """The assets of one phase of `ciem run`: the reference tables, the window's CloudTrail
+    days, the as-of day (snapshot and models), then the rest (the explorer report)."""
+    import dagster as dg
+
+    graph = defs.resolve_asset_graph()  # type: ignore[attr-defined]
+    by_days = {
+        name: dg.AssetSelection.assets(
+            *(k for k in graph.get_all_asset_keys() if graph.get(k).partitions_def == partitions)
+        )
+        for name, partitions in (
+            ("cloudtrail", days.cloudtrail_days),  # type: ignore[attr-defined]
+            ("as_of", days.as_of_days),  # type: ignore[attr-defined]
+        )
+    }
+    reference = dg.AssetSelection.groups("reference")
+    if phase == "reference":
+        return reference
+    if phase in by_days:
+        return by_days[phase]
+    return dg.AssetSelection.all() - reference - by_days["cloudtrail"] - by_days["as_of"]
+
+
+def run_job(settings: dict, as_of: str, window_days: int, workers: int, phase: str, debug: bool):
+    """The job of one phase of `ciem run`, rebuilt from plain values: Dagster's multiprocess
+    executor calls this in every step process (a reconstructable job), so each step runs the
+    same definitions with the same settings and writes the lake owner-only."""
+    import dagster as dg
+
+    from pipelines.cli.options import setup_logging
+    from pipelines.defs.location import build_definitions
+    from pipelines.defs.partitions import run_days
+    from pipelines.defs.resources import CiemSettings
+    from pipelines.lib.lake import set_private_umask
+
+    set_private_umask()
+    setup_logging(debug)  # the steps' progress lines, as in process
+    if not debug:  # as `ciem` itself (cli/app.py); the executor's own events stay quiet
+        warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+        logging.getLogger("dagster").setLevel(logging.ERROR)
+    ciem = CiemSettings(**settings)
+    days = run_days(date.fromisoformat(as_of), window_days)
+    defs = build_definitions(
+        ciem, days, collect=False, workers=workers, executor=dg.in_process_executor
+    )
+    job = dg.define_asset_job(
+        f"ciem_run_{phase}",
+        selection=phase_selection(defs, days, phase),
+        executor_def=dg.multiprocess_executor,
+    )
+    return dg.Definitions(
+        assets=run_assets(defs), jobs=[job], resources={"ciem": ciem}
+    ).resolve_job_def(job.name)
+
+
+def _materialize_multiprocess(
+    phase: str,
+    settings: object,
+    as_of: date,
+    window_days: int,
+    workers: int,
+    debug: bool,
+    tags: dict[str, str],
+) -> None:
+    """One phase on Dagster's multiprocess executor, at most `workers` steps at once, on a
+    temporary persistent instance (a DAGSTER_HOME of its own, removed afterwards)."""
+    import tempfile
+
+    import dagster as dg
+
+    values = {name: getattr(settings, name) for name in type(settings).model_fields}
+    job = dg.build_reconstructable_job(
+        "pipelines.cli.pipeline",
+        "run_job",
+        reconstructable_kwargs={
+            "settings": values,
+            "as_of": as_of.isoformat(),
+            "window_days": window_days,
+            "workers": workers,
+            "phase": phase,
+            "debug": debug,
+        },
+    )
+    run_config = {**QUIET_DAGSTER, "execution": {"config": {"max_concurrent": workers}}}
+    with (
+        tempfile.TemporaryDirectory(prefix="ciem-dagster-") as home,
+        dg.DagsterInstance.local_temp(home, overrides=_TEMP_INSTANCE) as instance,
+    ):
+        result = dg.execute_job(
+            job, instance=instance, run_config=run_config, tags=tags, raise_on_error=False
+        )
+        _check_result(result, debug)
+
+
+# The temporary instance keeps no copy of the steps' output (they print to this terminal), and
+# the executor's own events (a step process started) stay out of it, as in process.
+_TEMP_INSTANCE = {
+    "python_logs": {"python_log_level": "ERROR"},
+    "compute_logs": {
+        "module": "dagster._core.storage.noop_compute_log_manager",
+        "class": "NoOpComputeLogManager",
+    },
+    "telemetry": {"enabled": False},
+}
 
 
 def params_window(as_of: date, window_days: int) -> list[date]:

@@ -11,6 +11,7 @@ from pipelines.cli.options import (
     add_lake_args,
     add_suppressions_arg,
     add_usage_args,
+    add_workers_arg,
     days,
 )
 from pipelines.cli.pipeline import print_summary, run_pipeline
@@ -75,6 +76,7 @@ def add_run_parser(subparsers: Any) -> None:
     )
     add_usage_args(run)
     add_suppressions_arg(run)
+    add_workers_arg(run)
     add_lake_args(run)
     run.set_defaults(func=cmd_run)
 
@@ -95,5 +97,6 @@ def cmd_run(args: argparse.Namespace) -> None:
         suppressions=args.suppressions,
         snapshot_root=Path(args.snapshot_root) if args.snapshot_root else None,
         max_hops=args.max_hops,
+        workers=args.workers,
     )
     print_summary(Lake.at(lake_dir), args.as_of)

@@ -12,14 +12,11 @@ import pyarrow as pa
 from pipelines.defs.partitions import Days
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.lake import temp_path_for, write_parquet
-from pipelines.lib.land.cloudtrail import CloudTrailSource
-from pipelines.lib.land.cloudtrail_landing import WorkerPool, land_day
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS, read_snapshot
 from pipelines.lib.land.sources import SnapshotNotFound
 from pipelines.lib.reference.catalog import catalog_version, load_catalog
 from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
-from pipelines.lib.warehouse.daily import DAILY_MODELS, build_daily, daily_model
 
 log = logging.getLogger("ciem")
 
@@ -79,8 +76,8 @@ def report(name: str, rows: int, started: float, detail: str = "") -> None:
 
 
 def build_landing(days: Days) -> list[dg.AssetsDefinition]:
-    """The landing assets for the code location's days: the snapshot per as-of day, CloudTrail
-    and its daily aggregates per delivery day."""
+    """The snapshot per as-of day (CloudTrail and its daily aggregates per delivery day are in
+    `defs/cloudtrail.py`)."""
 
     @dg.multi_asset(
         specs=[
@@ -145,93 +142,7 @@ def build_landing(days: Days) -> list[dg.AssetsDefinition]:
                 },
             )
 
-    @dg.asset(
-        partitions_def=days.cloudtrail_days,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name="landing",
-        kinds={"parquet"},
-    )
-    def raw_cloudtrail_events(
-        context: dg.AssetExecutionContext, ciem: CiemSettings
-    ) -> dg.MaterializeResult:
-        """CloudTrail records of one UTC day (files delivered that day), typed, Parquet per day.
-
-        Reads a local folder or an S3 prefix; only objects not yet in the day's manifest are
-        read and appended (a full refresh rebuilds the day). requestParameters /
-        responseElements stay JSON text. Corrupt files and malformed records go to the
-        `quarantine` table.
-        """
-        source = CloudTrailSource(ciem.cloudtrail_dir)
-        if not source.exists():
-            raise FileNotFoundError(f"CloudTrail location not found: {ciem.cloudtrail_dir}")
-        lake = ciem.lake
-        totals = {"records": 0, "objects_read": 0, "quarantined": 0}
-        modes: dict[str, int] = {}
-        with WorkerPool() as pool:
-            results = []
-            for key in context.partition_keys:
-                started = time.monotonic()
-                day = date.fromisoformat(key)
-                result = land_day(source, lake, day, ciem.cloudtrail_full_refresh, pool)
-                results.append(result)
-                write_json(
-                    {"day": key, "objects": result.objects_total, "mode": result.mode},
-                    lake.cloudtrail_landed_path(day),
-                )
-                report(
-                    f"raw_cloudtrail_events[{key}]",
-                    result.records,
-                    started,
-                    f"({result.mode}: {result.objects_read} of {result.objects_total} files read, "
-                    f"{result.quarantined} quarantined)",
-                )
-        for result in results:
-            totals["records"] += result.records
-            totals["objects_read"] += result.objects_read
-            totals["quarantined"] += result.quarantined
-            modes[result.mode] = modes.get(result.mode, 0) + 1
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": totals["records"],
-                "days": len(context.partition_keys),
-                "days_by_mode": dg.MetadataValue.json(modes),
-                "objects_read": totals["objects_read"],
-                "quarantined": totals["quarantined"],
-            }
-        )
-
-    @dg.multi_asset(
-        specs=[
-            dg.AssetSpec(
-                name,
-                group_name="landing",
-                kinds={"duckdb", "parquet"},
-                deps=["raw_cloudtrail_events", "ref_event_action_map", "ref_error_codes"],
-                partitions_def=days.cloudtrail_days,
-                description=daily_model(name).description,
-                automation_condition=UPSTREAM_CHANGED,
-            )
-            for name in DAILY_MODELS
-        ],
-        partitions_def=days.cloudtrail_days,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        can_subset=False,
-    )
-    def cloudtrail_daily_aggregates(context: dg.AssetExecutionContext, ciem: CiemSettings):
-        """Per-day aggregates of CloudTrail (`sql/daily/*.sql`), so the usage window reads a few
-        small partitions instead of raw events."""
-        lake = ciem.lake
-        rows = dict.fromkeys(DAILY_MODELS, 0)
-        for key in context.partition_keys:
-            started = time.monotonic()
-            counts = build_daily(lake, date.fromisoformat(key))
-            for name, n in counts.items():
-                rows[name] += n
-            report(f"usage_daily[{key}]", counts["usage_daily"], started)
-        for name in DAILY_MODELS:
-            yield dg.MaterializeResult(asset_key=name, metadata={"dagster/row_count": rows[name]})
-
-    return [iam_snapshot, raw_cloudtrail_events, cloudtrail_daily_aggregates]
+    return [iam_snapshot]
 
 
 @dg.asset(group_name="reference", kinds={"parquet"})

@@ -7,8 +7,10 @@ import os
 
 import dagster as dg
 
+from pipelines.defs.cloudtrail import build_cloudtrail
 from pipelines.defs.collect import iam_snapshot_collected
 from pipelines.defs.event_map import ref_event_action_map
+from pipelines.defs.executor import executor_from_env, workers_setting
 from pipelines.defs.explorer import explorer_report
 from pipelines.defs.landing import build_landing, ref_iam_actions, reference_tables
 from pipelines.defs.models import build_models, ref_suppressions
@@ -34,12 +36,20 @@ def location_days(settings: CiemSettings) -> Days:
 
 
 def build_definitions(
-    settings: CiemSettings, days: Days | None = None, collect: bool | None = None
+    settings: CiemSettings,
+    days: Days | None = None,
+    collect: bool | None = None,
+    workers: int | None = None,
+    executor: dg.ExecutorDefinition | None = None,
 ) -> dg.Definitions:
+    """The code location. `workers` (default `CIEM_WORKERS`) is how many shares the CloudTrail
+    days of a run are landed and aggregated in; `executor` (default `CIEM_EXECUTOR`) runs the
+    steps (`defs/executor.py`)."""
     days = days or location_days(settings)
     collect = collection_configured() if collect is None else collect
     assets = [
         *build_landing(days),
+        *build_cloudtrail(days, workers_setting() if workers is None else workers),
         ref_iam_actions,
         reference_tables,
         ref_event_action_map,
@@ -70,5 +80,5 @@ def build_definitions(
         schedules=schedules,
         sensors=sensors,
         resources={"ciem": settings},
-        executor=dg.in_process_executor,
+        executor=executor or executor_from_env(),
     )

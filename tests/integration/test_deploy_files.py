@@ -7,6 +7,7 @@ import configparser
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pipelines.defs.resources import settings_from_env
@@ -70,3 +71,33 @@ def test_the_helm_values_name_the_code_location_and_its_module() -> None:
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     assert "dagster==1.13.27" in pyproject
     assert "1.13.27" in (DEPLOY / "helm" / "values.yaml").read_text()
+
+
+def test_the_helm_values_run_the_definitions_on_the_kubernetes_executor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The code location's env in the values selects dagster-k8s's executor and a valid share
+    count; run and step pods inherit it (includeConfigInLaunchedRuns); Postgres holds the runs;
+    the lake is in a bucket with IRSA credentials. The definitions build with that env."""
+    from pipelines.defs.executor import executor_name, workers_setting
+    from pipelines.defs.location import build_definitions
+
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    env = {e["name"]: e["value"] for e in deployment["env"]}
+    assert set(env) <= _settings_read_by_the_code()
+    assert executor_name(env) == "k8s"
+    assert workers_setting(env) == 4
+    assert env["CIEM_LAKE"].startswith("s3://")
+    assert deployment["includeConfigInLaunchedRuns"]["enabled"] is True
+    assert "eks.amazonaws.com/role-arn" in deployment["serviceAccount"]["annotations"]
+    assert values["postgresql"]["enabled"] is True
+    assert values["runLauncher"]["config"]["k8sRunLauncher"]["envConfigMaps"] == [
+        {"name": "ciem-settings"}
+    ]
+    for name, value in env.items():
+        if name != "CIEM_LAKE":  # the bucket is not reachable here
+            monkeypatch.setenv(name, value)
+    defs = build_definitions(settings_from_env())
+    for job in ("ciem_nightly", "ciem_models"):
+        assert defs.resolve_job_def(job).executor_def.name == "k8s"
