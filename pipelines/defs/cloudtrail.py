@@ -23,7 +23,7 @@ from pipelines.defs.partitions import Days
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.land.cloudtrail import CloudTrailSource
 from pipelines.lib.land.cloudtrail_landing import DEFAULT_WORKERS, WorkerPool, land_day
-from pipelines.lib.warehouse.daily import DAILY_MODELS, build_daily, daily_model
+from pipelines.lib.warehouse.daily import DAILY_MODELS, daily_builder, daily_model
 
 
 def share(keys: list[str], workers: int, index: int) -> list[str]:
@@ -94,11 +94,11 @@ def _aggregate_op(index: int, workers: int) -> dg.OpDefinition:
     @dg.op(name=f"aggregate_days_{index}", ins={"after": dg.In(dg.Nothing)}, out=dg.Out(dg.Nothing))
     def aggregate_days(context: dg.OpExecutionContext, ciem: CiemSettings) -> None:
         """Build the daily aggregates of this op's share of the run's CloudTrail days."""
-        lake = ciem.lake
-        for key in share(context.partition_keys, workers, index):
-            started = time.monotonic()
-            counts = build_daily(lake, date.fromisoformat(key))
-            report(f"usage_daily[{key}]", counts["usage_daily"], started)
+        with daily_builder(ciem.lake) as build_daily:
+            for key in share(context.partition_keys, workers, index):
+                started = time.monotonic()
+                counts = build_daily(date.fromisoformat(key))
+                report(f"usage_daily[{key}]", counts["usage_daily"], started)
 
     return aggregate_days
 
