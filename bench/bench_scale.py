@@ -2,7 +2,7 @@
 `cloudsplaining scan` over the same accounts in the same run.
 
     .venv/bin/python bench/bench_scale.py [--accounts 10,100] [--repeat 3]
-        [--cloudsplaining PATH] [--cloudsplaining-accounts N]
+        [--cloudsplaining PATH] [--cloudsplaining-accounts N] [--baseline CHECKOUT]
 
 For each size: generates (once, cached in bench/data/) the adversarial organization of
 `bench/adversarial_org.py` (N accounts x 1,000 principals), runs `ciem run` on it with an empty
@@ -10,7 +10,10 @@ CloudTrail folder `--repeat` times, each in a fresh lake, and reports the median
 peak RSS of the whole process tree (the sum of the RSS of the process and all its descendants,
 sampled from /proc every 50 ms). Then runs `cloudsplaining scan` on each account's
 authorization details of the smallest size (one process per account, one after the other) and
-reports the sum of their wall times and the largest peak, and the ratios. Writes the table to
+reports the sum of their wall times and the largest peak, and the ratios. `--baseline CHECKOUT`
+also runs `ciem run` from another checkout (e.g. a worktree of `main`) on the same organizations,
+alternating with this one, and reports the ratio. The slowest models of the last run of each
+size (the models step logs each model's time) are listed under the table. Writes the table to
 bench/results/bench_scale.md. The machine may be shared: compare the ratios, measured in the same
 run, rather than the absolute figures.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -91,18 +95,30 @@ def organization(accounts: int, principals: int) -> tuple[Path, list[Path]]:
     return snapshot, files
 
 
-def ciem_run(snapshot: Path, work: Path) -> tuple[float, int, str]:
+def ciem_run(snapshot: Path, work: Path, code: Path = ROOT) -> tuple[float, int, str]:
+    """`ciem run` of the checkout `code` on the snapshot, in a fresh lake."""
     cloudtrail = work / "no-cloudtrail"
     cloudtrail.mkdir(exist_ok=True)
     lake = work / "lake"
     shutil.rmtree(lake, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(code)}
     cmd = [sys.executable, "-m", "pipelines.cli", "run", "--snapshot", str(snapshot)]
     cmd += ["--cloudtrail", str(cloudtrail), "--as-of", AS_OF, "--lake", str(lake)]
     try:
         return measured(cmd, env)
     finally:
         shutil.rmtree(lake, ignore_errors=True)
+
+
+MODEL_LINE = re.compile(r"^✓ (\S+)\s+([\d,]+) rows\s+([\d.]+)s", re.MULTILINE)
+
+
+def slowest_models(output: str, count: int = 8) -> str:
+    """The `count` slowest models of a run's output, as `name s (rows)`."""
+    found = [
+        (float(t), name, rows) for name, rows, t in MODEL_LINE.findall(output.replace("\r", "\n"))
+    ]
+    return ", ".join(f"{n} {t:.0f} s ({r} rows)" for t, n, r in sorted(found, reverse=True)[:count])
 
 
 def cloudsplaining(exe: str, files: list[Path], work: Path) -> tuple[float, int]:
@@ -129,6 +145,11 @@ def main() -> None:
         type=int,
         help="scan only this many accounts of the smallest size (default: all of them)",
     )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. a worktree of main) to run on the same organizations",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.accounts.split(",")]
     lines = [
@@ -139,20 +160,47 @@ def main() -> None:
         "|---:|---:|---:|---|---:|",
     ]
     results: dict[int, tuple[float, int]] = {}
+    baseline: dict[int, tuple[float, int]] = {}
+    notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for accounts in sizes:
             snapshot, _ = organization(accounts, args.principals)
-            walls, peaks = [], []
+            walls, peaks, base_walls, base_peaks = [], [], [], []
+            output = base_output = ""
             for _ in range(args.repeat):
-                wall, peak, _ = ciem_run(snapshot, work)
+                wall, peak, output = ciem_run(snapshot, work)
                 walls.append(wall)
                 peaks.append(peak)
                 print(f"  {accounts} accounts: {wall:.1f} s, {peak / 2**20:,.0f} MiB", flush=True)
+                if args.baseline:
+                    wall, peak, base_output = ciem_run(snapshot, work, args.baseline)
+                    base_walls.append(wall)
+                    base_peaks.append(peak)
+                    print(f"  baseline: {wall:.1f} s, {peak / 2**20:,.0f} MiB", flush=True)
             results[accounts] = (statistics.median(walls), max(peaks))
             lines.append(
                 f"| {accounts} | {accounts * args.principals:,} | {statistics.median(walls):.1f} "
                 f"| {', '.join(f'{w:.1f}' for w in walls)} | {max(peaks) / 2**20:,.0f} |"
+            )
+            notes.append(f"slowest models, {accounts} accounts: {slowest_models(output)}")
+            if args.baseline:
+                baseline[accounts] = (statistics.median(base_walls), max(base_peaks))
+                lines.append(
+                    f"| {accounts} (baseline) | {accounts * args.principals:,} "
+                    f"| {statistics.median(base_walls):.1f} "
+                    f"| {', '.join(f'{w:.1f}' for w in base_walls)} "
+                    f"| {max(base_peaks) / 2**20:,.0f} |"
+                )
+                notes.append(
+                    f"slowest models, {accounts} accounts, baseline: {slowest_models(base_output)}"
+                )
+        lines += ["", *notes]
+        for accounts, (wall, peak) in baseline.items():
+            ours, our_peak = results[accounts]
+            lines.append(
+                f"\n{accounts} accounts vs the baseline {args.baseline}: time x{ours / wall:.2f}, "
+                f"peak RSS x{our_peak / peak:.2f}"
             )
         base = min(sizes)
         for accounts in sizes:

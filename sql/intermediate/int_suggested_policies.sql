@@ -20,8 +20,15 @@ insights as (
     select * from permission_insights
 ),
 
+used_insights as (
+    select * from insights where usage_status = 'used'
+),
+
 effective as (
+    -- only the used (principal, action) pairs: a semi join against the few used rows, never a
+    -- hash table of every effective permission
     select principal_arn, action, granted_resources from effective_permissions
+    semi join used_insights as u using (principal_arn, action)
 ),
 
 used as (
@@ -36,11 +43,10 @@ used as (
                 then ['*']
             else list_sort(list_distinct(e.granted_resources))
         end as resources
-    from insights as i
+    from used_insights as i
     inner join effective as e
         on e.principal_arn = i.principal_arn
         and e.action = i.action
-    where i.usage_status = 'used'
 ),
 
 statement_parts as (
@@ -86,16 +92,33 @@ documents as (
     group by principal_arn
 ),
 
-review as (
+catalog_versions as (
+    select principal_arn, any_value(catalog_version) as catalog_version
+    from insights
+    group by principal_arn
+),
+
+review_lists as (
+    -- the lists read only used and unobservable rows (most rows are unused)
     select
         principal_arn,
         list_sort(list(action_name) filter (where usage_status = 'unobservable'))
             as unobservable_actions,
         list_sort(list(action_name) filter (where usage_status = 'used' and is_conditional))
-            as conditional_used_actions,
-        any_value(catalog_version) as catalog_version
+            as conditional_used_actions
     from insights
+    where usage_status in ('used', 'unobservable')
     group by principal_arn
+),
+
+review as (
+    select
+        v.principal_arn,
+        l.unobservable_actions,
+        l.conditional_used_actions,
+        v.catalog_version
+    from catalog_versions as v
+    left join review_lists as l on l.principal_arn = v.principal_arn
 ),
 
 final as (

@@ -22,7 +22,10 @@ usage as (
 ),
 
 effective as (
+    -- only the used (principal, action) pairs: a semi join against the window's few successful
+    -- calls, never a hash table of every effective permission
     select principal_arn, action from effective_permissions
+    semi join usage as u using (principal_arn, action)
 ),
 
 catalog as (
