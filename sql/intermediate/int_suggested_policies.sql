@@ -16,12 +16,11 @@ with identities as (
     where principal_type in ('user', 'role') and not is_service_linked
 ),
 
-insights as (
-    select * from permission_insights
-),
-
 used_insights as (
-    select * from insights where usage_status = 'used'
+    -- permission_insights is read by each CTE for its own columns and rows (a CTE named twice
+    -- is materialized whole: every principal's every action)
+    select principal_arn, action, service, action_name from permission_insights
+    where usage_status = 'used'
 ),
 
 effective as (
@@ -92,33 +91,16 @@ documents as (
     group by principal_arn
 ),
 
-catalog_versions as (
-    select principal_arn, any_value(catalog_version) as catalog_version
-    from insights
-    group by principal_arn
-),
-
-review_lists as (
-    -- the lists read only used and unobservable rows (most rows are unused)
+review as (
     select
         principal_arn,
         list_sort(list(action_name) filter (where usage_status = 'unobservable'))
             as unobservable_actions,
         list_sort(list(action_name) filter (where usage_status = 'used' and is_conditional))
-            as conditional_used_actions
-    from insights
-    where usage_status in ('used', 'unobservable')
+            as conditional_used_actions,
+        any_value(catalog_version) as catalog_version
+    from permission_insights
     group by principal_arn
-),
-
-review as (
-    select
-        v.principal_arn,
-        l.unobservable_actions,
-        l.conditional_used_actions,
-        v.catalog_version
-    from catalog_versions as v
-    left join review_lists as l on l.principal_arn = v.principal_arn
 ),
 
 final as (
