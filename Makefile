@@ -12,15 +12,15 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 setup: $(STAMP) chromium
 
+# The last step compiles the bytecode of every installed package and of pipelines/: uv installs
+# sources only, and where PYTHONDONTWRITEBYTECODE is set (containers, CI) Python would compile
+# Dagster's ~2,000 modules again on every `ciem` start (about 3 s of an empty-account run).
 $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --require-hashes -r requirements-nodeps.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
-	# Bytecode for every installed package and for pipelines/: uv installs sources only, and where
-	# PYTHONDONTWRITEBYTECODE is set (containers, CI) Python would compile Dagster's ~2,000 modules
-	# again on every `ciem` start (about 3 s of an empty-account run, issue 11).
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib pipelines >/dev/null
 	touch $(STAMP)
 
