@@ -77,6 +77,27 @@ def _check_result(result: object, debug: bool) -> None:
     raise CiemError("the Dagster run failed (run with --debug for details)")
 
 
+@contextmanager
+def _long_lived_frozen() -> Iterator[None]:
+    """Dagster's import and the definitions allocate some 250,000 objects that live for the
+    whole run; Python's cyclic collector would walk them again at every full collection (a
+    third of the import's CPU). Collection is off until the definitions are built
+    (`_definitions_built`), which freezes what exists out of the collector's reach; afterwards
+    they are handed back, so an in-process caller (the tests) frees them as usual."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def _definitions_built() -> None:
+    gc.freeze()
+    gc.enable()
+
+
+@_long_lived_frozen()
 def run_pipeline(
     snapshot: Path | None,
     cloudtrail: str | Path,
@@ -98,50 +119,6 @@ def run_pipeline(
     at once on the multiprocess executor when more than 1; None: `auto_workers`), then the
     as-of day's snapshot and every model, in process. The definitions are those of the UI,
     built for this as-of day, window and number of workers (`run_days`)."""
-    with _long_lived_frozen():
-        _run_pipeline(
-            snapshot, cloudtrail, as_of, window_days, lake_dir, gap_threshold, debug,
-            full_refresh, unused_days, key_rotation_days, suppressions, snapshot_root, max_hops,
-            workers,
-        )  # fmt: skip
-
-
-@contextmanager
-def _long_lived_frozen() -> Iterator[None]:
-    """Dagster's import and the definitions allocate some 250,000 objects that live for the
-    whole run; Python's cyclic collector would walk them again at every full collection (a
-    third of the import's CPU). Collection is off until the definitions are built
-    (`_definitions_built`), which freezes what exists out of the collector's reach; afterwards
-    they are handed back, so an in-process caller (the tests) frees them as usual."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.enable()
-
-
-def _definitions_built() -> None:
-    gc.freeze()
-    gc.enable()
-
-
-def _run_pipeline(
-    snapshot: Path | None,
-    cloudtrail: str | Path,
-    as_of: date,
-    window_days: int,
-    lake_dir: str | Path,
-    gap_threshold: float,
-    debug: bool,
-    full_refresh: bool,
-    unused_days: int,
-    key_rotation_days: int,
-    suppressions: str | None,
-    snapshot_root: Path | None,
-    max_hops: int,
-    workers: int | None,
-) -> None:
     import dagster as dg
 
     from pipelines.defs.location import build_definitions
