@@ -238,11 +238,10 @@ RESOURCE_VERDICT_SCHEMA = pa.schema(
 )
 
 
-def resource_verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """The verdict of each row (policy_key, statement_index, condition_json, facts_json) of a
-    resource-based or trust policy statement: facts_json holds the principal's facts the
-    Condition reads and the resource's (`resource_account`, `resource_org_member`,
-    `resource_org_path`, `resource_tags_json`)."""
+def _with_verdicts(
+    batch: pa.RecordBatch, keys: tuple[str, ...], schema: pa.Schema
+) -> pa.RecordBatch:
+    """`keys` of each row of `batch`, with the verdict of its (condition_json, facts_json)."""
     rows = batch.to_pydict()
     results = [
         condition_verdict(c, f)
@@ -250,32 +249,26 @@ def resource_verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
     ]
     return pa.RecordBatch.from_pydict(
         {
-            "policy_key": rows["policy_key"],
-            "statement_index": rows["statement_index"],
-            "facts_json": rows["facts_json"],
+            **{key: rows[key] for key in keys},
             "verdict": [r["verdict"] for r in results],
             "needed_keys": [r["needed_keys"] for r in results],
         },
-        schema=RESOURCE_VERDICT_SCHEMA,
+        schema=schema,
     )
+
+
+def resource_verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The verdict of each row (policy_key, statement_index, condition_json, facts_json) of a
+    resource-based or trust policy statement: facts_json holds the principal's facts the
+    Condition reads and the resource's (`resource_account`, `resource_org_member`,
+    `resource_org_path`, `resource_tags_json`)."""
+    keys = ("policy_key", "statement_index", "facts_json")
+    return _with_verdicts(batch, keys, RESOURCE_VERDICT_SCHEMA)
 
 
 def verdicts(batch: pa.RecordBatch) -> pa.RecordBatch:
     """The verdict of each row (principal_arn, policy_key, statement_index, condition_json,
     facts_json): the same keys with `verdict` and `needed_keys` (null: not a JSON object, the
     statement keeps the keys staging found)."""
-    rows = batch.to_pydict()
-    results = [
-        condition_verdict(c, f)
-        for c, f in zip(rows["condition_json"], rows["facts_json"], strict=True)
-    ]
-    return pa.RecordBatch.from_pydict(
-        {
-            "principal_arn": rows["principal_arn"],
-            "policy_key": rows["policy_key"],
-            "statement_index": rows["statement_index"],
-            "verdict": [r["verdict"] for r in results],
-            "needed_keys": [r["needed_keys"] for r in results],
-        },
-        schema=VERDICT_SCHEMA,
-    )
+    keys = ("principal_arn", "policy_key", "statement_index")
+    return _with_verdicts(batch, keys, VERDICT_SCHEMA)
