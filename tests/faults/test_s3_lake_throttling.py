@@ -5,25 +5,18 @@ and a rerun through the same proxy adds nothing to the bucket."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import boto3
 import pytest
 
 from pipelines.lib.lake import Lake
-from tests.faults.harness import ROOT, run_ciem
+from tests.faults.harness import run_ciem
 from tests.fixtures.moto_org import point_boto3_at
+from tests.lakes import compare_lakes
 
 BUCKET = "ciem-throttled-lake"
 URL = f"s3://{BUCKET}/lake"
-
-
-def _compare():  # bench/ is not a package: load its comparison by path
-    spec = importlib.util.spec_from_file_location("compare_lakes", ROOT / "bench/compare_lakes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.compare
 
 
 def _keys() -> dict[str, str]:
@@ -45,7 +38,7 @@ def test_a_throttling_bucket_holds_the_lake_of_a_clean_run(
     assert run_ciem(URL) == 0  # a lake URL, as a user types it
     failed = flaky_endpoint["counts"]["failed"]
     assert failed > 10  # the run met many failed requests, and retried through them
-    lines = _compare()(clean_demo_lake, Lake.at(URL).root)
+    lines = compare_lakes(clean_demo_lake, Lake.at(URL).root)
     assert [line for line in lines if not line.startswith("same")] == []
     assert len(lines) > 100
     point_boto3_at(monkeypatch, moto_endpoint)

@@ -6,7 +6,6 @@ cannot use is refused in one line."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import threading
 import time
@@ -21,6 +20,7 @@ from pipelines.cli import main
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.lake import SYNCED_FILES, SYNCED_FOLDERS, Lake
 from tests.fixtures.moto_org import point_boto3_at
+from tests.lakes import compare_lakes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -36,13 +36,6 @@ RUN = [
     "--as-of",
     AS_OF,
 ]
-
-
-def _compare_lakes():  # bench/ is not a package: load its comparison by path
-    spec = importlib.util.spec_from_file_location("compare_lakes", ROOT / "bench/compare_lakes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.compare
 
 
 def _bucket_keys(prefix: str = "team/lake/") -> set[str]:
@@ -86,7 +79,7 @@ def lakes(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 def test_the_s3_lake_gives_the_local_lakes_tables_row_for_row(lakes: dict) -> None:
     assert Lake.at(URL).root == lakes["cache"]
-    lines = _compare_lakes()(lakes["local"], lakes["cache"])
+    lines = compare_lakes(lakes["local"], lakes["cache"])
     assert [line for line in lines if not line.startswith("same")] == []
     assert len(lines) > 100  # every table of the warehouse was compared
 
@@ -132,7 +125,7 @@ def test_a_rerun_adds_nothing(lakes: dict) -> None:
     keys = _bucket_keys()
     assert main([*RUN, "--lake", URL]) == 0
     assert _bucket_keys() == keys
-    lines = _compare_lakes()(lakes["local"], lakes["cache"], APPENDED)
+    lines = compare_lakes(lakes["local"], lakes["cache"], APPENDED)
     assert [line for line in lines if not line.startswith("same")] == []
     assert len(lines) == len(APPENDED)
 

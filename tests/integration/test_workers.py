@@ -6,7 +6,6 @@ with the Kubernetes executor selected by configuration."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from pipelines.defs.executor import ExecutorSettingError, executor_from_env, wor
 from pipelines.defs.location import build_definitions
 from pipelines.defs.resources import settings_from_env
 from tests.fixtures.moto_org import point_boto3_at
+from tests.lakes import compare_lakes
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo"
@@ -36,15 +36,8 @@ RUN = [
 ]
 
 
-def _compare_lakes():  # bench/ is not a package: load its comparison by path
-    spec = importlib.util.spec_from_file_location("compare_lakes", ROOT / "bench/compare_lakes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.compare
-
-
 def _differences(lake_a: Path, lake_b: Path) -> list[str]:
-    lines = _compare_lakes()(lake_a, lake_b)
+    lines = compare_lakes(lake_a, lake_b)
     assert len(lines) > 100  # every table of the warehouse was compared
     return [line for line in lines if not line.startswith("same")]
 
