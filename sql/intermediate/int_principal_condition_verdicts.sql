@@ -17,7 +17,7 @@
 -- grain: principal_arn, policy_key, statement_index
 -- transform: pipelines.lib.warehouse.condition_verdicts:verdicts
 
-with recursive identities as (
+with identities as (
     select * from int_identities
     where principal_type in ('user', 'role')
 ),
@@ -33,36 +33,8 @@ organization as (
 ),
 
 org_accounts as (
-    select account_id from raw_org_accounts
-    union
-    select management_account_id from organization where management_account_id is not null
-),
-
-parents as (
-    select child_id, any_value(parent_id) as parent_id from raw_org_parents group by child_id
-),
-
-chain(account_id, node_id, depth) as (
-    -- each account's parents, nearest first (a cycle in the input stops at 32 levels)
-    select a.account_id, p.parent_id, 1
-    from org_accounts as a
-    inner join parents as p on p.child_id = a.account_id
-    union all
-    select c.account_id, p.parent_id, c.depth + 1
-    from chain as c
-    inner join parents as p on p.child_id = c.node_id
-    where c.depth < 32 and p.parent_id <> c.account_id
-),
-
-org_paths as (
-    -- o-id/r-root/ou-…/ou-…/ (aws:PrincipalOrgPaths)
-    select
-        c.account_id,
-        o.organization_id || '/' || string_agg(c.node_id, '/' order by c.depth desc) || '/'
-            as org_path
-    from chain as c
-    cross join organization as o
-    group by c.account_id, o.organization_id
+    -- the organization's accounts and their paths o-id/r-root/ou-…/ (aws:…OrgPaths)
+    select account_id, org_path from int_account_org_paths
 ),
 
 facts as (
@@ -86,7 +58,7 @@ facts as (
     left join raw_iam_users as u on u.arn = i.principal_arn
     left join raw_iam_roles as r on r.arn = i.principal_arn
     left join organization as o on true
-    left join org_paths as p on p.account_id = i.account_id
+    left join org_accounts as p on p.account_id = i.account_id
 ),
 
 applying as (

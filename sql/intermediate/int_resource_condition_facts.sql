@@ -31,7 +31,7 @@
 -- https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
 -- grain: policy_key, statement_index, principal_arn
 
-with recursive conditional as (
+with conditional as (
     select
         *,
         -- the keys it reads: its condition keys and the policy variables in its values
@@ -114,36 +114,8 @@ organization as (
 ),
 
 org_accounts as (
-    select account_id from raw_org_accounts
-    union
-    select management_account_id from organization where management_account_id is not null
-),
-
-parents as (
-    select child_id, any_value(parent_id) as parent_id from raw_org_parents group by child_id
-),
-
-chain(account_id, node_id, depth) as (
-    -- each account's parents, nearest first (a cycle in the input stops at 32 levels)
-    select a.account_id, p.parent_id, 1
-    from org_accounts as a
-    inner join parents as p on p.child_id = a.account_id
-    union all
-    select c.account_id, p.parent_id, c.depth + 1
-    from chain as c
-    inner join parents as p on p.child_id = c.node_id
-    where c.depth < 32 and p.parent_id <> c.account_id
-),
-
-org_paths as (
-    -- o-id/r-root/ou-…/ou-…/ (aws:PrincipalOrgPaths, aws:ResourceOrgPaths)
-    select
-        c.account_id,
-        o.organization_id || '/' || string_agg(c.node_id, '/' order by c.depth desc) || '/'
-            as org_path
-    from chain as c
-    cross join organization as o
-    group by c.account_id, o.organization_id
+    -- the organization's accounts and their paths o-id/r-root/ou-…/ (aws:…OrgPaths)
+    select account_id, org_path from int_account_org_paths
 ),
 
 bucket_owners as (
@@ -188,7 +160,7 @@ resource_facts as (
         case when t.principal_arn is not null then coalesce(t.tags_json, '[]') end
             as resource_tags_json
     from resources as r
-    left join org_paths as p on p.account_id = r.resource_account
+    left join org_accounts as p on p.account_id = r.resource_account
     left join identities as t on t.principal_arn = r.resource_arn
 ),
 
@@ -260,7 +232,7 @@ final as (
     left join raw_iam_users as u on u.arn = i.principal_arn
     left join raw_iam_roles as r on r.arn = i.principal_arn
     left join organization as o on true
-    left join org_paths as p on p.account_id = i.account_id
+    left join org_accounts as p on p.account_id = i.account_id
     left join resource_facts as f on f.policy_key = m.policy_key
     where m.principal_match is not null
 ),
