@@ -9,7 +9,9 @@
 -- Condition that is not a JSON object, which keeps the keys staging found). The principal's
 -- facts: `aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
 -- `aws:PrincipalIsAWSService`, `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths` (with the
--- organization's data), `aws:PrincipalTag/*`, and for a user `aws:username` and `aws:userid`.
+-- organization's data), `aws:PrincipalTag/*`, and for a user `aws:username` and `aws:userid`;
+-- `aws:TokenIssueTime` lies within 36 hours before the run's as-of date (or is absent for a
+-- user's long-term keys), which decides a threshold on it that every such value meets or fails.
 -- At action level the resource is not known: `aws:ResourceAccount`, `aws:ResourceTag/*`… stay
 -- unknown here. int_principal_policy_sets makes the verdicts part of the policy-set key, and
 -- the evaluation models apply them to the statements of each set.
@@ -52,7 +54,8 @@ facts as (
             'tags_json': i.tags_json,
             'org_id': o.organization_id,
             'org_member': i.account_id in (select account_id from org_accounts),
-            'org_path': p.org_path
+            'org_path': p.org_path,
+            'as_of': (select as_of from run_params)::varchar
         })::varchar as facts_json
     from identities as i
     left join raw_iam_users as u on u.arn = i.principal_arn

@@ -64,6 +64,8 @@ statements as (
             as reads_org,
         list_contains(s.keys_read, 'aws:principaltype') as reads_type,
         list_contains(s.keys_read, 'aws:sourcearn') as reads_source_arn,
+        -- aws:TokenIssueTime: bounded by the run's date, and absent only for a user's own keys
+        list_contains(s.keys_read, 'aws:tokenissuetime') as reads_session_time,
         list_transform(coalesce(s.principal_services, []), lambda n: lower(n))
             as principal_services,
         case
@@ -210,7 +212,11 @@ final as (
         to_json({
             'principal_arn': case when s.reads_identity then i.principal_arn else '' end,
             'principal_type':
-                case when s.reads_identity or s.reads_type then i.principal_type else 'role' end,
+                case
+                    when s.reads_identity or s.reads_type or s.reads_session_time
+                        then i.principal_type
+                    else 'role'
+                end,
             'account_id':
                 case when s.reads_identity or s.reads_account then i.account_id else '' end,
             'name': case when s.reads_identity then i.name else '' end,
@@ -222,7 +228,8 @@ final as (
             'resource_account': f.resource_account,
             'resource_org_member': coalesce(f.resource_org_member, false),
             'resource_org_path': f.resource_org_path,
-            'resource_tags_json': f.resource_tags_json
+            'resource_tags_json': f.resource_tags_json,
+            'as_of': case when s.reads_session_time then (select as_of from run_params)::varchar end
         })::varchar as facts_json
     from matches as m
     inner join statements as s

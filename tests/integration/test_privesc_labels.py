@@ -72,16 +72,15 @@ EXPECTED_EXTRAS: dict[str, str] = {
 # targets of their scenarios.
 EXPECTED_ADMINS = {"role/privesc-AssumeRole-ending-role", "role/privesc-high-priv-service-role"}
 
-# Labeled negatives the rule reports, each with the reason: conditional paths are reported
-# (severity medium, `conditional` in the evidence), never dropped; the condition on
-# aws:TokenIssueTime is a request key that the snapshot cannot decide.
-EXPECTED_FALSE_POSITIVES = {
-    "user/fp5-nonExploitableConditionConstraint-user": "conditional path (aws:TokenIssueTime)",
-    "role/fp5-nonExploitableConditionConstraint-role": "conditional path (aws:TokenIssueTime)",
-}
+# Labeled negatives the rule reports, each with the reason. None: fp5's grant is conditional on
+# `DateLessThan aws:TokenIssueTime 2020-…`, and a request made on the run's date carries
+# temporary credentials issued at most 36 hours earlier (or, for a user's long-term keys, no
+# aws:TokenIssueTime at all), so the Condition is false for every request the principal can
+# make and the evaluator decides it (conditions.py, `session_window`).
+EXPECTED_FALSE_POSITIVES: dict[str, str] = {}
 
 # Measured on this snapshot (see the closing note in the README): the thresholds hold them.
-MIN_PRECISION = 0.97
+MIN_PRECISION = 1.0
 MIN_RECALL = 0.86
 
 
@@ -156,7 +155,9 @@ def test_severity_is_medium_only_where_the_caller_cannot_satisfy_the_condition(
     # The SCPs deny outside two regions (a Deny conditional on aws:RequestedRegion): the caller
     # sets the region of its own request, so such paths stay high, conditional and say the key.
     # aws:TokenIssueTime belongs to the session, not to what the caller writes in the request:
-    # fp5 (DateLessThan 2020) and fn3 (DateGreaterThan 2020) are medium.
+    # fn3's user (DateGreaterThan 2020: true with temporary credentials, false with its long-term
+    # keys) is medium; fn3's role acts only through sessions issued after 2020, so its path holds
+    # unconditionally (high); fp5 (DateLessThan 2020) has no path at all.
     got = {
         _short(arn): (severity, title, json.loads(evidence))
         for arn, severity, title, evidence in con.execute(
@@ -164,10 +165,9 @@ def test_severity_is_medium_only_where_the_caller_cannot_satisfy_the_condition(
         ).fetchall()
     }
     medium = {n for n, (severity, _, _) in got.items() if severity == "medium"}
-    assert medium == set(EXPECTED_FALSE_POSITIVES) | {
-        "user/fn3-exploitableConditionConstraint-user",
-        "role/fn3-exploitableConditionConstraint-role",
-    }
+    assert medium == {"user/fn3-exploitableConditionConstraint-user"}
+    assert got["role/fn3-exploitableConditionConstraint-role"][0] == "high"
+    assert not got["role/fn3-exploitableConditionConstraint-role"][2]["conditional"]
     for name in medium:
         assert got[name][2]["condition_keys"] == ["aws:tokenissuetime"]
         assert got[name][1].endswith("(conditional)")
@@ -233,15 +233,22 @@ def test_multi_hop_paths_found(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_every_labeled_negative_is_silent_for_its_reason(con: duckdb.DuckDBPyConnection) -> None:
     # fp1/fp2/fp3: Denies remove the grants; fp4: CreatePolicyVersion only on AWS-managed
-    # `arn:aws:iam::aws:policy/fp4-*` (none is in force for it); fp5: a conditional Allow,
-    # kept and marked conditional.
+    # `arn:aws:iam::aws:policy/fp4-*` (none is in force for it); fp5: an Allow conditional on
+    # a token issued before 2020, which no request today carries.
     paths = con.execute(
         """select principal_arn, is_conditional from int_privesc_paths
            where principal_arn like '%/fp%'"""
     ).fetchall()
-    assert {(_short(arn), conditional) for arn, conditional in paths} == {
-        ("user/fp5-nonExploitableConditionConstraint-user", True),
-        ("role/fp5-nonExploitableConditionConstraint-role", True),
+    assert paths == []
+    verdicts = con.execute(
+        """select principal_arn, verdict from int_principal_condition_verdicts
+           where policy_key similar to '.*(fp5|fn3)-.*'"""
+    ).fetchall()
+    assert {(_short(arn), verdict) for arn, verdict in verdicts} == {
+        ("user/fp5-nonExploitableConditionConstraint-user", "false"),
+        ("role/fp5-nonExploitableConditionConstraint-role", "false"),
+        ("user/fn3-exploitableConditionConstraint-user", "unknown"),
+        ("role/fn3-exploitableConditionConstraint-role", "true"),
     }
 
 

@@ -11,12 +11,14 @@ session (`AssumedRole`), without `aws:username`, with an `aws:userid` of `role-i
 (present only for a service principal acting for a resource: `service_request_facts`).
 `aws:PrincipalOrgID`, `aws:PrincipalOrgPaths` and their `aws:Resource…` twins are known when the
 snapshot has the organization: absent for an account outside it, unknown when there is no
-organization data.
+organization data. `aws:TokenIssueTime` lies within 36 hours before the last run's as-of date
+(`session_window`), as the models bound it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 
@@ -27,7 +29,7 @@ from pipelines.lib.warehouse.condition_verdicts import (
     resource_facts,
     service_facts,
 )
-from pipelines.lib.warehouse.conditions import PRINCIPAL_TAG_PREFIX, Facts
+from pipelines.lib.warehouse.conditions import PRINCIPAL_TAG_PREFIX, Facts, session_window
 
 __all__ = ["OrgFacts", "parse_tags", "request_facts", "service_request_facts"]
 
@@ -39,14 +41,16 @@ class OrgFacts:
     org_id: str | None = None
     accounts: frozenset[str] = frozenset()
     paths: dict[str, str] = field(default_factory=dict)
+    as_of: date | None = None  # the last run's as-of date (None: not known)
 
     @classmethod
     def from_connection(cls, con: duckdb.DuckDBPyConnection) -> OrgFacts:
+        as_of = _last_as_of(con)
         org = con.execute(
             "select organization_id, management_account_id from raw_org_organization limit 1"
         ).fetchall()
         if not org:
-            return cls()
+            return cls(as_of=as_of)
         org_id, management = org[0]
         accounts = {r[0] for r in con.execute("select account_id from raw_org_accounts").fetchall()}
         if management:
@@ -62,7 +66,16 @@ class OrgFacts:
             if chain:
                 # o-id/r-root/ou-…/ou-…/ (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgpaths)
                 paths[account] = "/".join([org_id, *reversed(chain)]) + "/"
-        return cls(org_id, frozenset(accounts), paths)
+        return cls(org_id, frozenset(accounts), paths, as_of)
+
+
+def _last_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The as-of date of the run that built the warehouse (`int_detections_current` holds it)."""
+    try:
+        row = con.execute("select max(as_of) from int_detections_current").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
 
 
 def request_facts(
@@ -99,7 +112,12 @@ def request_facts(
             resource_account is not None and resource_account in org.accounts,
             org.paths.get(resource_account) if resource_account is not None else None,
         )
-    return Facts(values=values, decided=frozenset(decided), decided_prefixes=prefixes)
+    return Facts(
+        values=values,
+        decided=frozenset(decided),
+        decided_prefixes=prefixes,
+        session_window=session_window(org.as_of),
+    )
 
 
 def service_request_facts(

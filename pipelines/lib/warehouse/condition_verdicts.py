@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable
+from datetime import date
 
 import pyarrow as pa
 
@@ -30,6 +31,7 @@ from pipelines.lib.warehouse.conditions import (
     RESOURCE_TAG_PREFIX,
     Facts,
     evaluate,
+    session_window,
 )
 
 _PRINCIPAL_ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
@@ -200,9 +202,17 @@ def _facts(facts_json: str) -> Facts:
             bool(f.get("resource_org_member")),
             f.get("resource_org_path"),
         )
+    window = None
     if f["principal_type"] == "service":  # a service principal's tags are not facts here
         prefixes = tuple(p for p in prefixes if p != PRINCIPAL_TAG_PREFIX)
-    return Facts(values=values, decided=frozenset(decided), decided_prefixes=prefixes)
+    elif f.get("as_of"):  # the run's date: bounds aws:TokenIssueTime (see conditions.py)
+        window = session_window(date.fromisoformat(f["as_of"]))
+    return Facts(
+        values=values,
+        decided=frozenset(decided),
+        decided_prefixes=prefixes,
+        session_window=window,
+    )
 
 
 @functools.lru_cache(maxsize=4096)

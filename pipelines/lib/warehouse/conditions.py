@@ -33,7 +33,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 # Keys whose values, for an IAM user or role calling with its own credentials, are facts of the
@@ -64,6 +64,20 @@ PRINCIPAL_TAG_PREFIX = "aws:principaltag/"
 RESOURCE_TAG_PREFIX = "aws:resourcetag/"
 # Multivalued keys among the facts (a list even with one value).
 MULTIVALUED_FACTS = frozenset({"aws:principalorgpaths", "aws:resourceorgpaths"})
+
+# aws:TokenIssueTime is "the date and time that temporary security credentials were issued",
+# present only in requests signed with temporary credentials (the condition keys page). Their
+# lifetime is at most 36 hours (GetSessionToken and GetFederationToken; a role session at most
+# 12: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html), so in a
+# request made on the analysis date the key lies between 36 hours before that day and its end. A
+# user may also sign with its long-term keys (the key absent); a role acts only through sessions.
+# The snapshot does not know the value, but a Condition that comes out the same for every value
+# the window allows is decided (`Facts.session_window`): `DateLessThan` a date years ago is
+# false for every request today.
+SESSION_TIME_KEY = "aws:tokenissuetime"
+SESSION_LIFETIME = timedelta(hours=36)
+# Operators whose outcome over an interval of dates is settled by its two ends (a threshold).
+_THRESHOLD_KINDS = frozenset({"date<", "date<=", "date>", "date>="})
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _STRING_OPS = {
@@ -150,6 +164,9 @@ class Facts:
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     decided: frozenset[str] = PRINCIPAL_FACT_KEYS | RESOURCE_FACT_KEYS
     decided_prefixes: tuple[str, ...] = (PRINCIPAL_TAG_PREFIX,)
+    # The earliest and latest aws:TokenIssueTime of a request on the analysis date
+    # (`session_window`); None: no date known, the key stays unknown.
+    session_window: tuple[datetime, datetime] | None = None
 
     def decides(self, key: str) -> bool:
         return (
@@ -157,6 +174,15 @@ class Facts:
             or key in self.decided
             or any(key.startswith(p) for p in self.decided_prefixes)
         )
+
+
+def session_window(as_of: date | None) -> tuple[datetime, datetime] | None:
+    """The aws:TokenIssueTime of a request made on `as_of` (UTC): from 36 hours before that day
+    to its end."""
+    if as_of is None:
+        return None
+    start = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC)
+    return start - SESSION_LIFETIME, start + timedelta(days=1) - timedelta(seconds=1)
 
 
 def normalize_context(
@@ -226,6 +252,9 @@ def projection(
     out: list[object] = []
     for key in keys:
         found = _lookup(key, facts, context)
+        if found is None and key == SESSION_TIME_KEY and facts.session_window is not None:
+            # decided over the window, and for a user with or without it (see _over_session)
+            found = ("\x00window", facts.session_window, _sessions_only(facts))
         out.append("\x00absent" if found is _ABSENT else found)
     return tuple(out)
 
@@ -295,6 +324,8 @@ def evaluate_entry(
     policy_values = _as_list(values)
     found = _lookup(key_lc, facts, context)
     if found is None:
+        if key_lc == SESSION_TIME_KEY and facts.session_window is not None:
+            return _over_session(operator, key, values, facts, context)
         return Outcome(None, frozenset({key_lc}))
 
     if base == "null":
@@ -333,6 +364,42 @@ def evaluate_entry(
         any(_compare(kind, v, p) for p in resolved if p is not None) for v in request_values
     )
     return Outcome(not matched if negated else matched)
+
+
+def _sessions_only(facts: Facts) -> bool:
+    """Whether the principal acts only through temporary credentials (a role's session)."""
+    return facts.values.get("aws:principaltype") == ("AssumedRole",)
+
+
+def _over_session(
+    operator: str,
+    key: str,
+    values: object,
+    facts: Facts,
+    context: Mapping[str, tuple[str, ...]],
+) -> Outcome:
+    """An entry on aws:TokenIssueTime when the request's value is not known but lies in
+    `facts.session_window` (or is absent, for a user's long-term keys): decided when the outcome
+    is the same at both ends of the window and without the key, for `Null` and the threshold
+    date operators (whose outcome over an interval its ends settle); unknown otherwise."""
+    base = operator.rpartition(":")[2].lower()
+    if base.endswith("ifexists") and base != "ifexists":
+        base = base[: -len("ifexists")]
+    spec = _STRING_OPS.get(base)
+    key_lc = key.lower()
+    if base != "null" and (spec is None or spec[0] not in _THRESHOLD_KINDS):
+        return Outcome(None, frozenset({key_lc}))
+    assert facts.session_window is not None
+    candidates = [(t.strftime("%Y-%m-%dT%H:%M:%SZ"),) for t in facts.session_window]
+    if not _sessions_only(facts):
+        candidates.append(())  # long-term keys: the key absent
+    outcomes = {
+        evaluate_entry(operator, key, values, facts, {**context, key_lc: c}).value
+        for c in candidates
+    }
+    if len(outcomes) == 1 and None not in outcomes:
+        return Outcome(outcomes.pop())
+    return Outcome(None, frozenset({key_lc}))
 
 
 def _as_list(values: object) -> list[str]:

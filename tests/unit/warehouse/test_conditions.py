@@ -10,6 +10,7 @@ VARS = https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_varia
 from __future__ import annotations
 
 import fnmatch
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -26,6 +27,7 @@ from pipelines.lib.warehouse.conditions import (
     contradictions,
     evaluate,
     normalize_context,
+    session_window,
 )
 
 ARN = "arn:aws:iam::222222222222:role/deploy"
@@ -475,3 +477,73 @@ def test_an_outcome_decided_once_per_projection_is_the_outcome_of_each_request(
         )
         ctx = normalize_context({"aws:SecureTransport": secure[0]} if secure else None)
         assert cache.decide(("p", 0), condition, facts, ctx) == evaluate(condition, facts, ctx)
+
+
+# aws:TokenIssueTime (KEYS: "present only when the principal uses temporary credentials"; their
+# lifetime: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_request.html, at
+# most 36 hours). On 2026-11-20 a request's token was issued between 2026-11-18T12:00Z and the
+# end of 2026-11-20, or (a user's long-term keys) the key is absent.
+WINDOW = session_window(date(2026, 11, 20))
+ROLE = Facts(values={"aws:principaltype": ("AssumedRole",)}, session_window=WINDOW)
+USER = Facts(values={"aws:principaltype": ("User",)}, session_window=WINDOW)
+NO_DATE = Facts(values={"aws:principaltype": ("AssumedRole",)})
+
+
+def _token(op: str, when: str) -> dict:
+    return {op: {"aws:TokenIssueTime": when}}
+
+
+def test_session_window_spans_36_hours_before_the_day_to_its_end() -> None:
+    assert (
+        datetime(2026, 11, 18, 12, tzinfo=UTC),
+        datetime(2026, 11, 20, 23, 59, 59, tzinfo=UTC),
+    ) == WINDOW
+    assert session_window(None) is None
+
+
+@pytest.mark.parametrize(
+    ("condition", "role", "user"),
+    [
+        # fp5 of iam-vulnerable: a token issued before 2020 exists in no request today.
+        (_token("DateLessThan", "2020-01-01T00:00:00Z"), FALSE, FALSE),
+        # fn3: true for every session; a user's long-term keys carry no issue time (false).
+        (_token("DateGreaterThan", "2020-01-01T00:00:00Z"), TRUE, None),
+        (_token("DateGreaterThanIfExists", "2020-01-01T00:00:00Z"), TRUE, TRUE),
+        # A threshold inside the window: some sessions meet it, some do not.
+        (_token("DateGreaterThan", "2026-11-19T00:00:00Z"), None, None),
+        (_token("DateLessThan", "2030-01-01T00:00:00Z"), TRUE, None),
+        # Null: a role's request always has the key; a user's may not.
+        ({"Null": {"aws:TokenIssueTime": "true"}}, FALSE, None),
+        ({"Null": {"aws:TokenIssueTime": "false"}}, TRUE, None),
+        # Not a threshold: one instant inside the window may match; left open.
+        (_token("DateEquals", "2026-11-19T00:00:00Z"), None, None),
+        (_token("DateNotEquals", "2020-01-01T00:00:00Z"), None, None),
+        ({"StringLike": {"aws:TokenIssueTime": "2020*"}}, None, None),
+    ],
+)
+def test_token_issue_time_decided_when_every_possible_request_agrees(
+    condition: dict, role: Outcome | None, user: Outcome | None
+) -> None:
+    unknown = Outcome(None, frozenset({"aws:tokenissuetime"}))
+    assert evaluate(condition, ROLE) == (unknown if role is None else role)
+    assert evaluate(condition, USER) == (unknown if user is None else user)
+    # Without a date, the key stays unknown; a context value wins over the window.
+    assert evaluate(condition, NO_DATE) == unknown
+    assert (
+        evaluate(
+            _token("DateLessThan", "2020-01-01T00:00:00Z"),
+            ROLE,
+            {"aws:tokenissuetime": ("2019-06-01T00:00:00Z",)},
+        )
+        == TRUE
+    )
+
+
+def test_outcome_cache_tells_windows_and_principal_types_apart() -> None:
+    cache = OutcomeCache()
+    condition = _token("DateGreaterThan", "2020-01-01T00:00:00Z")
+    assert cache.decide("s", condition, ROLE, {}) == TRUE
+    assert cache.decide("s", condition, USER, {}).value is None
+    assert cache.decide("s", condition, NO_DATE, {}).value is None
+    old = Facts(values=ROLE.values, session_window=session_window(date(2019, 1, 1)))
+    assert cache.decide("s", condition, old, {}) == FALSE
