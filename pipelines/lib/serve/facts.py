@@ -70,12 +70,12 @@ class OrgFacts:
 
 
 def _last_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The as-of date of the run that built the warehouse (`int_detections_current` holds it)."""
+    """The as-of date of the run that built the warehouse (its `run_params`)."""
     try:
-        row = con.execute("select max(as_of) from int_detections_current").fetchone()
+        rows = con.execute("select as_of from run_params").fetchall()
     except duckdb.Error:
         return None
-    return row[0] if row else None
+    return rows[0][0] if rows else None
 
 
 def request_facts(

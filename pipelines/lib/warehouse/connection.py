@@ -272,10 +272,12 @@ def register_lake_views(
 
 
 def set_run_params(con: duckdb.DuckDBPyConnection, params: RunParams) -> None:
-    """`run_params`: one row that every model reads for the as-of date, window and thresholds."""
+    """`run_params`: one row that every model reads for the as-of date, window and thresholds. A
+    table of the warehouse (not a temporary one): a model's transform reads it on a cursor of its
+    own, and `ciem explain` reads the as-of date of the run that built the warehouse."""
     con.execute(
         """
-        create or replace temp table run_params as
+        create or replace table run_params as
         select
             ?::date as as_of,
             ?::integer as window_days,

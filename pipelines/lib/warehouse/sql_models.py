@@ -208,7 +208,7 @@ def _run_transformed(con: duckdb.DuckDBPyConnection, model: SqlModel, body: str)
     transform = getattr(importlib.import_module(module), function)
     building = f"{model.name}__building"
     # The query streams on a cursor of its own while the batches are written on `con`.
-    reader = _with_run_params(con, con.cursor()).sql(body).to_arrow_reader(TRANSFORM_BATCH_ROWS)
+    reader = con.cursor().sql(body).to_arrow_reader(TRANSFORM_BATCH_ROWS)
     rows = 0
     try:
         first = transform(pa.RecordBatch.from_pylist([], schema=reader.schema))
@@ -227,22 +227,6 @@ def _run_transformed(con: duckdb.DuckDBPyConnection, model: SqlModel, body: str)
     con.execute(f"drop table if exists {model.name}")
     con.execute(f"alter table {building} rename to {model.name}")
     return rows
-
-
-def _with_run_params(
-    con: duckdb.DuckDBPyConnection, cursor: duckdb.DuckDBPyConnection
-) -> duckdb.DuckDBPyConnection:
-    """`cursor` with the run's parameters: `run_params` is a temporary table of `con`, which
-    another connection (a cursor is one) does not see."""
-    [(found,)] = con.execute(
-        "select count(*) from duckdb_tables() where temporary and table_name = 'run_params'"
-    ).fetchall()
-    if found:
-        params = con.sql("select * from run_params").to_arrow_table()
-        cursor.register("_ciem_run_params", params)
-        cursor.execute("create or replace temp table run_params as from _ciem_run_params")
-        cursor.unregister("_ciem_run_params")
-    return cursor
 
 
 def principal_buckets(con: duckdb.DuckDBPyConnection) -> int:
