@@ -21,9 +21,10 @@
 4. With `--baseline CHECKOUT` (another checkout of the project, e.g. a `git archive` of main),
    the same rebuild with that checkout's models, interleaved with this one's on the same
    warehouse (medians and ratios), and the edges and paths each left compared as whole tables
-   (`except all` both ways, on the baseline's columns; the paths' JSON steps without the keys
-   the baseline's steps do not have). `--reuse` keeps the organization and the warehouse of an
-   earlier `--keep DIR` run and measures only the rebuilds.
+   (`except all` both ways, on the baseline's columns but `edge_key`, a number naming the row
+   within one build; the paths' JSON steps without the keys the baseline's steps do not
+   have). `--reuse` keeps the organization and the warehouse of an earlier `--keep DIR` run and
+   measures only the rebuilds.
 """
 
 from __future__ import annotations
@@ -295,7 +296,9 @@ with connect(Lake.at(Path({lake!r}))) as con:
             "select column_name from information_schema.columns where table_name = ? "
             "order by ordinal_position", [a]).fetchall()]
         if table == "int_principal_graph_edges":
-            listed = ", ".join(cols)
+            # edge_key is a hash naming the row inside one build (of the class number): not
+            # compared
+            listed = ", ".join(c for c in cols if c != "edge_key")
             out[table] = [con.execute(f"select count(*) from (select {{listed}} from {{x}} "
                                       f"except all select {{listed}} from {{y}})").fetchall()[0][0]
                           for x, y in ((a, b), (b, a))]
@@ -315,13 +318,19 @@ print(json.dumps(out))
 """
 
 
+def last_json(out: str) -> Any:
+    """The JSON object a child printed last (DuckDB's progress bar may precede it on its line)."""
+    line = out.strip().splitlines()[-1]
+    return json.loads(line[line.rindex('{"') :])
+
+
 def rebuild(root: Path, lake: Path, keep: str) -> dict:
     """The graph models rebuilt by `root`'s code on `lake`, in a child process."""
     _, _, out = measured(
         [sys.executable, "-c", REBUILD.format(root=str(root), lake=str(lake),
                                               models=GRAPH_MODELS, keep=keep)]
     )  # fmt: skip
-    return json.loads(out.strip().splitlines()[-1])
+    return last_json(out)
 
 
 def main() -> None:
@@ -368,7 +377,7 @@ def main() -> None:
             _, _, out = measured(
                 [sys.executable, "-c", COMPARE.format(root=str(ROOT), lake=str(lake))]
             )
-            same = json.loads(out.strip().splitlines()[-1])
+            same = last_json(out)
     print(
         f"privilege-escalation graph, {args.principals:,} principals in {args.accounts} "
         f"accounts (adversarial), medians of {args.repeats}:"

@@ -55,19 +55,55 @@ with methods as (
     from ref_privesc_methods
 ),
 
+arn_ids as materialized (
+    -- Every ARN the edges name (principals, and what the methods act on: groups, policies,
+    -- compute), numbered once: the candidates, the resource checks and the edges carry these
+    -- numbers, and the ARNs are joined back only for the rows written out (as text they held
+    -- most of this model's memory).
+    select arn, (row_number() over (order by arn))::integer as id
+    from (
+        select principal_arn as arn from int_identities
+        union
+        select target_arn from int_principal_graph_method_candidates
+        union
+        select via_arn from int_principal_graph_method_candidates
+        union
+        select source_arn from int_principal_graph_assume_candidates
+        union
+        select target_arn from int_principal_graph_assume_candidates
+        union
+        select user_arn from raw_iam_group_memberships
+        union
+        select group_arn from raw_iam_group_memberships
+    )
+    where arn is not null
+),
+
+set_ids as materialized (
+    -- The policy sets, numbered.
+    select policy_set_key, (row_number() over (order by policy_set_key))::integer as set_id
+    from (select distinct policy_set_key from int_principal_policy_sets)
+),
+
 identities as (
-    select * from int_identities
+    select n.id as principal_id, i.principal_type, i.account_id, i.is_sso_reserved,
+        i.is_service_linked, i.principal_arn
+    from int_identities as i
+    inner join arn_ids as n on n.arn = i.principal_arn
 ),
 
 memberships as (
-    select user_arn, group_arn from raw_iam_group_memberships
+    select u.id as user_id, g.id as group_id, split_part(ms.group_arn, ':', 5) as group_account_id
+    from raw_iam_group_memberships as ms
+    inner join arn_ids as u on u.arn = ms.user_arn
+    inner join arn_ids as g on g.arn = ms.group_arn
 ),
 
 protected_roles as (
     -- IAM Identity Center and service-linked roles: AWS refuses any change to their policies or
     -- trust (https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html,
     -- https://docs.aws.amazon.com/IAM/latest/UserGuide/using-service-linked-roles.html).
-    select principal_arn
+    select principal_id
     from identities
     where principal_type = 'role'
         and (
@@ -86,15 +122,22 @@ method_actions as (
 ),
 
 policy_sets as (
-    select principal_arn, account_id, policy_set_key, scp_applies from int_principal_policy_sets
+    select n.id as principal_id, p.account_id, s.set_id, p.scp_applies
+    from int_principal_policy_sets as p
+    inner join arn_ids as n on n.arn = p.principal_arn
+    inner join set_ids as s on s.policy_set_key = p.policy_set_key
 ),
 
 members as (
-    select * from int_principal_graph_classes
+    select n.id as principal_id, m.class_key, s.set_id, m.principal_type, m.account_id,
+        m.scp_applies
+    from int_principal_graph_classes as m
+    inner join arn_ids as n on n.arn = m.principal_arn
+    inner join set_ids as s on s.policy_set_key = m.policy_set_key
 ),
 
 classes as (
-    select distinct class_key, policy_set_key, principal_type, account_id, scp_applies
+    select distinct class_key, set_id, principal_type, account_id, scp_applies
     from members
 ),
 
@@ -126,7 +169,7 @@ set_evaluated as (
     -- Only the actions some edge needs, effective for the policy set; `condition_keys`: the
     -- keys of the conditional grant (Allow, boundary, SCP Allow), not of the Denies.
     select
-        e.policy_set_key,
+        s.set_id,
         e.action,
         e.is_conditional,
         case
@@ -138,6 +181,7 @@ set_evaluated as (
         end as condition_keys,
         e.granted_resources
     from int_policy_set_actions_evaluated as e
+    inner join set_ids as s on s.policy_set_key = e.policy_set_key
     left join deny_condition_keys as d
         on d.policy_set_key = e.policy_set_key
         and d.action = e.action
@@ -149,13 +193,14 @@ class_evaluated as (
     select
         c.class_key, c.principal_type, c.account_id, e.action, e.is_conditional, e.condition_keys
     from classes as c
-    inner join set_evaluated as e on e.policy_set_key = c.policy_set_key
+    inner join set_evaluated as e on e.set_id = c.set_id
 ),
 
 set_denies as (
-    select policy_set_key, action, has_condition, condition_keys, resources, not_resources
-    from int_set_deny_actions
-    where action in (select action from method_actions)
+    select s.set_id, d.action, d.has_condition, d.condition_keys, d.resources, d.not_resources
+    from int_set_deny_actions as d
+    inner join set_ids as s on s.policy_set_key = d.policy_set_key
+    where d.action in (select action from method_actions)
 ),
 
 scp_denies as (
@@ -164,13 +209,14 @@ scp_denies as (
     -- there, one decided to apply is unconditional, one left open keeps the request keys it
     -- needs), with the actions they name (int_scp_deny_actions).
     select
-        s.policy_set_key,
+        k.set_id,
         d.action,
         s.has_condition,
         s.condition_keys,
         s.resources,
         s.not_resources
     from int_policy_set_scp_statements as s
+    inner join set_ids as k on k.policy_set_key = s.policy_set_key
     inner join int_scp_deny_actions as d
         on d.account_id = s.account_id
         and d.node_id = s.node_id
@@ -192,11 +238,37 @@ modify_actions as (
 ),
 
 candidate_states as (
-    select * from int_principal_graph_method_candidates
+    -- The method candidates, as numbers.
+    select
+        c.class_key,
+        o.id as only_source,
+        c.method_id,
+        t.id as target_id,
+        v.id as via_id,
+        c.resource_actions,
+        c.compute_presumed,
+        c.is_conditional,
+        c.condition_keys,
+        c.target_state_known,
+        c.state_allows
+    from int_principal_graph_method_candidates as c
+    left join arn_ids as o on o.arn = c.only_source
+    left join arn_ids as t on t.arn = c.target_arn
+    left join arn_ids as v on v.arn = c.via_arn
 ),
 
 assume_candidates as (
-    select * from int_principal_graph_assume_candidates
+    -- The assume-role candidates, as numbers.
+    select
+        s.id as source_id,
+        t.id as target_id,
+        a.needs_identity_allow,
+        a.trust_conditional,
+        a.trust_condition_keys,
+        a.trust_statements
+    from int_principal_graph_assume_candidates as a
+    left join arn_ids as s on s.arn = a.source_arn
+    left join arn_ids as t on t.arn = a.target_arn
 ),
 
 modify_grants as (
@@ -213,43 +285,9 @@ modify_grants as (
     inner join modify_actions as m on m.action = e.action
 ),
 
-all_modify_candidates as (
-    -- A class can write the policies of another user or role of its account (directly, or
-    -- through a group the user belongs to): `via_arn` is what it writes to, `target_arn` the
-    -- principal whose power grows (never the member itself: see the expansion).
-    select
-        g.class_key,
-        g.method_id,
-        g.action,
-        t.principal_arn as target_arn,
-        t.principal_arn as via_arn,
-        g.is_conditional,
-        g.condition_keys
-    from modify_grants as g
-    inner join identities as t
-        on t.account_id = g.account_id
-        and t.principal_type = g.written_type
-    where g.written_type in ('user', 'role')
-        and t.principal_arn not in (select principal_arn from protected_roles)
-
-    union all
-
-    select
-        g.class_key,
-        g.method_id,
-        g.action,
-        ms.user_arn as target_arn,
-        ms.group_arn as via_arn,
-        g.is_conditional,
-        g.condition_keys
-    from modify_grants as g
-    inner join memberships as ms on split_part(ms.group_arn, ':', 5) = g.account_id
-    where g.written_type = 'group'
-),
-
 class_act_targets as (
     -- Principals a class may act as through a method, before the resource checks.
-    select distinct class_key, target_arn
+    select distinct class_key, target_id
     from candidate_states
     where method_id in ('create-access-key', 'create-login-profile', 'update-login-profile',
         'update-assume-role-policy')
@@ -258,36 +296,68 @@ class_act_targets as (
 
 assumed_targets as (
     -- Roles a member may assume, by class (before the resource checks).
-    select distinct m.class_key, a.target_arn
+    select distinct m.class_key, a.target_id
     from assume_candidates as a
-    inner join members as m on m.principal_arn = a.source_arn
+    inner join members as m on m.principal_id = a.source_id
 ),
 
 assumers as (
     -- (principal, role it may assume), by the role's class: whoever holds a session of the role
     -- came from one of them (before the resource checks).
-    select m.class_key, a.source_arn as assumer_arn, a.target_arn as role_arn
+    select m.class_key, a.source_id as assumer_id, a.target_id as role_id
     from assume_candidates as a
-    inner join members as m on m.principal_arn = a.target_arn
+    inner join members as m on m.principal_id = a.target_id
+),
+
+act_targets as (
+    -- Only the principals a class may act as are worth writing an administrator policy into:
+    -- those it has credentials of or may assume, and those that may assume a member.
+    select class_key, target_id from class_act_targets
+    union
+    select class_key, target_id from assumed_targets
+    union
+    select class_key, assumer_id as target_id from assumers
 ),
 
 modify_candidates as materialized (
-    -- Only the principals the class may act as are worth writing an administrator policy into:
-    -- those it has credentials of or may assume, and those that may assume a member.
-    select c.*
-    from all_modify_candidates as c
-    where exists (
-        select 1 from class_act_targets as a
-        where a.class_key = c.class_key and a.target_arn = c.target_arn
-    )
-        or exists (
-            select 1 from assumed_targets as a
-            where a.class_key = c.class_key and a.target_arn = c.target_arn
-        )
-        or exists (
-            select 1 from assumers as a
-            where a.class_key = c.class_key and a.assumer_arn = c.target_arn
-        )
+    -- A class can write the policies of a principal of its account it may act as (directly,
+    -- or through a group the user belongs to): `via_id` is what it writes to, `target_id` the
+    -- principal whose power grows (never the member itself: see the expansion). Joined from
+    -- the principals it may act as, not filtered from every principal of the account (the
+    -- class × account product held the memory).
+    select
+        g.class_key,
+        g.method_id,
+        g.action,
+        t.principal_id as target_id,
+        t.principal_id as via_id,
+        g.is_conditional,
+        g.condition_keys
+    from act_targets as a
+    inner join modify_grants as g on g.class_key = a.class_key
+    inner join identities as t
+        on t.principal_id = a.target_id
+        and t.account_id = g.account_id
+        and t.principal_type = g.written_type
+    where g.written_type in ('user', 'role')
+        and t.principal_id not in (select principal_id from protected_roles)
+
+    union all
+
+    select
+        g.class_key,
+        g.method_id,
+        g.action,
+        ms.user_id as target_id,
+        ms.group_id as via_id,
+        g.is_conditional,
+        g.condition_keys
+    from act_targets as a
+    inner join modify_grants as g on g.class_key = a.class_key
+    inner join memberships as ms
+        on ms.user_id = a.target_id
+        and ms.group_account_id = g.account_id
+    where g.written_type = 'group'
 ),
 
 assumer_joins as (
@@ -295,9 +365,9 @@ assumer_joins as (
     -- (that user) can be added to any group of the account it is not in.
     select distinct
         a.class_key,
-        a.role_arn,
-        a.assumer_arn,
-        g.group_arn,
+        a.role_id,
+        a.assumer_id,
+        g.group_id,
         e.is_conditional,
         e.condition_keys
     from assumers as a
@@ -305,18 +375,18 @@ assumer_joins as (
         on e.class_key = a.class_key
         and e.action = 'iam:addusertogroup'
         and e.principal_type = 'role'
-    inner join identities as u on u.principal_arn = a.assumer_arn and u.principal_type = 'user'
+    inner join identities as u on u.principal_id = a.assumer_id and u.principal_type = 'user'
     inner join (
-        select principal_arn as group_arn, account_id from identities where principal_type = 'group'
+        select principal_id as group_id, account_id from identities where principal_type = 'group'
     ) as g on g.account_id = u.account_id
     where not exists (
         select 1 from memberships as ms
-        where ms.user_arn = a.assumer_arn and ms.group_arn = g.group_arn
+        where ms.user_id = a.assumer_id and ms.group_id = g.group_id
     )
 ),
 
 assumer_join_sets as (
-    select j.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
+    select j.*, k.set_id, k.account_id as source_account_id, k.scp_applies
     from assumer_joins as j
     inner join classes as k on k.class_key = j.class_key
 ),
@@ -327,7 +397,7 @@ candidate_sets as materialized (
     select
         (row_number() over ())::integer as cid,
         c.*,
-        k.policy_set_key,
+        k.set_id,
         k.account_id as source_account_id,
         k.scp_applies
     from candidate_states as c
@@ -336,42 +406,48 @@ candidate_sets as materialized (
 ),
 
 assume_sets as (
-    select a.*, p.policy_set_key, p.account_id as source_account_id, p.scp_applies
+    select a.*, p.set_id, p.account_id as source_account_id, p.scp_applies
     from assume_candidates as a
-    inner join policy_sets as p on p.principal_arn = a.source_arn
+    inner join policy_sets as p on p.principal_id = a.source_id
 ),
 
 modify_sets as (
-    select m.*, k.policy_set_key, k.account_id as source_account_id, k.scp_applies
+    select m.*, k.set_id, k.account_id as source_account_id, k.scp_applies
     from modify_candidates as m
     inner join classes as k on k.class_key = m.class_key
 ),
 
-checks as (
+check_ids as (
     -- (policy set, action, resource): the resources the candidate edges' actions must be
     -- granted on (and not denied on).
-    select distinct policy_set_key, a.action, via_arn as resource_arn
+    select distinct set_id, a.action, via_id as resource_id
     from candidate_sets, unnest(resource_actions) as a(action)
     union
-    select policy_set_key, 'sts:assumerole' as action, target_arn as resource_arn
+    select set_id, 'sts:assumerole' as action, target_id as resource_id
     from assume_sets
     union
     -- a rewritten trust policy names the source: only a Deny can stop the assumption
-    select policy_set_key, 'sts:assumerole' as action, target_arn as resource_arn
+    select set_id, 'sts:assumerole' as action, target_id as resource_id
     from candidate_sets
     where method_id = 'update-assume-role-policy'
     union
-    select policy_set_key, action, via_arn as resource_arn
+    select set_id, action, via_id as resource_id
     from modify_sets
     union
-    select policy_set_key, 'iam:addusertogroup' as action, group_arn as resource_arn
+    select set_id, 'iam:addusertogroup' as action, group_id as resource_id
     from assumer_join_sets
 ),
 
+checks as materialized (
+    select c.set_id, c.action, c.resource_id, r.arn as resource_arn
+    from check_ids as c
+    left join arn_ids as r on r.id = c.resource_id
+),
+
 check_grants as (
-    select c.policy_set_key, c.action, c.resource_arn, e.is_conditional, e.condition_keys
+    select c.set_id, c.action, c.resource_id, e.is_conditional, e.condition_keys
     from checks as c
-    inner join set_evaluated as e on e.policy_set_key = c.policy_set_key and e.action = c.action
+    inner join set_evaluated as e on e.set_id = c.set_id and e.action = c.action
     where list_contains(e.granted_resources, '*') or list_bool_or(list_transform(
         e.granted_resources,
         lambda p: case
@@ -394,24 +470,24 @@ check_grants as (
 applicable_denies as (
     -- Every Deny of the set (identity policies, boundary, and its SCPs as decided for it) on a
     -- checked action, granted or not (a trust naming the source needs no grant).
-    select c.policy_set_key, c.action, c.resource_arn, d.has_condition, d.condition_keys,
+    select c.set_id, c.action, c.resource_id, c.resource_arn, d.has_condition, d.condition_keys,
         d.resources, d.not_resources
     from checks as c
-    inner join set_denies as d on d.policy_set_key = c.policy_set_key and d.action = c.action
+    inner join set_denies as d on d.set_id = c.set_id and d.action = c.action
     union all
-    select c.policy_set_key, c.action, c.resource_arn, d.has_condition, d.condition_keys,
+    select c.set_id, c.action, c.resource_id, c.resource_arn, d.has_condition, d.condition_keys,
         d.resources, d.not_resources
     from checks as c
-    inner join scp_denies as d on d.policy_set_key = c.policy_set_key and d.action = c.action
+    inner join scp_denies as d on d.set_id = c.set_id and d.action = c.action
 ),
 
 set_deny_hits as (
     -- Denies whose Resource (or NotResource) covers the checked resource; `deny_condition_keys`:
     -- the request keys of the conditional ones.
     select
-        policy_set_key,
+        set_id,
         action,
-        resource_arn,
+        resource_id,
         bool_or(not has_condition) as denied,
         bool_or(has_condition) as conditionally_denied,
         list_sort(list_distinct(flatten(
@@ -438,22 +514,22 @@ set_deny_hits as (
             )
         ))
     end
-    group by policy_set_key, action, resource_arn
+    group by set_id, action, resource_id
 ),
 
 set_allowed as (
     select
-        g.policy_set_key,
+        g.set_id,
         g.action,
-        g.resource_arn,
+        g.resource_id,
         g.is_conditional or coalesce(h.conditionally_denied, false) as is_conditional,
         list_distinct(list_concat(g.condition_keys, coalesce(h.deny_condition_keys, [])))
             as condition_keys
     from check_grants as g
     left join set_deny_hits as h
-        on h.policy_set_key = g.policy_set_key
+        on h.set_id = g.set_id
         and h.action = g.action
-        and h.resource_arn = g.resource_arn
+        and h.resource_id = g.resource_id
     where not coalesce(h.denied, false)
 ),
 
@@ -462,12 +538,12 @@ assume_denies as (
 ),
 
 candidate_actions as materialized (
-    select cid, policy_set_key, via_arn, unnest(list_distinct(resource_actions)) as action
+    select cid, set_id, via_id, unnest(list_distinct(resource_actions)) as action
     from candidate_sets
 ),
 
 candidate_checks as (
-    -- Per candidate, how many of its resource actions hold on `via_arn`, and on what Conditions.
+    -- Per candidate, how many of its resource actions hold on `via_id`, and on what Conditions.
     select
         a.cid,
         count(*) as allowed_actions,
@@ -475,8 +551,8 @@ candidate_checks as (
         flatten(list(r.condition_keys)) as condition_keys
     from candidate_actions as a
     inner join set_allowed as r
-        on r.policy_set_key = a.policy_set_key
-        and r.resource_arn = a.via_arn
+        on r.set_id = a.set_id
+        and r.resource_id = a.via_id
         and r.action = a.action
     group by a.cid
 ),
@@ -486,8 +562,8 @@ method_edges as materialized (
         c.class_key,
         c.only_source,
         c.method_id as method,
-        c.target_arn,
-        c.via_arn,
+        c.target_id,
+        c.via_id,
         c.compute_presumed,
         c.target_state_known,
         c.is_conditional
@@ -500,25 +576,26 @@ method_edges as materialized (
         ))) as condition_keys,
         list_distinct(list_concat(m.required_actions, m.target_actions)) as actions,
         list_transform(
-            list_distinct(c.resource_actions), lambda a: {'action': a, 'resource': c.via_arn}
+            list_distinct(c.resource_actions), lambda a: {'action': a, 'resource': v.arn}
         ) as checked
     from candidate_sets as c
     inner join methods as m on m.method_id = c.method_id
+    left join arn_ids as v on v.id = c.via_id
     left join candidate_checks as k on k.cid = c.cid
     left join assume_denies as d
         on c.method_id = 'update-assume-role-policy'
-        and d.policy_set_key = c.policy_set_key
-        and d.resource_arn = c.target_arn
+        and d.set_id = c.set_id
+        and d.resource_id = c.target_id
     where coalesce(k.allowed_actions, 0) = len(list_distinct(c.resource_actions))
         and not coalesce(d.denied, false)
 ),
 
 assume_edges as materialized (
     select
-        a.source_arn,
+        a.source_id,
         'assume-role' as method,
-        a.target_arn,
-        a.target_arn as via_arn,
+        a.target_id,
+        a.target_id as via_id,
         false as compute_presumed,
         null::boolean as target_state_known,
         a.trust_conditional
@@ -529,39 +606,42 @@ assume_edges as materialized (
             coalesce(r.condition_keys, []),
             coalesce(d.deny_condition_keys, [])
         ))) as condition_keys,
-        case when r.policy_set_key is null then [] else ['sts:assumerole'] end as actions,
+        case when r.set_id is null then [] else ['sts:assumerole'] end as actions,
         case
-            when r.policy_set_key is null then []
-            else [{'action': 'sts:assumerole', 'resource': a.target_arn}]
+            when r.set_id is null then []
+            else [{'action': 'sts:assumerole', 'resource': t.arn}]
         end as checked,
         a.trust_statements
     from assume_sets as a
+    left join arn_ids as t on t.id = a.target_id
     left join set_allowed as r
-        on r.policy_set_key = a.policy_set_key
+        on r.set_id = a.set_id
         and r.action = 'sts:assumerole'
-        and r.resource_arn = a.target_arn
+        and r.resource_id = a.target_id
     left join assume_denies as d
-        on d.policy_set_key = a.policy_set_key
-        and d.resource_arn = a.target_arn
-    where (not a.needs_identity_allow or r.policy_set_key is not null)
+        on d.set_id = a.set_id
+        and d.resource_id = a.target_id
+    where (not a.needs_identity_allow or r.set_id is not null)
         and not coalesce(d.denied, false)
 ),
 
 modify_allowed as (
-    -- The writes that hold on their resource.
+    -- The writes that hold on their resource (`via_arn`: what it writes to, for the evidence).
     select
         m.class_key,
         m.method_id,
         m.action,
-        m.target_arn,
-        m.via_arn,
+        m.target_id,
+        m.via_id,
+        v.arn as via_arn,
         m.is_conditional or r.is_conditional as is_conditional,
         list_distinct(list_concat(m.condition_keys, r.condition_keys)) as condition_keys
     from modify_sets as m
     inner join set_allowed as r
-        on r.policy_set_key = m.policy_set_key
+        on r.set_id = m.set_id
         and r.action = m.action
-        and r.resource_arn = m.via_arn
+        and r.resource_id = m.via_id
+    left join arn_ids as v on v.id = m.via_id
 ),
 
 class_combo_edges as (
@@ -570,10 +650,10 @@ class_combo_edges as (
     -- administrator.
     select
         m.class_key,
-        null::varchar as only_source,
+        null::integer as only_source,
         m.method_id || '+' || a.method as method,
-        m.target_arn,
-        m.via_arn,
+        m.target_id,
+        m.via_id,
         a.compute_presumed,
         a.target_state_known,
         m.is_conditional or a.is_conditional as is_conditional,
@@ -584,7 +664,7 @@ class_combo_edges as (
     from modify_allowed as m
     inner join method_edges as a
         on a.class_key = m.class_key
-        and a.target_arn = m.target_arn
+        and a.target_id = m.target_id
         and a.only_source is null
         and a.method in (
             'update-assume-role-policy', 'create-access-key', 'create-login-profile',
@@ -607,10 +687,10 @@ class_edges as (
 assume_combo_edges as (
     -- Write an administrator policy into a role (or user) it then assumes.
     select
-        a.source_arn,
+        a.source_id,
         m.method_id || '+' || a.method as method,
-        m.target_arn,
-        m.via_arn,
+        m.target_id,
+        m.via_id,
         a.compute_presumed,
         a.target_state_known,
         m.is_conditional or a.is_conditional as is_conditional,
@@ -621,8 +701,8 @@ assume_combo_edges as (
         a.trust_statements,
         true as makes_target_admin
     from assume_edges as a
-    inner join members as s on s.principal_arn = a.source_arn
-    inner join modify_allowed as m on m.class_key = s.class_key and m.target_arn = a.target_arn
+    inner join members as s on s.principal_id = a.source_id
+    inner join modify_allowed as m on m.class_key = s.class_key and m.target_id = a.target_id
 ),
 
 assumed_by_edges as (
@@ -630,10 +710,10 @@ assumed_by_edges as (
     -- role itself, or a group of the user): the session's holder came from that principal, so
     -- it holds its credentials. `trust_statements`: the trust admitting that principal.
     select
-        m.role_arn as source_arn,
+        m.role_id as source_id,
         w.method_id || '+assumed-by' as method,
-        w.target_arn,
-        w.via_arn,
+        w.target_id,
+        w.via_id,
         false as compute_presumed,
         null::boolean as target_state_known,
         w.is_conditional or a.is_conditional as is_conditional,
@@ -643,34 +723,35 @@ assumed_by_edges as (
         [{'action': w.action, 'resource': w.via_arn}] as checked,
         a.trust_statements,
         true as makes_target_admin
-    from (select distinct class_key, assumer_arn, role_arn from assumers) as m
-    inner join assume_edges as a on a.source_arn = m.assumer_arn and a.target_arn = m.role_arn
-    inner join modify_allowed as w on w.class_key = m.class_key and w.target_arn = m.assumer_arn
+    from (select distinct class_key, assumer_id, role_id from assumers) as m
+    inner join assume_edges as a on a.source_id = m.assumer_id and a.target_id = m.role_id
+    inner join modify_allowed as w on w.class_key = m.class_key and w.target_id = m.assumer_id
 
     union all
 
     -- A role adds a user that may assume it to a group: the session's holder acts through the
-    -- group's policies (`via_arn`: the user added).
+    -- group's policies (`via`: the user added).
     select
-        j.role_arn as source_arn,
+        j.role_id as source_id,
         'add-user-to-group+assumed-by' as method,
-        j.group_arn as target_arn,
-        j.assumer_arn as via_arn,
+        j.group_id as target_id,
+        j.assumer_id as via_id,
         false as compute_presumed,
         null::boolean as target_state_known,
         j.is_conditional or r.is_conditional or a.is_conditional as is_conditional,
         list_sort(list_distinct(list_concat(j.condition_keys, r.condition_keys, a.condition_keys)))
             as condition_keys,
         ['iam:addusertogroup'] as actions,
-        [{'action': 'iam:addusertogroup', 'resource': j.group_arn}] as checked,
+        [{'action': 'iam:addusertogroup', 'resource': g.arn}] as checked,
         a.trust_statements,
         false as makes_target_admin
     from assumer_join_sets as j
-    inner join assume_edges as a on a.source_arn = j.assumer_arn and a.target_arn = j.role_arn
+    inner join assume_edges as a on a.source_id = j.assumer_id and a.target_id = j.role_id
     inner join set_allowed as r
-        on r.policy_set_key = j.policy_set_key
+        on r.set_id = j.set_id
         and r.action = 'iam:addusertogroup'
-        and r.resource_arn = j.group_arn
+        and r.resource_id = j.group_id
+    left join arn_ids as g on g.id = j.group_id
 ),
 
 source_edges as (
@@ -689,8 +770,8 @@ all_edges as (
         class_key,
         only_source,
         method,
-        target_arn,
-        via_arn,
+        target_id,
+        via_id,
         makes_target_admin,
         is_conditional,
         condition_keys,
@@ -705,10 +786,10 @@ all_edges as (
 
     select
         m.class_key,
-        e.source_arn as only_source,
+        e.source_id as only_source,
         e.method,
-        e.target_arn,
-        e.via_arn,
+        e.target_id,
+        e.via_id,
         e.makes_target_admin,
         e.is_conditional,
         e.condition_keys,
@@ -718,14 +799,36 @@ all_edges as (
         e.checked,
         e.trust_statements
     from source_edges as e
-    left join members as m on m.principal_arn = e.source_arn
+    left join members as m on m.principal_id = e.source_id
+),
+
+named_edges as (
+    -- The ARNs joined back, for the rows written out.
+    select
+        e.class_key,
+        o.arn as only_source,
+        e.method,
+        t.arn as target_arn,
+        v.arn as via_arn,
+        e.makes_target_admin,
+        e.is_conditional,
+        e.condition_keys,
+        e.compute_presumed,
+        e.target_state_known,
+        e.actions,
+        e.checked,
+        e.trust_statements
+    from all_edges as e
+    left join arn_ids as o on o.id = e.only_source
+    left join arn_ids as t on t.id = e.target_id
+    left join arn_ids as v on v.id = e.via_id
 ),
 
 final as (
     select
         hash(class_key, only_source, method, target_arn, via_arn) as edge_key,
         *
-    from all_edges
+    from named_edges
 )
 
 select * from final

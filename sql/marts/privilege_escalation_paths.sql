@@ -206,7 +206,12 @@ chosen_graph_edges as materialized (
         c.source_arn = c.target_arn as is_self,
         p.policy_set_key
     from chosen_edges as c
-    inner join int_principal_graph_class_edges as e on e.edge_key = c.edge_key
+    inner join (
+        -- only the chosen rows of the class edges are read with their lists (a semi join: the
+        -- hash table holds the chosen numbers, not the class edges)
+        select * from int_principal_graph_class_edges
+        where edge_key in (select edge_key from chosen_edges)
+    ) as e on e.edge_key = c.edge_key
     inner join principal_sets as p on p.principal_arn = c.source_arn
 ),
 
