@@ -321,7 +321,7 @@ print(json.dumps(out))
 def last_json(out: str) -> Any:
     """The JSON object a child printed last (DuckDB's progress bar may precede it on its line)."""
     line = out.strip().splitlines()[-1]
-    return json.loads(line[line.rindex('{"') :])
+    return json.loads(line[line.index('{"') :])
 
 
 def rebuild(root: Path, lake: Path, keep: str) -> dict:
