@@ -121,7 +121,7 @@ method_actions as (
     select 'sts:assumerole' as action
 ),
 
-policy_sets as (
+policy_sets as not materialized (
     select n.id as principal_id, p.account_id, s.set_id, p.scp_applies
     from int_principal_policy_sets as p
     inner join arn_ids as n on n.arn = p.principal_arn
@@ -237,7 +237,7 @@ modify_actions as (
     ) as v(action, written_type, method_id)
 ),
 
-candidate_states as (
+candidate_states as not materialized (
     -- The method candidates, as numbers.
     select
         c.class_key,
@@ -257,7 +257,7 @@ candidate_states as (
     left join arn_ids as v on v.arn = c.via_arn
 ),
 
-assume_candidates as (
+assume_candidates as not materialized (
     -- The assume-role candidates, as numbers.
     select
         s.id as source_id,
@@ -385,7 +385,7 @@ assumer_joins as (
     )
 ),
 
-assumer_join_sets as (
+assumer_join_sets as not materialized (
     select j.*, k.set_id, k.account_id as source_account_id, k.scp_applies
     from assumer_joins as j
     inner join classes as k on k.class_key = j.class_key
@@ -405,13 +405,13 @@ candidate_sets as materialized (
     where coalesce(c.state_allows, true)
 ),
 
-assume_sets as (
+assume_sets as not materialized (
     select a.*, p.set_id, p.account_id as source_account_id, p.scp_applies
     from assume_candidates as a
     inner join policy_sets as p on p.principal_id = a.source_id
 ),
 
-modify_sets as (
+modify_sets as not materialized (
     select m.*, k.set_id, k.account_id as source_account_id, k.scp_applies
     from modify_candidates as m
     inner join classes as k on k.class_key = m.class_key
@@ -439,26 +439,25 @@ check_ids as (
 ),
 
 checks as materialized (
-    select c.set_id, c.action, c.resource_id, r.arn as resource_arn
-    from check_ids as c
-    left join arn_ids as r on r.id = c.resource_id
+    select set_id, action, resource_id from check_ids
 ),
 
 check_grants as (
     select c.set_id, c.action, c.resource_id, e.is_conditional, e.condition_keys
     from checks as c
     inner join set_evaluated as e on e.set_id = c.set_id and e.action = c.action
+    left join (select id, arn as resource_arn from arn_ids) as r on r.id = c.resource_id
     where list_contains(e.granted_resources, '*') or list_bool_or(list_transform(
         e.granted_resources,
         lambda p: case
             when starts_with(p, '!') then not like_escape(
-                c.resource_arn,
+                r.resource_arn,
                 replace(replace(replace(replace(replace(
                     substr(p, 2), '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
                 '\'
             )
             else like_escape(
-                c.resource_arn,
+                r.resource_arn,
                 replace(replace(replace(replace(replace(
                     p, '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_'),
                 '\'
@@ -470,15 +469,19 @@ check_grants as (
 applicable_denies as (
     -- Every Deny of the set (identity policies, boundary, and its SCPs as decided for it) on a
     -- checked action, granted or not (a trust naming the source needs no grant).
-    select c.set_id, c.action, c.resource_id, c.resource_arn, d.has_condition, d.condition_keys,
-        d.resources, d.not_resources
-    from checks as c
-    inner join set_denies as d on d.set_id = c.set_id and d.action = c.action
-    union all
-    select c.set_id, c.action, c.resource_id, c.resource_arn, d.has_condition, d.condition_keys,
-        d.resources, d.not_resources
-    from checks as c
-    inner join scp_denies as d on d.set_id = c.set_id and d.action = c.action
+    select d.*, r.arn as resource_arn
+    from (
+        select c.set_id, c.action, c.resource_id, d.has_condition, d.condition_keys,
+            d.resources, d.not_resources
+        from checks as c
+        inner join set_denies as d on d.set_id = c.set_id and d.action = c.action
+        union all
+        select c.set_id, c.action, c.resource_id, d.has_condition, d.condition_keys,
+            d.resources, d.not_resources
+        from checks as c
+        inner join scp_denies as d on d.set_id = c.set_id and d.action = c.action
+    ) as d
+    left join arn_ids as r on r.id = d.resource_id
 ),
 
 set_deny_hits as (

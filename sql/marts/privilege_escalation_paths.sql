@@ -130,37 +130,42 @@ reach(node_id, target_id, hops) as (
     inner join distances as d on d.node_id = e.source_id and d.hops = r.hops + 1
 ),
 
+step_edges as materialized (
+    -- For each (principal, target) the edges that start a shortest path to the target.
+    select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
+    from reach as r
+    inner join live_edges as g on g.source_id = r.node_id
+    inner join reach as n
+        on n.node_id = g.target_id
+        and n.target_id = r.target_id
+        and n.hops = r.hops - 1
+    where r.hops > 0
+        and not g.is_self
+        and not g.makes_target_admin
+
+    union all
+
+    select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
+    from reach as r
+    inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
+    inner join (
+        select * from live_edges where is_self or makes_target_admin
+    ) as g
+        on g.source_id = r.node_id
+        and g.target_id = r.target_id
+    where r.hops = 1
+),
+
 edge_names as (
+    -- The method and `via` of those edges only (a semi join: the hash table holds their
+    -- numbers, not every class edge's names).
     select edge_key, method, via_arn from int_principal_graph_class_edges
+    where edge_key in (select edge_key from step_edges)
 ),
 
 step_options as (
-    -- For each (principal, target) the edges that start a shortest path to the target.
     select o.*, k.method, k.via_arn
-    from (
-        select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
-        from reach as r
-        inner join live_edges as g on g.source_id = r.node_id
-        inner join reach as n
-            on n.node_id = g.target_id
-            and n.target_id = r.target_id
-            and n.hops = r.hops - 1
-        where r.hops > 0
-            and not g.is_self
-            and not g.makes_target_admin
-
-        union all
-
-        select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
-        from reach as r
-        inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
-        inner join (
-            select * from live_edges where is_self or makes_target_admin
-        ) as g
-            on g.source_id = r.node_id
-            and g.target_id = r.target_id
-        where r.hops = 1
-    ) as o
+    from step_edges as o
     inner join edge_names as k on k.edge_key = o.edge_key
 ),
 
@@ -245,7 +250,12 @@ step_grants as materialized (
     from (
         select distinct policy_set_key, action from step_actions where action is not null
     ) as s
-    left join int_policy_set_actions_evaluated as v
+    left join (
+        -- the evaluation of the steps' actions only (the view lists every catalog action)
+        select policy_set_key, action, granted_by_json
+        from int_policy_set_actions_evaluated
+        where action in (select action from step_actions)
+    ) as v
         on v.policy_set_key = s.policy_set_key
         and v.action = s.action
 ),
