@@ -101,18 +101,22 @@ def quote_literal(value: str) -> str:
 
 
 def open_database(
-    path: Path, read_only: bool = False, lake_root: Path | None = None
+    path: Path, read_only: bool = False, lake_root: Path | None = None, fsync: bool = True
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the project's settings passed as configuration, never pasted
     into SQL. `lake_root` confines it: files outside that folder cannot be read or written,
     and no extension can be installed or loaded (DuckDB's `allowed_directories` with
-    `enable_external_access = false`, then the configuration is locked)."""
+    `enable_external_access = false`, then the configuration is locked). `fsync=False`: no
+    commit waits for the disk (DuckDB's `fsync_mode = none`), for a file that is thrown away
+    unless it is completed (the build copy, made durable once by `building_warehouse`)."""
     config = {
         "memory_limit": memory_limit(),
         "temp_directory": str(path.parent / "duckdb_tmp"),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
     }
+    if not fsync:
+        config["fsync_mode"] = "none"
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     # Days are UTC days: casts of timestamptz to date must not depend on the machine's zone.
     con.execute("set TimeZone = 'UTC'")
@@ -165,7 +169,11 @@ def building_warehouse(lake: Lake, path: Path | None = None) -> Iterator[duckdb.
 
     A damaged warehouse (truncated, overwritten, a block whose checksum fails) is not copied
     on: the build starts from an empty file, said in one line, and the models rebuild it from
-    the lake (the lake views, the history included, are registered on every run)."""
+    the lake (the lake views, the history included, are registered on every run).
+
+    The copy's commits do not wait for the disk (a model is a commit: on an empty account the
+    models' step was mostly fsync): a crash loses the copy anyway. The finished file is written
+    to disk once, before the rename that publishes it."""
     path = path or lake.warehouse_path
     make_private_dirs(path.parent)
     _remove_abandoned_builds(path)
@@ -178,6 +186,7 @@ def building_warehouse(lake: Lake, path: Path | None = None) -> Iterator[duckdb.
         yield con
         con.execute("checkpoint")
         con.close()
+        _fsync(building)
         # A write-ahead log of an older writer must not be replayed into the new file.
         path.with_name(path.name + ".wal").unlink(missing_ok=True)
         building.replace(path)
@@ -187,6 +196,15 @@ def building_warehouse(lake: Lake, path: Path | None = None) -> Iterator[duckdb.
             con.close()
             building.unlink(missing_ok=True)
             building.with_name(building.name + ".wal").unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Wait until the file's content is on disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def publish_day_warehouse(lake: Lake, as_of: date) -> None:
@@ -237,7 +255,7 @@ def _open_copy(path: Path, building: Path) -> duckdb.DuckDBPyConnection:
     it cannot read is replaced by an empty database."""
     con: duckdb.DuckDBPyConnection | None = None
     try:
-        con = open_database(building)
+        con = open_database(building, fsync=False)
         con.execute("select count(*) from duckdb_tables()").fetchall()
         return con
     except duckdb.Error as exc:
@@ -247,7 +265,7 @@ def _open_copy(path: Path, building: Path) -> duckdb.DuckDBPyConnection:
         log.warning(f"warehouse {path} is damaged ({reason}); building a new one from the lake")
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
-        return open_database(building)
+        return open_database(building, fsync=False)
 
 
 def register_lake_views(
