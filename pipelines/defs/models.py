@@ -64,9 +64,10 @@ def _dep_keys(model: SqlModel) -> list[str]:
     return sorted(keys)
 
 
-def _column_schema(con: duckdb.DuckDBPyConnection, name: str) -> dg.TableSchema:
-    rows = con.execute(f"describe {name}").fetchall()
-    return dg.TableSchema(columns=[dg.TableColumn(r[0], r[1]) for r in rows])
+def _column_schema(relation: duckdb.DuckDBPyRelation) -> dg.TableSchema:
+    """The columns and DuckDB types of a relation (as `describe` names them)."""
+    columns = zip(relation.columns, relation.types, strict=True)
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(type_)) for name, type_ in columns])
 
 
 def _spec(model: SqlModel, days: Days) -> dg.AssetSpec:
@@ -99,10 +100,11 @@ def _build_model(
     parts_dir = parts_dir or lake.warehouse_path.parent / "parts"
     published = model.is_mart and write_mart
     rows = run_model(con, model, parts_dir)
-    head = con.sql(f"select * from {model.name} limit 5").to_arrow_table()  # noqa: S608 (model names are checked identifiers (MODEL_NAME); paths quoted)
+    # One query for the preview and the column schema (its relation knows the types).
+    relation = con.sql(f"select * from {model.name} limit 5")  # noqa: S608 (model names are checked identifiers (MODEL_NAME))
     metadata: dict[str, object] = {
-        "dagster/column_schema": _column_schema(con, model.name),
-        "preview": preview(pa.table(head)),
+        "dagster/column_schema": _column_schema(relation),
+        "preview": preview(pa.table(relation.to_arrow_table())),
     }
     if rows is not None:  # an intermediate view is not counted (see run_model)
         metadata["dagster/row_count"] = rows

@@ -172,12 +172,21 @@ def _existing_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return None if row is None else ("view" if row[0] == "VIEW" else "table")
 
 
-def _replace(con: duckdb.DuckDBPyConnection, name: str, kind: str, body: str) -> None:
-    existing = _existing_kind(con, name)
-    # A model may switch between table and view; drop the other kind first.
-    if existing and existing != kind:
+def _replace(con: duckdb.DuckDBPyConnection, name: str, kind: str, body: str) -> int | None:
+    """Create or replace the table or view `name`; a table's row count (DuckDB returns it)."""
+    create = f"create or replace {kind} {name} as\n{body}"
+    try:
+        result = con.execute(create).fetchall()
+    except duckdb.CatalogException:
+        # A model may switch between table and view: the other kind is dropped, then created.
+        # (Looked up only then: the catalog query cost more than most models on an empty
+        # account.)
+        existing = _existing_kind(con, name)
+        if existing is None or existing == kind:
+            raise
         con.execute(f"drop {existing} {name}")
-    con.execute(f"create or replace {kind} {name} as\n{body}")
+        result = con.execute(create).fetchall()
+    return int(result[0][0]) if kind == "table" else None
 
 
 def run_model(
@@ -195,9 +204,11 @@ def run_model(
     if model.transform is not None:
         return _run_transformed(con, model, body)
     kind = "view" if model.materialized == "view" else "table"
-    _replace(con, model.name, kind, body)
+    rows = _replace(con, model.name, kind, body)
     if kind == "view" and not model.is_mart:
         return None
+    if rows is not None:
+        return rows
     return con.execute(f"select count(*) from {model.name}").fetchall()[0][0]  # noqa: S608 (model names are checked identifiers (MODEL_NAME))
 
 
