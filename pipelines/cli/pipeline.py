@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from pipelines.cli.options import CiemError
@@ -171,39 +172,29 @@ def run_pipeline(
         f"ciem run: as of {as_of} (window {window[0]} .. {window[-1]}), lake {lake_dir}"
         + (f", {workers} workers" if workers > 1 else "")
     )
-    log.info("landing the reference tables")
-    resources = {"ciem": settings}
-    _materialize(
-        assets, debug, selection=phase_selection(defs, days, "reference"), resources=resources
-    )
-    log.info(f"landing {len(window)} CloudTrail days from {cloudtrail}")
-    window_tags = {
-        "dagster/asset_partition_range_start": window[0].isoformat(),
-        "dagster/asset_partition_range_end": window[-1].isoformat(),
-    }
-    if shares > 1:
-        # The days' shares run at once, each step in its own process (Dagster's multiprocess
-        # executor); the other phases have one step at a time and stay in this process.
-        _materialize_multiprocess(
-            "cloudtrail", settings, as_of, window_days, shares, debug, window_tags
-        )
-    else:
-        _materialize(
-            assets,
-            debug,
-            selection=phase_selection(defs, days, "cloudtrail"),
-            resources=resources,
-            tags=window_tags,
-        )
-    log.info(f"landing the snapshot {snapshot_dir} and building the models")
-    _materialize(
-        assets,
-        debug,
-        selection=phase_selection(defs, days, "as_of"),
-        resources=resources,
-        partition_key=as_of.isoformat(),
-    )
-    _materialize(assets, debug, selection=phase_selection(defs, days, "rest"), resources=resources)
+    # One in-memory instance for the phases (a Dagster run each): creating one costs about a
+    # third of a second, and nothing reads it after the run.
+    with dg.DagsterInstance.ephemeral() as instance:
+        resources = {"ciem": settings}
+        materialize = partial(_materialize, assets, debug, resources=resources, instance=instance)
+        log.info("landing the reference tables")
+        materialize(selection=phase_selection(defs, days, "reference"))
+        log.info(f"landing {len(window)} CloudTrail days from {cloudtrail}")
+        window_tags = {
+            "dagster/asset_partition_range_start": window[0].isoformat(),
+            "dagster/asset_partition_range_end": window[-1].isoformat(),
+        }
+        if shares > 1:
+            # The days' shares run at once, each step in its own process (Dagster's multiprocess
+            # executor); the other phases have one step at a time and stay in this process.
+            _materialize_multiprocess(
+                "cloudtrail", settings, as_of, window_days, shares, debug, window_tags
+            )
+        else:
+            materialize(selection=phase_selection(defs, days, "cloudtrail"), tags=window_tags)
+        log.info(f"landing the snapshot {snapshot_dir} and building the models")
+        materialize(selection=phase_selection(defs, days, "as_of"), partition_key=as_of.isoformat())
+        materialize(selection=phase_selection(defs, days, "rest"))
 
 
 PHASES = ("reference", "cloudtrail", "as_of", "rest")
