@@ -19,7 +19,6 @@ from pipelines.cli.paths import add_paths_parser
 from pipelines.cli.query import add_query_parser
 from pipelines.cli.run import add_run_parser
 from pipelines.cli.who_can import add_who_can_parser
-from pipelines.lib.collect.collector import CollectError
 from pipelines.lib.lake import set_private_umask
 
 DESCRIPTION = """\
@@ -58,7 +57,7 @@ def _error_text(exc: Exception) -> str:
     a file the system refused, else the Python class name and its message."""
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
-    if isinstance(exc, CiemError | CollectError | RuntimeError | OSError):
+    if isinstance(exc, CiemError | RuntimeError | OSError):  # CollectError is a RuntimeError
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 

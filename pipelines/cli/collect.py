@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
 from pipelines.cli.options import add_debug_arg
-from pipelines.lib.collect.collector import (
-    DEFAULT_ROLE_NAME,
-    DEFAULT_WORKERS,
-    CollectError,
-    CollectOptions,
-    collect,
-)
+from pipelines.lib.collect.defaults import DEFAULT_ROLE_NAME, DEFAULT_WORKERS
+
+if TYPE_CHECKING:
+    from pipelines.lib.collect.collector import CollectOptions
 
 log = logging.getLogger("ciem")
 
@@ -31,6 +29,8 @@ def _workers(value: str) -> int:
 
 
 def options_from_args(args: argparse.Namespace) -> CollectOptions:
+    from pipelines.lib.collect.collector import CollectOptions
+
     return CollectOptions(
         organization=args.organization,
         role_name=args.role_name,
@@ -41,7 +41,10 @@ def options_from_args(args: argparse.Namespace) -> CollectOptions:
 
 
 def cmd_collect(args: argparse.Namespace) -> None:
-    """Collect and print the summary; CollectError if nothing (with --strict: not all) landed."""
+    """Collect and print the summary; CollectError if nothing (with --strict: not all) landed.
+    (The collector, and boto3 with it, is loaded by this command only.)"""
+    from pipelines.lib.collect.collector import CollectError, collect
+
     try:
         summary = collect(args.snapshot, options_from_args(args))
     except CollectError as err:

@@ -3,16 +3,14 @@
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from pipelines.lib.collect.collector import (
-    DEFAULT_ROLE_NAME,
-    DEFAULT_WORKERS,
-    CollectError,
-    CollectOptions,
-    collect,
-)
+from pipelines.lib.collect.defaults import DEFAULT_ROLE_NAME, DEFAULT_WORKERS
+
+if TYPE_CHECKING:
+    from pipelines.lib.collect.collector import CollectOptions
 
 
 def _env_regions() -> list[str]:
@@ -33,7 +31,10 @@ class CollectConfig(dg.Config):
     workers: int = DEFAULT_WORKERS
 
 
-def _options(config: CollectConfig) -> CollectOptions:
+def _options(config: CollectConfig) -> "CollectOptions":
+    # The collector (and boto3) is loaded when the asset runs, not with the definitions.
+    from pipelines.lib.collect.collector import CollectOptions
+
     return CollectOptions(
         organization=config.organization,
         role_name=config.role_name,
@@ -58,6 +59,8 @@ def iam_snapshot_collected(context: dg.AssetExecutionContext, config: CollectCon
     # state at the end of D: it is filed as D, so that the models of as-of D use it.
     day = context.run.tags.get("dagster/partition") or datetime.now(UTC).date().isoformat()
     snapshot_dir = Path(config.snapshot_root) / day
+    from pipelines.lib.collect.collector import CollectError, collect
+
     try:
         summary = collect(snapshot_dir, _options(config))
     except CollectError as err:

@@ -7,11 +7,13 @@ from collections.abc import Callable
 import boto3
 from botocore.config import Config
 
-DEFAULT_ROLE_NAME = "CiemReadOnly"
+# defined beside, for importers that do not load boto3
+from pipelines.lib.collect.defaults import DEFAULT_ROLE_NAME as DEFAULT_ROLE_NAME
+from pipelines.lib.collect.defaults import DEFAULT_WORKERS as DEFAULT_WORKERS
+
 # Region for regional calls made before any region is chosen (DescribeRegions) when the AWS
 # configuration names none; global services (IAM, Organizations) ignore it.
 FALLBACK_REGION = "us-east-1"
-DEFAULT_WORKERS = 4
 ROLE_SESSION_NAME = "ciem-collector"
 # Throttling and transient errors are retried with backoff by botocore itself; "adaptive" also
 # rate-limits the client once AWS starts throttling.
