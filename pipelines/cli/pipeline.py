@@ -193,8 +193,9 @@ def run_pipeline(
         else:
             materialize(selection=phase_selection(defs, days, "cloudtrail"), tags=window_tags)
         log.info(f"landing the snapshot {snapshot_dir} and building the models")
-        materialize(selection=phase_selection(defs, days, "as_of"), partition_key=as_of.isoformat())
-        materialize(selection=phase_selection(defs, days, "rest"))
+        # The rest (the explorer report, not partitioned) follows the models in the same run.
+        as_of_and_rest = phase_selection(defs, days, "as_of") | phase_selection(defs, days, "rest")
+        materialize(selection=as_of_and_rest, partition_key=as_of.isoformat())
 
 
 PHASES = ("reference", "cloudtrail", "as_of", "rest")

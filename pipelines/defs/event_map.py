@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -11,7 +12,13 @@ import pyarrow.parquet as pq
 
 from pipelines.defs.landing import preview, report
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.lake import cache_base, make_private_dirs, write_parquet
+from pipelines.lib.lake import (
+    cache_base,
+    make_private_dirs,
+    replace_private,
+    temp_path_for,
+    write_parquet,
+)
 from pipelines.lib.reference import event_map
 from pipelines.lib.reference.csvs import REFERENCE_DIR
 from pipelines.lib.reference.event_map import build_event_action_map, event_map_versions
@@ -30,10 +37,21 @@ def _read_machine_copy(copy: Path) -> pa.Table | None:
     if not copy.is_file():
         return None
     try:
-        return pq.read_table(copy)
+        return pq.ParquetFile(copy).read()
     except (OSError, pa.ArrowException) as err:  # damaged: build again, and replace it
         log.warning(f"ref_event_action_map: {copy} is unreadable ({err}); building the map")
         return None
+
+
+def _copy_file(source: Path, path: Path) -> None:
+    """`source` copied to `path` atomically (as `write_parquet` writes it)."""
+    tmp = temp_path_for(path)
+    try:
+        shutil.copyfile(source, tmp)
+        replace_private(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _keep_machine_copy(table: pa.Table, inputs: str) -> None:
@@ -74,8 +92,9 @@ def ref_event_action_map(ciem: CiemSettings) -> dg.MaterializeResult:
     copy = machine_copy(inputs)
     table = _read_machine_copy(copy)
     if table is not None:
-        # Another lake on this machine built it from the same inputs: take that build.
-        write_parquet(table, path)
+        # Another lake on this machine built it from the same inputs: take that build (read
+        # whole, so a damaged copy is built again; the file copied, not encoded again).
+        _copy_file(copy, path)
         stamp.write_text(inputs)
         report("ref_event_action_map", table.num_rows, started, f"(unchanged inputs; from {copy})")
         return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "reused": True})
