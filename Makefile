@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-condition-agreement bench-bad-input bench-scale bench-workers lint format lock demo-data clean
+.PHONY: setup chromium demo test dev bench bench-cloudtrail bench-evaluation bench-escalation bench-explorer bench-who-can bench-condition-agreement bench-bad-input bench-scale bench-workers bench-fixed-cost lint format lock demo-data clean
 
 setup: $(STAMP) chromium
 
@@ -70,6 +70,11 @@ bench-scale: $(STAMP)
 	test -x bench/.venv-cloudsplaining/bin/cloudsplaining || ( $(PYTHON) -m venv bench/.venv-cloudsplaining \
 	  && $(BIN)/uv pip install --quiet --python bench/.venv-cloudsplaining/bin/python cloudsplaining==0.9.1 )
 	$(BIN)/python bench/bench_scale.py --accounts 10 --repeat 3 --cloudsplaining bench/.venv-cloudsplaining/bin/cloudsplaining
+
+# `ciem run`'s fixed cost (issue 11): an empty account, median of 3, interleaved with a `git archive
+# main` checkout run the same way; bench/results/fixed_cost.md.
+bench-fixed-cost: $(STAMP)
+	$(BIN)/python bench/bench_fixed_cost.py --repeat 3 --baseline main
 
 # CloudTrail end to end: the whole `ciem run` on 2M generated events over 15 days (cached in
 # bench/data/) beside the `xargs -P 2 zcat` floor of the same files, medians of 3.
