@@ -1,66 +1,26 @@
 """Reference asset: the CloudTrail event → IAM action map, built from installed packages."""
 
 import hashlib
-import logging
-import shutil
 import time
 from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.defs import machine_cache
 from pipelines.defs.landing import preview, report
 from pipelines.defs.resources import CiemSettings
-from pipelines.lib.lake import (
-    cache_base,
-    make_private_dirs,
-    replace_private,
-    temp_path_for,
-    write_parquet,
-)
+from pipelines.lib.lake import write_parquet
 from pipelines.lib.reference import event_map
 from pipelines.lib.reference.csvs import REFERENCE_DIR
 from pipelines.lib.reference.event_map import build_event_action_map, event_map_versions
-
-log = logging.getLogger("ciem")
 
 
 def machine_copy(inputs: str) -> Path:
     """Where this machine keeps the map built from `inputs`, for every lake it runs on: the
     build takes seconds and depends only on the installed packages, the reference CSVs and the
     builder's code (`map_inputs_fingerprint`), never on a lake."""
-    return cache_base() / "_reference" / f"ref_event_action_map-{inputs[:32]}.parquet"
-
-
-def _read_machine_copy(copy: Path) -> pa.Table | None:
-    if not copy.is_file():
-        return None
-    try:
-        return pq.ParquetFile(copy).read()
-    except (OSError, pa.ArrowException) as err:  # damaged: build again, and replace it
-        log.warning(f"ref_event_action_map: {copy} is unreadable ({err}); building the map")
-        return None
-
-
-def _copy_file(source: Path, path: Path) -> None:
-    """`source` copied to `path` atomically (as `write_parquet` writes it)."""
-    tmp = temp_path_for(path)
-    try:
-        shutil.copyfile(source, tmp)
-        replace_private(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _keep_machine_copy(table: pa.Table, inputs: str) -> None:
-    copy = machine_copy(inputs)
-    try:
-        make_private_dirs(copy.parent)
-        write_parquet(table, copy)
-    except OSError as err:  # a cache: the lake has the map, the next new lake builds it again
-        log.info(f"ref_event_action_map: not kept in {copy.parent} ({err.strerror or err})")
+    return machine_cache.machine_copy("ref_event_action_map", inputs)
 
 
 def map_inputs_fingerprint() -> str:
@@ -90,18 +50,18 @@ def ref_event_action_map(ciem: CiemSettings) -> dg.MaterializeResult:
         report("ref_event_action_map", table.num_rows, started, "(unchanged inputs; reused)")
         return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "reused": True})
     copy = machine_copy(inputs)
-    table = _read_machine_copy(copy)
+    table = machine_cache.read_machine_copy(copy)
     if table is not None:
         # Another lake on this machine built it from the same inputs: take that build (read
         # whole, so a damaged copy is built again; the file copied, not encoded again).
-        _copy_file(copy, path)
+        machine_cache.copy_file(copy, path)
         stamp.write_text(inputs)
         report("ref_event_action_map", table.num_rows, started, f"(unchanged inputs; from {copy})")
         return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "reused": True})
     table = build_event_action_map()
     write_parquet(table, path)
     stamp.write_text(inputs)
-    _keep_machine_copy(table, inputs)
+    machine_cache.keep_machine_copy(table, copy)
     sources = table.column("mapping_source").to_pylist()
     counts = {s: sources.count(s) for s in sorted(set(sources))}
     unmapped = counts.get("unmapped", 0)

