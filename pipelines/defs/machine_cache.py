@@ -30,7 +30,8 @@ def read_machine_copy(copy: Path) -> pa.Table | None:
     if not copy.is_file():
         return None
     try:
-        return pq.ParquetFile(copy).read()
+        # One thread: a table this small reads several times faster than through Arrow's pool.
+        return pq.ParquetFile(copy).read(use_threads=False)
     except (OSError, pa.ArrowException) as err:
         log.warning(f"{copy} is unreadable ({err}); building it again")
         return None
