@@ -7,11 +7,13 @@ Unlike `bench_evaluation.py` (tidy: most roles share a few hundred policy sets),
 to hurt the evaluation: every account has `--principals` identities (95% users, 5% roles), nearly
 every user a policy set of its own (inline policies of its own plus a random choice of managed
 policies and large groups), and the statements are wide: about 12% `NotAction` (random lists, so
-no two are alike), about 7% `"Action": "*"`, and many wide wildcards (`s3:*`, `*:Get*`,
-`iam:*Policy*`). Some users have a permission boundary (some of them NotAction allows), and the
-accounts sit in a deep OU tree (5 levels) whose levels carry SCPs: FullAWSAccess, Deny
-statements with NotAction (region guardrails), a Deny with NotAction and no condition, and one
-branch with an allow-list instead of FullAWSAccess. Deterministic for a seed.
+no two are alike), about 7% `"Action": "*"`, and many wide wildcards (`s3:*`, `iam:*Policy*`,
+and a verb across services: `Get*` as `s3:Get*`, `ec2:Get*`… for the 25 services with the most
+such actions, since IAM has no service wildcard and landing quarantines `*:Get*`). Some users
+have a permission boundary (some of them NotAction allows), and the accounts sit in a deep OU
+tree (5 levels) whose levels carry SCPs: FullAWSAccess, Deny statements with NotAction (region
+guardrails), a Deny with NotAction and no condition, and one branch with an allow-list instead
+of FullAWSAccess. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -30,19 +32,46 @@ from bench_evaluation import ADMIN, CREATED, TRUST, _catalog, _managed
 MANAGEMENT = "100000000000"
 ROOT_ID = "r-adv0"
 WIDE = ["s3:*", "*:Get*", "iam:*Policy*", "ec2:*", "*:List*", "*:Describe*", "sts:*", "kms:*"]
+# `*:Verb*` above stands for `service:Verb*` over this many services (those with the most actions
+# of that verb): the IAM grammar has no wildcard service prefix.
+SERVICES_PER_VERB = 25
 VERBS = ["Get", "List", "Describe", "Put", "Create", "Delete", "Update", "Tag"]
 
 
-def _pattern(rnd: random.Random, catalog: dict[str, list[str]], services: list[str]) -> str:
+def across_services(pattern: str, catalog: dict[str, list[str]]) -> list[str]:
+    """`*:Verb*` as valid patterns: `service:Verb*` for the SERVICES_PER_VERB services with the
+    most actions of that verb (any other pattern as itself)."""
+    if not pattern.startswith("*:"):
+        return [pattern]
+    verb = pattern[2:].rstrip("*").lower()
+    counts = {
+        service: sum(a.split(":", 1)[1].lower().startswith(verb) for a in actions)
+        for service, actions in catalog.items()
+    }
+    top = sorted((s for s in counts if counts[s]), key=lambda s: (-counts[s], s))
+    return [f"{s}:{pattern[2:]}" for s in sorted(top[:SERVICES_PER_VERB])]
+
+
+def _pattern(rnd: random.Random, catalog: dict[str, list[str]], services: list[str]) -> list[str]:
     draw = rnd.random()
     service = rnd.choice(services)
     if draw < 0.3:
-        return rnd.choice(WIDE)
+        return across_services(rnd.choice(WIDE), catalog)
     if draw < 0.5:
-        return f"{service}:*"
+        return [f"{service}:*"]
     if draw < 0.7:
-        return f"{service}:{rnd.choice(VERBS)}*"
-    return rnd.choice(catalog[service])  # the catalog names are `service:Action`
+        return [f"{service}:{rnd.choice(VERBS)}*"]
+    return [rnd.choice(catalog[service])]  # the catalog names are `service:Action`
+
+
+def _patterns(
+    rnd: random.Random, catalog: dict[str, list[str]], services: list[str], count: int
+) -> list[str]:
+    """`count` random patterns (a cross-service one counts as one), without repeats."""
+    out: list[str] = []
+    for _ in range(count):
+        out += [p for p in _pattern(rnd, catalog, services) if p not in out]
+    return out
 
 
 def statement(
@@ -52,11 +81,11 @@ def statement(
     draw = rnd.random()
     stmt: dict[str, Any] = {"Effect": "Allow"}
     if draw < 0.12:
-        stmt["NotAction"] = [_pattern(rnd, catalog, services) for _ in range(rnd.randint(1, 4))]
+        stmt["NotAction"] = _patterns(rnd, catalog, services, rnd.randint(1, 4))
     elif draw < 0.19:
         stmt["Action"] = "*"
     else:
-        stmt["Action"] = [_pattern(rnd, catalog, services) for _ in range(rnd.randint(1, 6))]
+        stmt["Action"] = _patterns(rnd, catalog, services, rnd.randint(1, 6))
     draw = rnd.random()
     if draw < 0.15:
         stmt["Resource"] = [
@@ -106,7 +135,11 @@ def account_details(
         "b-data": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Action": ["s3:*", "dynamodb:*", "*:Get*"], "Resource": "*"}
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:*", "dynamodb:*", *across_services("*:Get*", catalog)],
+                    "Resource": "*",
+                }
             ],
         },
     }
@@ -229,7 +262,7 @@ def _scp(pid: str, name: str, doc: dict, aws_managed: bool = False) -> dict:
     }
 
 
-def org_files(snapshot: Path, accounts: list[str]) -> None:
+def org_files(snapshot: Path, accounts: list[str], catalog: dict[str, list[str]]) -> None:
     org = snapshot / "organization"
     for sub in ("parents", "policies", "targets"):
         (org / sub).mkdir(parents=True, exist_ok=True)
@@ -274,7 +307,14 @@ def org_files(snapshot: Path, accounts: list[str]) -> None:
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Action": ["s3:*", "ec2:*", "iam:*", "sts:*", "*:Describe*", "*:List*"],
+                        "Action": [
+                            "s3:*",
+                            "ec2:*",
+                            "iam:*",
+                            "sts:*",
+                            *across_services("*:Describe*", catalog),
+                            *across_services("*:List*", catalog),
+                        ],
                         "Resource": "*",
                     }
                 ],
@@ -352,7 +392,7 @@ def generate(out: Path, accounts: int, principals: int, seed: int = 7) -> list[P
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(details))
         files.append(path)
-    org_files(out, ids)
+    org_files(out, ids, catalog)
     return files
 
 
