@@ -9,10 +9,16 @@
 -- (`Allow<Service>`, `Allow<Service>Part2`, …). Granted actions CloudTrail cannot show (e.g.
 -- iam:PassRole) are not in the suggestion and are listed for review, as are used actions whose
 -- grant has a Condition (the suggestion does not carry conditions).
+-- Built per principal bucket (as permission_insights, which it reads): the lists of granted
+-- actions for review hold a bucket's principals at a time, not the organization's (on an
+-- organization where everyone can do nearly everything they are every effective permission).
 -- grain: principal_arn
+-- partition: principal_bucket
 
 with identities as (
+    -- the bucket's principals (every identity has a policy set, so a bucket)
     select * from int_identities
+    semi join int_principal_policy_sets as b using (principal_arn)
     where principal_type in ('user', 'role') and not is_service_linked
 ),
 
@@ -82,7 +88,8 @@ documents as (
     select
         principal_arn,
         count(*) as statement_count,
-        sum(len(actions)) as suggested_actions,
+        -- bigint: a sum is a hugeint, which Parquet (the bucket's part) stores as a double
+        sum(len(actions))::bigint as suggested_actions,
         list(
             {'Sid': sid, 'Effect': 'Allow', 'Action': actions, 'Resource': resources}
             order by sid

@@ -5,12 +5,13 @@ effective_permissions whether the sets are evaluated in one bucket or one bucket
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from pipelines.lib.warehouse.sql_models import run_model
+from pipelines.lib.warehouse.sql_models import principal_buckets, run_model
 from tests.sql.harness import (
     ACCT,
     MODELS,
@@ -165,3 +166,33 @@ def test_a_model_built_for_other_buckets_fails_only_when_read(
         run_model(con, MODELS["int_policy_set_class_denies"])
     # a model that reads no stale part is built: 8 statements of own sets, 2 of the shared one
     assert run_model(con, MODELS["int_policy_set_statements"]) == 10
+
+
+def _suggested(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+    """int_suggested_policies' column types and rows."""
+    types = rows(con, "select column_name, column_type from (describe int_suggested_policies)")
+    return types, rows(con, "select * from int_suggested_policies order by principal_arn")
+
+
+def test_suggested_policies_per_bucket_are_those_of_one_bucket(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # no CloudTrail delivered: every granted action is unobservable, listed for review
+    inputs = {**_inputs(), "cloudtrail_deliveries_daily": []}
+    types, one_bucket = _suggested(build(inputs, ["int_suggested_policies"]))
+    assert len(one_bucket) == 25  # every user once
+    assert sum(len(unobservable) for *_, unobservable, _, _ in one_bucket) > 100
+    monkeypatch.setenv("CIEM_SETS_PER_BUCKET", "1")
+    con = build(inputs, ["int_suggested_policies"])
+    [(buckets,)] = rows(
+        con, "select count(distinct principal_bucket) from int_principal_policy_sets"
+    )
+    assert buckets > 1
+    assert _suggested(con) == (types, one_bucket)
+    # written as Parquet parts, as `ciem run` writes them: the same values, of the same types
+    # (a sum is a hugeint, which Parquet would store as a double)
+    run_model(con, MODELS["int_suggested_policies"], tmp_path)
+    assert len(
+        list((tmp_path / "int_suggested_policies").glob("part-*.parquet"))
+    ) == principal_buckets(con)
+    assert _suggested(con) == (types, one_bucket)

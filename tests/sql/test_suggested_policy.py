@@ -57,7 +57,11 @@ def _build(targets: list[str]) -> duckdb.DuckDBPyConnection:
 
 def _reverify(con: duckdb.DuckDBPyConnection, document: dict) -> dict:
     """Replace the suggestion with `document` and rerun the verification model on it."""
-    con.execute("update int_suggested_policies set suggested_policy = ?", [json.dumps(document)])
+    # int_suggested_policies is built per principal bucket (one here): a view over its part
+    assert rows(con, "select count(*) from int_principal_policy_sets") == [(1,)]
+    con.execute(
+        "update int_suggested_policies__p000 set suggested_policy = ?", [json.dumps(document)]
+    )
     run_model(con, MODELS["int_suggested_policy_verification"])
     [(verified, verification)] = rows(
         con, "select verified, verification from int_suggested_policy_verification"
