@@ -189,10 +189,10 @@ def test_suggested_policies_per_bucket_are_those_of_one_bucket(
     )
     assert buckets > 1
     assert _suggested(con) == (types, one_bucket)
-    # written as Parquet parts, as `ciem run` writes them: the same values, of the same types
-    # (a sum is a hugeint, which Parquet would store as a double)
-    run_model(con, MODELS["int_suggested_policies"], tmp_path)
-    assert len(
-        list((tmp_path / "int_suggested_policies").glob("part-*.parquet"))
-    ) == principal_buckets(con)
+    # written as Parquet parts where `ciem run` writes them: the same columns (the folder
+    # `as_of=…` is no column), values and types (a sum is a hugeint, Parquet's would be a double)
+    parts = tmp_path / "as_of=2026-11-20" / "parts"
+    run_model(con, MODELS["int_suggested_policies"], parts)
+    written = list((parts / "int_suggested_policies").glob("part-*.parquet"))
+    assert len(written) == principal_buckets(con)
     assert _suggested(con) == (types, one_bucket)

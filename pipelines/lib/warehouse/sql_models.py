@@ -294,6 +294,9 @@ def quote_sql(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+_NOT_HIVE = "hive_partitioning = false"
+
+
 def _run_partitioned(
     con: duckdb.DuckDBPyConnection, model: SqlModel, parts_dir: Path | None
 ) -> int:
@@ -333,8 +336,12 @@ def _run_partitioned(
             building.rename(final_dir)
             building = None
             shutil.rmtree(old, ignore_errors=True)
-            source = f"read_parquet({quote_sql(str(final_dir / 'part-{bucket}.parquet'))})"
-            union = f"select * from read_parquet({quote_sql(str(final_dir / 'part-*.parquet'))})"  # noqa: S608 (a quoted path)
+            # not hive: the parts live under `as_of=YYYY-MM-DD/`, which would add a column `as_of`
+            source = (
+                f"read_parquet({quote_sql(str(final_dir / 'part-{bucket}.parquet'))}, {_NOT_HIVE})"
+            )
+            parts = quote_sql(str(final_dir / "part-*.parquet"))
+            union = f"select * from read_parquet({parts}, {_NOT_HIVE})"  # noqa: S608 (a quoted path)
         else:
             # a table per bucket; parts of an earlier build with more buckets go
             parts = [f"{model.name}__p{b:03d}" for b in range(buckets)]
