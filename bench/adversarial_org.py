@@ -29,6 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_evaluation import ADMIN, CREATED, TRUST, _catalog, _managed
 
+# Changes when the generator writes other organizations (bench_scale regenerates its cache):
+# 2 = valid action patterns only (no `*:Get*`).
+ORG_VERSION = 2
 MANAGEMENT = "100000000000"
 ROOT_ID = "r-adv0"
 WIDE = ["s3:*", "*:Get*", "iam:*Policy*", "ec2:*", "*:List*", "*:Describe*", "sts:*", "kms:*"]

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from adversarial_org import generate  # noqa: E402
+from adversarial_org import ORG_VERSION, generate  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results"
@@ -89,18 +89,25 @@ def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         out.seek(0)
         text = out.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}):\n{text[-3000:]}")
+        # the error lines and the models that ran (the progress output drowns them otherwise)
+        errors = [line for line in text.splitlines() if line.startswith("ciem: error")]
+        raise RuntimeError(
+            f"{cmd[0]} failed ({proc.returncode}) after {wall:.1f} s, peak "
+            f"{peak / 2**20:,.0f} MiB:\n"
+            + "\n".join(errors or [text[-3000:]])
+            + f"\nslowest models: {slowest_models(text, 20)}"
+        )
     return wall, peak, text, cpu
 
 
 def organization(accounts: int, principals: int) -> tuple[Path, list[Path]]:
     """The cached snapshot folder of an adversarial organization, and its per-account files."""
     snapshot = DATA / f"adversarial-{accounts}x{principals}" / AS_OF
-    done = snapshot.parent / ".complete"
-    if not done.exists():
+    done = snapshot.parent / ".complete"  # holds the generator's version
+    if not done.exists() or done.read_text() != str(ORG_VERSION):
         shutil.rmtree(snapshot.parent, ignore_errors=True)
         generate(snapshot, accounts, principals)
-        done.touch()
+        done.write_text(str(ORG_VERSION))
     files = sorted(snapshot.glob("*/iam/get-account-authorization-details.json"))
     return snapshot, files
 
