@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 from pipelines.lib.lake import (
     cache_base,
     make_private_dirs,
-    replace_private,
-    temp_path_for,
+    write_atomic,
     write_parquet,
 )
 
@@ -49,16 +48,4 @@ def keep_machine_copy(table: pa.Table, copy: Path) -> None:
 def copy_file(source: Path, path: Path) -> None:
     """`source` copied to `path` atomically (as `write_parquet` writes a file): the file, not
     its table encoded again."""
-    tmp = temp_path_for(path)
-    try:
-        shutil.copyfile(source, tmp)
-        replace_private(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno is None:
-            raise
-        # named by the file it was for, not the temporary name (`No space left on device: …`)
-        raise OSError(exc.errno, exc.strerror, str(path)) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: shutil.copyfile(source, tmp))

@@ -44,7 +44,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -285,11 +285,17 @@ def temp_path_for(path: Path) -> Path:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write atomically: a rerun replaces the file whole, a crash never leaves half a file, and
-    a failed write (a full disk) leaves neither half a file nor its temporary file."""
+    """Write atomically (`write_atomic`)."""
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """`write(tmp)` writes a temporary file beside `path`, renamed onto it: a rerun replaces the
+    file whole, a crash never leaves half a file, and a failed write (a full disk) leaves
+    neither half a file nor its temporary file."""
     tmp = temp_path_for(path)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        write(tmp)
         replace_private(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -325,7 +325,7 @@ def evaluate_entry(
     found = _lookup(key_lc, facts, context)
     if found is None:
         if key_lc == SESSION_TIME_KEY and facts.session_window is not None:
-            return _over_session(operator, key, values, facts, context)
+            return _over_session(base, operator, key, values, facts, context)
         return Outcome(None, frozenset({key_lc}))
 
     if base == "null":
@@ -372,6 +372,7 @@ def _sessions_only(facts: Facts) -> bool:
 
 
 def _over_session(
+    base: str,
     operator: str,
     key: str,
     values: object,
@@ -381,10 +382,9 @@ def _over_session(
     """An entry on aws:TokenIssueTime when the request's value is not known but lies in
     `facts.session_window` (or is absent, for a user's long-term keys): decided when the outcome
     is the same at both ends of the window and without the key, for `Null` and the threshold
-    date operators (whose outcome over an interval its ends settle); unknown otherwise."""
-    base = operator.rpartition(":")[2].lower()
-    if base.endswith("ifexists") and base != "ifexists":
-        base = base[: -len("ifexists")]
+    date operators (whose outcome over an interval its ends settle); unknown otherwise. `base`:
+    the operator without its set qualifier and `IfExists`, lower-case (as `evaluate_entry`
+    parses it)."""
     spec = _STRING_OPS.get(base)
     key_lc = key.lower()
     if base != "null" and (spec is None or spec[0] not in _THRESHOLD_KINDS):
