@@ -42,20 +42,36 @@ admin_ids as (
     inner join admins as a on a.principal_arn = n.node_arn
 ),
 
+method_ranks as (
+    -- The methods and the `via` ARNs numbered in their order: a step's choice compares numbers
+    -- (the same order as the names), so it is made as the candidates stream by.
+    select method, (row_number() over (order by method))::integer as method_rank
+    from (select distinct method from int_principal_graph_class_edges)
+),
+
+via_ranks as (
+    select via_arn, (row_number() over (order by via_arn))::integer as via_rank
+    from (select distinct via_arn from int_principal_graph_class_edges where via_arn is not null)
+),
+
 graph as materialized (
     -- Every edge out of a non-administrator, read once (the view hands the class edges to the
-    -- members), as numbers: the principals' and the class edge's (its method and `via` are
-    -- looked up for the few edges a path may take).
+    -- members), as numbers: the principals', the class edge's, and the ranks of its method and
+    -- `via` (no `via` ranks first, as the empty name did).
     select
         s.node_id as source_id,
         t.node_id as target_id,
         e.edge_key,
         e.is_self,
         e.makes_target_admin,
-        e.is_conditional
+        e.is_conditional,
+        m.method_rank,
+        coalesce(v.via_rank, 0) as via_rank
     from int_principal_graph_edges as e
     inner join node_ids as s on s.node_arn = e.source_arn
     inner join node_ids as t on t.node_arn = e.target_arn
+    inner join method_ranks as m on m.method = e.method
+    left join via_ranks as v on v.via_arn = e.via_arn
     where e.source_arn not in (select principal_arn from admins)
 ),
 
@@ -130,71 +146,68 @@ reach(node_id, target_id, hops) as (
     inner join distances as d on d.node_id = e.source_id and d.hops = r.hops + 1
 ),
 
-step_edges as materialized (
-    -- For each (principal, target) the edges that start a shortest path to the target.
-    select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
-    from reach as r
-    inner join live_edges as g on g.source_id = r.node_id
-    inner join reach as n
-        on n.node_id = g.target_id
-        and n.target_id = r.target_id
-        and n.hops = r.hops - 1
-    where r.hops > 0
-        and not g.is_self
-        and not g.makes_target_admin
-
-    union all
-
-    select r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional
-    from reach as r
-    inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
-    inner join (
-        select * from live_edges where is_self or makes_target_admin
-    ) as g
-        on g.source_id = r.node_id
-        and g.target_id = r.target_id
-    where r.hops = 1
-),
-
-edge_names as (
-    -- The method and `via` of those edges only (a semi join: the hash table holds their
-    -- numbers, not every class edge's names).
-    select edge_key, method, via_arn from int_principal_graph_class_edges
-    where edge_key in (select edge_key from step_edges)
-),
-
-step_options as (
-    select o.*, k.method, k.via_arn
-    from step_edges as o
-    inner join edge_names as k on k.edge_key = o.edge_key
-),
-
 next_steps as materialized (
-    -- The chosen step: an unconditional edge first, then by method, next principal (the
-    -- numbers follow the ARNs' order) and via.
+    -- For each (principal, target) the edge that starts a shortest path to the target, chosen
+    -- while the candidates stream by (a dense graph has sources x intermediates x targets of
+    -- them, too many to hold): an unconditional edge first, then by method, next principal (the
+    -- numbers follow the ARNs' order), via, and the edge's number.
     select
         node_id,
         target_id,
         arg_min(
-            {'next_id': next_id, 'edge_key': edge_key, 'method': method, 'via_arn': via_arn,
-             'is_conditional': is_conditional},
-            [is_conditional::int::varchar, method, lpad(next_id::varchar, 12, '0'),
-             coalesce(via_arn, '')]
+            {'next_id': next_id, 'edge_key': edge_key, 'is_conditional': is_conditional},
+            {'conditional': is_conditional, 'method': method_rank, 'next': next_id,
+             'via': via_rank, 'edge': edge_key}
         ) as chosen
-    from step_options
+    from (
+        select
+            r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional,
+            g.method_rank, g.via_rank
+        from reach as r
+        inner join live_edges as g on g.source_id = r.node_id
+        inner join reach as n
+            on n.node_id = g.target_id
+            and n.target_id = r.target_id
+            and n.hops = r.hops - 1
+        where r.hops > 0
+            and not g.is_self
+            and not g.makes_target_admin
+
+        union all
+
+        select
+            r.node_id, r.target_id, g.target_id as next_id, g.edge_key, g.is_conditional,
+            g.method_rank, g.via_rank
+        from reach as r
+        inner join terminal_edges as t on t.node_id = r.node_id and t.target_id = r.target_id
+        inner join (
+            select * from live_edges where is_self or makes_target_admin
+        ) as g
+            on g.source_id = r.node_id
+            and g.target_id = r.target_id
+        where r.hops = 1
+    )
     group by node_id, target_id
+),
+
+edge_names as (
+    -- The method and `via` of the chosen edges only (a semi join: the hash table holds their
+    -- numbers, not every class edge's names).
+    select edge_key, method, via_arn from int_principal_graph_class_edges
+    where edge_key in (select chosen.edge_key from next_steps)
 ),
 
 chosen_edges as materialized (
     select distinct
         s.node_arn as source_arn,
-        n.chosen.method as method,
+        k.method,
         t.node_arn as target_arn,
-        n.chosen.via_arn as via_arn,
+        k.via_arn,
         n.chosen.edge_key as edge_key
     from next_steps as n
     inner join node_ids as s on s.node_id = n.node_id
     inner join node_ids as t on t.node_id = n.chosen.next_id
+    inner join edge_names as k on k.edge_key = n.chosen.edge_key
 ),
 
 principal_sets as (
@@ -209,6 +222,7 @@ chosen_graph_edges as materialized (
         c.target_arn,
         e.* exclude (class_key, only_source, target_arn, edge_key),
         c.source_arn = c.target_arn as is_self,
+        c.edge_key,
         p.policy_set_key
     from chosen_edges as c
     inner join (
@@ -250,14 +264,20 @@ step_grants as materialized (
     from (
         select distinct policy_set_key, action from step_actions where action is not null
     ) as s
-    left join (
-        -- the evaluation of the steps' actions only (the view lists every catalog action)
-        select policy_set_key, action, granted_by_json
-        from int_policy_set_actions_evaluated
-        where action in (select action from step_actions)
-    ) as v
+    -- the class that answers the step's action for the set, read directly (the view
+    -- int_policy_set_actions_evaluated would hand every catalog action its class's statements
+    -- before a filter on the action could apply): the action's own class where a pattern of the
+    -- set names it, otherwise the rest class of a catalog action (as the view does)
+    left join int_policy_set_class_actions as a
+        on a.policy_set_key = s.policy_set_key
+        and a.action = s.action
+    left join ref_iam_actions as k on k.action = s.action
+    left join int_policy_set_classes_evaluated as v
         on v.policy_set_key = s.policy_set_key
-        and v.action = s.action
+        and v.class_key = case
+            when a.class_key is not null then a.class_key
+            when k.action is not null then md5('')
+        end
 ),
 
 step_lists as (
@@ -282,9 +302,7 @@ edge_steps as materialized (
     -- policy set), the resource-checked actions first.
     select
         si.node_id as source_id,
-        e.method,
-        ti.node_id as target_id,
-        e.via_arn,
+        e.edge_key,
         {
             'from': e.source_arn,
             'to': e.target_arn,
@@ -311,7 +329,6 @@ edge_steps as materialized (
         } as step
     from chosen_graph_edges as e
     inner join node_ids as si on si.node_arn = e.source_arn
-    inner join node_ids as ti on ti.node_arn = e.target_arn
     inner join step_lists as l
         on l.source_arn = e.source_arn
         and l.method = e.method
@@ -331,9 +348,7 @@ walks(source_id, target_id, current_id, remaining, steps, is_conditional) as (
     inner join next_steps as n on n.node_id = r.node_id and n.target_id = r.target_id
     inner join edge_steps as s
         on s.source_id = r.node_id
-        and s.method = n.chosen.method
-        and s.target_id = n.chosen.next_id
-        and s.via_arn is not distinct from n.chosen.via_arn
+        and s.edge_key = n.chosen.edge_key
     where r.hops > 0
     union all
     select
@@ -347,9 +362,7 @@ walks(source_id, target_id, current_id, remaining, steps, is_conditional) as (
     inner join next_steps as n on n.node_id = w.current_id and n.target_id = w.target_id
     inner join edge_steps as s
         on s.source_id = w.current_id
-        and s.method = n.chosen.method
-        and s.target_id = n.chosen.next_id
-        and s.via_arn is not distinct from n.chosen.via_arn
+        and s.edge_key = n.chosen.edge_key
     where w.remaining > 0
 ),
 

@@ -76,8 +76,10 @@ def build(
     unused_days: int = 90,
     key_rotation_days: int = 90,
     max_hops: int = 5,
+    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Load every lake table (given rows, else empty) and build the target models and their deps."""
+    """Load every lake table (given rows, else empty) and build the target models and their deps
+    (with DuckDB's `memory_limit`, when given: a model that holds too much fails)."""
     unknown = set(inputs) - set(LAKE_TABLES)
     if unknown:
         raise KeyError(f"not lake tables: {sorted(unknown)}")
@@ -86,6 +88,8 @@ def build(
         inputs = {**inputs, "cloudtrail_deliveries_daily": deliveries}
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"set memory_limit = '{memory_limit}'")
     first_by_glob: dict[tuple[str, str], str] = {}
     for name, table in LAKE_TABLES.items():
         files = (table.glob, table.as_of_path)
