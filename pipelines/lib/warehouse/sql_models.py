@@ -35,6 +35,8 @@ from typing import Protocol, TypeVar
 import duckdb
 import pyarrow as pa
 
+from pipelines.lib.warehouse.connection import quote_literal
+
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql"
 LAYERS = ("staging", "intermediate", "detections", "marts")
 
@@ -276,7 +278,7 @@ def _shadow_bucket(
         shadows.append(name)
         if built != buckets:
             # Only an error when read: `model` may not need this (stale) model at all.
-            message = quote_sql(
+            message = quote_literal(
                 f"{name} was built for {built} principal buckets, {model.name} for {buckets}: "
                 f"materialize {name} again"
             )
@@ -288,10 +290,6 @@ def _shadow_bucket(
             part = source.replace("{bucket}", f"{bucket:03d}").replace("{main}", main)
             con.execute(f"create or replace temp view {name} as select * from {part}")  # noqa: S608 (part sources are written by _run_partitioned)
     return shadows
-
-
-def quote_sql(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _NOT_HIVE = "hive_partitioning = false"
@@ -317,7 +315,7 @@ def _run_partitioned(
                 if building is not None:
                     path = building / f"part-{bucket:03d}.parquet"
                     [(written,)] = con.execute(
-                        f"copy ({body}) to {quote_sql(str(path))} "
+                        f"copy ({body}) to {quote_literal(str(path))} "
                         "(format parquet, compression zstd)"
                     ).fetchall()
                     rows += int(written)
@@ -337,10 +335,9 @@ def _run_partitioned(
             building = None
             shutil.rmtree(old, ignore_errors=True)
             # not hive: the parts live under `as_of=YYYY-MM-DD/`, which would add a column `as_of`
-            source = (
-                f"read_parquet({quote_sql(str(final_dir / 'part-{bucket}.parquet'))}, {_NOT_HIVE})"
-            )
-            parts = quote_sql(str(final_dir / "part-*.parquet"))
+            part = quote_literal(str(final_dir / "part-{bucket}.parquet"))
+            source = f"read_parquet({part}, {_NOT_HIVE})"
+            parts = quote_literal(str(final_dir / "part-*.parquet"))
             union = f"select * from read_parquet({parts}, {_NOT_HIVE})"  # noqa: S608 (a quoted path)
         else:
             # a table per bucket; parts of an earlier build with more buckets go
