@@ -14,7 +14,7 @@ with principal_sets as (
 ),
 
 evaluated as (
-    select * from int_policy_set_actions_evaluated
+    select * from int_policy_set_method_actions_evaluated
 ),
 
 named_exception_grants as (

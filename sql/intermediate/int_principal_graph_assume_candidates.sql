@@ -34,7 +34,7 @@ assume_holders as (
     -- Sources whose identity policies allow sts:AssumeRole (on some resource).
     select m.principal_arn
     from members as m
-    inner join int_policy_set_actions_evaluated as e
+    inner join int_policy_set_method_actions_evaluated as e
         on e.policy_set_key = m.policy_set_key
         and e.action = 'sts:assumerole'
     where e.is_effective

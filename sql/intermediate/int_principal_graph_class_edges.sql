@@ -35,7 +35,7 @@
 -- marked; `condition_keys`: the lower-cased request keys those Conditions still need (empty
 -- for an unconditional edge; a conditional edge whose keys are not known has none either).
 -- `actions` are the edge's IAM actions; privilege_escalation_paths adds the granting statements
--- of the steps it lists (int_policy_set_actions_evaluated), so this table stays narrow.
+-- of the steps it lists (int_policy_set_method_actions_evaluated), so this table stays narrow.
 -- `edge_key`: a number naming the row (a hash of its grain), which the search carries instead
 -- of the method and `via`.
 -- grain: class_key, only_source, method, target_arn, via_arn
@@ -180,7 +180,7 @@ set_evaluated as (
             else []
         end as condition_keys,
         e.granted_resources
-    from int_policy_set_actions_evaluated as e
+    from int_policy_set_method_actions_evaluated as e
     inner join set_ids as s on s.policy_set_key = e.policy_set_key
     left join deny_condition_keys as d
         on d.policy_set_key = e.policy_set_key

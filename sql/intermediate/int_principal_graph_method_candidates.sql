@@ -2,7 +2,7 @@
 -- The candidate edges of the published privilege-escalation methods (ref_privesc_methods:
 -- PMapper's and Rhino Security Labs' methods) before the resource checks, one row per class of
 -- sources (int_principal_graph_classes) and (method, target, via). A class holds a method when
--- every action of it is effective for its policy set (int_policy_set_actions_evaluated:
+-- every action of it is effective for its policy set (int_policy_set_method_actions_evaluated:
 -- identity ∩ boundary ∩ SCPs, minus Denies). By `target_kind`:
 --   own_policy     a customer-managed policy in force for the source (create or set a policy
 --                  version): a self edge, `via_arn` the policy;
@@ -29,7 +29,7 @@
 -- `target_state_known` is false when the report does not list the target. IAM Identity Center
 -- and service-linked roles are never the target of a method that changes a role (AWS refuses
 -- it). `is_conditional`: some action of the method is allowed only under a Condition;
--- `condition_keys`: the request keys those Conditions need (int_policy_set_actions_evaluated).
+-- `condition_keys`: the request keys those Conditions need (int_policy_set_method_actions_evaluated).
 -- grain: class_key, only_source, method_id, target_arn, via_arn
 
 with methods as (
@@ -160,7 +160,7 @@ set_evaluated as (
         is_conditional,
         case when is_conditional then coalesce(condition_keys, []) else [] end as condition_keys,
         granted_resources
-    from int_policy_set_actions_evaluated
+    from int_policy_set_method_actions_evaluated
     where is_effective
         and action in (select action from method_actions)
 ),

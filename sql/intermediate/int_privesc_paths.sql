@@ -59,7 +59,7 @@ method_actions as (
             order by a.action
         ) as actions
     from step_actions as a
-    left join int_policy_set_actions_evaluated as v
+    left join int_policy_set_method_actions_evaluated as v
         on v.policy_set_key = a.policy_set_key
         and v.action = a.action
     group by a.source_arn, a.method

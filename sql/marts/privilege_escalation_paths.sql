@@ -264,20 +264,11 @@ step_grants as materialized (
     from (
         select distinct policy_set_key, action from step_actions where action is not null
     ) as s
-    -- the class that answers the step's action for the set, read directly (the view
-    -- int_policy_set_actions_evaluated would hand every catalog action its class's statements
-    -- before a filter on the action could apply): the action's own class where a pattern of the
-    -- set names it, otherwise the rest class of a catalog action (as the view does)
-    left join int_policy_set_class_actions as a
-        on a.policy_set_key = s.policy_set_key
-        and a.action = s.action
-    left join ref_iam_actions as k on k.action = s.action
-    left join int_policy_set_classes_evaluated as v
+    -- the evaluation of the methods' actions (int_policy_set_method_actions_evaluated: the view
+    -- of every catalog action would hand the join every (set, action) and its statements first)
+    left join int_policy_set_method_actions_evaluated as v
         on v.policy_set_key = s.policy_set_key
-        and v.class_key = case
-            when a.class_key is not null then a.class_key
-            when k.action is not null then md5('')
-        end
+        and v.action = s.action
 ),
 
 step_lists as (
