@@ -100,14 +100,16 @@ def _build_model(
     parts_dir = parts_dir or lake.warehouse_path.parent / "parts"
     published = model.is_mart and write_mart
     rows = run_model(con, model, parts_dir)
-    # One query for the preview and the column schema (its relation knows the types).
+    # One query for the preview and the column schema (its relation knows the types, without
+    # running it).
     relation = con.sql(f"select * from {model.name} limit 5")  # noqa: S608 (model names are checked identifiers (MODEL_NAME))
-    metadata: dict[str, object] = {
-        "dagster/column_schema": _column_schema(relation),
-        "preview": preview(pa.table(relation.to_arrow_table())),
-    }
-    if rows is not None:  # an intermediate view is not counted (see run_model)
+    metadata: dict[str, object] = {"dagster/column_schema": _column_schema(relation)}
+    if rows is not None:
+        metadata["preview"] = preview(pa.table(relation.to_arrow_table()))
         metadata["dagster/row_count"] = rows
+    # An intermediate view is neither counted (see run_model) nor previewed: reading even 5 of
+    # its rows may compute it whole (int_statement_actions_expanded ran out of memory there on
+    # 10 adversarial accounts).
     if published and model.partition is not None:
         target = lake.root / "marts" / model.name
         _replace_folder(parts_dir / model.name, target)
