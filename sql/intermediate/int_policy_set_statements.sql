@@ -9,7 +9,8 @@
 -- every principal of the set has the same, they are part of its key): a statement whose
 -- Condition is false for it is left out, one whose Condition holds is unconditional
 -- (`has_condition` false), and one left open keeps only the request keys it still needs
--- (`condition_keys`).
+-- (`condition_keys`). A statement whose NotResource names every resource (`*`) applies to none
+-- (it grants or denies nothing) and is left out.
 -- First of the three models of the policy-set evaluation: int_policy_set_grants cuts each
 -- granting statement with the Denies, int_policy_set_actions_evaluated aggregates per action.
 -- grain: policy_set_key, source, policy_key, statement_index, via
@@ -85,6 +86,9 @@ identity_statements as (
         and v.policy_key = s.policy_key
         and v.statement_index = s.statement_index
     where v.verdict is distinct from 'false'
+        and len(list_filter(
+            coalesce(s.not_resources, []), lambda r: regexp_full_match(r, '\*+')
+        )) = 0
 ),
 
 boundary_statements as (
@@ -118,6 +122,9 @@ boundary_statements as (
         and v.policy_key = s.policy_key
         and v.statement_index = s.statement_index
     where v.verdict is distinct from 'false'
+        and len(list_filter(
+            coalesce(s.not_resources, []), lambda r: regexp_full_match(r, '\*+')
+        )) = 0
 ),
 
 final as (

@@ -27,6 +27,10 @@ final as (
     from scp_levels as l
     inner join statements as s on s.policy_key = l.policy_key
     where l.account_id in (select account_id from sets where scp_applies)
+        -- a NotResource that names every resource (`*`) leaves the statement none to apply to
+        and len(list_filter(
+            coalesce(s.not_resources, []), lambda r: regexp_full_match(r, '\*+')
+        )) = 0
 )
 
 select * from final

@@ -15,7 +15,7 @@ import pytest
 # hypothesis is a dev dependency (pinned in the lock); skipped only where it is not installed.
 pytest.importorskip("hypothesis")
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipelines.lib.serve.explain import PolicyStore
@@ -200,8 +200,28 @@ def test_sql_and_explain_agree_at_action_level(stmts: list[dict], boundary) -> N
     assert sql == {a for a in CATALOG if _permits(store, a)}
 
 
+MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+REGIONS = {"StringEquals": {"aws:RequestedRegion": ["eu-west-1", "eu-central-1"]}}
+
+
 @SQL_SETTINGS
 @given(policies, st.one_of(st.none(), st.lists(statements(), min_size=1, max_size=2)))
+# NotResource "*" covers no resource: neither statement applies (explain kept the Deny's keys).
+@example(
+    [
+        {"Effect": "Allow", "Action": ["s3:*"], "NotResource": ["*"], "Condition": REGIONS},
+        {"Effect": "Deny", "Action": ["s3:*"], "NotResource": ["*"], "Condition": MFA},
+    ],
+    None,
+)
+# A conditional Deny covering every resource the grant names: conditional (explain: allowed).
+@example(
+    [
+        {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b/*"]},
+        {"Effect": "Deny", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b/*"], "Condition": MFA},
+    ],
+    None,
+)
 def test_sql_and_explain_agree_on_conditions_at_action_level(stmts: list[dict], boundary) -> None:
     """The same resolution of conditions: a condition the snapshot decides false takes its
     statement out, one decided true makes it unconditional, and the answer that stays
@@ -216,6 +236,92 @@ def test_sql_and_explain_agree_on_conditions_at_action_level(stmts: list[dict], 
             assert set(r["condition_keys"]) == set(keys), (action, r)
         # only request keys stay open: every snapshot key of the strategy is decided
         assert set(keys) <= {"aws:multifactorauthpresent", "aws:requestedregion"}, action
+
+
+def _answers(stmts: list[dict], boundary: list[dict] | None = None) -> tuple[set, set]:
+    """Whole answers on both sides: SQL's (action, is_conditional, condition_keys,
+    has_partial_deny) rows, and explain's (action, decision, condition_keys) per catalog action."""
+    con = build(
+        _inputs(stmts, boundary),
+        ["effective_permissions", "stg_policy_documents", "int_account_scp_levels"],
+    )
+    sql = {
+        (a, c, tuple(sorted(k)), p)
+        for a, c, k, p in con.execute(
+            """select action, is_conditional, condition_keys, has_partial_deny
+               from effective_permissions"""
+        ).fetchall()
+    }
+    store = PolicyStore.from_connection(con)
+    explained = set()
+    for action in CATALOG:
+        r = store.explain(USER, action)
+        explained.add((action, r["decision"], tuple(r["condition_keys"])))
+    return sql, explained
+
+
+S3 = sorted(a for a in CATALOG if a.startswith("s3:"))
+ALL_S3 = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+
+
+def test_a_not_resource_star_allow_grants_nothing() -> None:
+    # NotResource "*" leaves no resource (not even the `*` of an action that names none, as
+    # s3:ListAllMyBuckets): the statement grants nothing, with or without a Condition, and in
+    # the boundary it allows nothing.
+    for stmt in (
+        {"Effect": "Allow", "Action": "s3:*", "NotResource": "*"},
+        {"Effect": "Allow", "Action": "*", "NotResource": ["arn:aws:s3:::b", "**"]},
+        {"Effect": "Allow", "Action": "s3:*", "NotResource": ["*"], "Condition": REGIONS},
+    ):
+        sql, explained = _answers([stmt])
+        assert sql == set(), stmt
+        assert explained == {(a, "implicitly_denied", ()) for a in CATALOG}, stmt
+        _, store = _evaluate([stmt])
+        assert {store.explain(USER, "s3:GetObject", r)["decision"] for r in RESOURCES} == {
+            "implicitly_denied"
+        }, stmt
+    sql, explained = _answers(
+        [ALL_S3], boundary=[{"Effect": "Allow", "Action": "*", "NotResource": "*"}]
+    )
+    assert sql == set()
+    assert explained == {(a, "implicitly_denied", ()) for a in CATALOG}
+
+
+def test_a_not_resource_star_deny_denies_nothing() -> None:
+    # ... nor does a Deny: no partial Deny, no Condition key, nothing conditional.
+    for deny in (
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": "*"},
+        {"Effect": "Deny", "Action": "s3:*", "NotResource": "*", "Condition": MFA},
+    ):
+        sql, explained = _answers([ALL_S3, deny])
+        assert sql == {(a, False, (), False) for a in S3}, deny
+        assert explained == {(a, "allowed", ()) for a in S3} | {
+            (a, "implicitly_denied", ()) for a in CATALOG if a not in S3
+        }, deny
+
+
+def test_a_conditional_deny_on_what_the_grant_names_makes_it_conditional() -> None:
+    grant = {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::b/*"]}
+    others = {(a, "implicitly_denied", ()) for a in CATALOG if a not in S3}
+    mfa = ("aws:multifactorauthpresent",)
+    # covering every resource the grant names: allowed only when the Deny's Condition fails
+    for deny_resources in (["arn:aws:s3:::b/*"], ["arn:aws:s3:::*"], ["arn:aws:s3:::b/*", "x"]):
+        deny = {"Effect": "Deny", "Action": "s3:*", "Resource": deny_resources, "Condition": MFA}
+        sql, explained = _answers([grant, deny])
+        assert sql == {(a, True, mfa, True) for a in S3}, deny_resources
+        assert explained == {(a, "conditionally_allowed", mfa) for a in S3} | others
+    # covering a part of them: allowed without condition on the rest (a partial Deny, whose
+    # keys effective_permissions lists all the same: b/x depends on them)
+    deny = {"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::b/x"], "Condition": MFA}
+    sql, explained = _answers([grant, deny])
+    assert sql == {(a, False, mfa, True) for a in S3}
+    assert explained == {(a, "allowed", ()) for a in S3} | others
+    # conditional anyway (the grant's own region Condition): the partial Deny's keys stay too,
+    # on both sides (erring towards more keys, never fewer)
+    sql, explained = _answers([{**grant, "Condition": REGIONS}, deny])
+    keys = ("aws:multifactorauthpresent", "aws:requestedregion")
+    assert sql == {(a, True, keys, True) for a in S3}
+    assert explained == {(a, "conditionally_allowed", keys) for a in S3} | others
 
 
 @SQL_SETTINGS

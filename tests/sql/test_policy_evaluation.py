@@ -296,6 +296,41 @@ def test_not_resource_grant_and_scp_deny_on_named_resources() -> None:
     ]
 
 
+def test_an_scp_statement_on_not_resource_star_applies_to_nothing() -> None:
+    # An SCP Deny whose NotResource is "*" denies nothing, not even conditionally.
+    inputs = _evaluation_inputs()
+    inputs["raw_org_policies"].append(
+        _scp(
+            "p-nothing",
+            "Nothing",
+            [
+                {"Effect": "Deny", "Action": "s3:*", "NotResource": "*"},
+                {
+                    "Effect": "Deny",
+                    "Action": "iam:*",
+                    "NotResource": ["*"],
+                    "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+                },
+            ],
+        )
+    )
+    inputs["raw_org_policy_targets"].append(
+        {"policy_id": "p-nothing", "target_id": "ou-1", "target_type": "ORGANIZATIONAL_UNIT"}
+    )
+    con = build(inputs, ["effective_permissions"])
+    got = rows(
+        con,
+        """select action, is_conditional, condition_keys, has_partial_deny, denied_resources
+           from effective_permissions
+           where principal_arn like '%/bob' and action in ('s3:getobject', 'iam:passrole')
+           order by action""",
+    )
+    assert got == [
+        ("iam:passrole", False, [], False, []),
+        ("s3:getobject", False, [], False, []),
+    ]
+
+
 def test_principals_with_the_same_policy_set_share_one_computation() -> None:
     policy = managed_policy(
         f"arn:aws:iam::{ACCT}:policy/ro",

@@ -499,10 +499,16 @@ class PolicyStore:
             consider_denies(f"scp:{node}", stmts)
 
         identity_allow_matches = [(s, a, v) for s, a, v in identity_matches if s.effect == "Allow"]
+        # Grants every resource of which a Deny on named resources covers (some conditionally):
+        # such a grant is allowed only when those Denies' Conditions do not hold.
+        covered_grants: set[tuple[str, int, str]] = set()
         if resource is None and scoped_denies and identity_allow_matches:
             # Action level (no resource): an unconditional Deny whose Resource patterns cover
-            # every pattern a grant names cuts that grant, as in effective_permissions.
-            kept, cutters = _cut_grants(identity_allow_matches, scoped_denies, values)
+            # every pattern a grant names cuts that grant, as in effective_permissions; a grant
+            # whose every pattern some Deny covers, one at least conditionally, is conditional.
+            kept, cutters, covered_grants = _cut_grants(
+                identity_allow_matches, scoped_denies, values
+            )
             if not kept:
                 denies.extend(cutters)
                 partial_denies[:] = [e for e in partial_denies if e not in cutters]
@@ -584,6 +590,11 @@ class PolicyStore:
         identity_allows = [
             {**_entry("identity", s), "kind": a, "via": v} for s, a, v in identity_allow_matches
         ]
+        # whether each identity grant holds only under a Condition (its own, or a covering Deny's)
+        identity_conditional = [
+            e["conditional"] or (s.policy_key, s.statement_index, v) in covered_grants
+            for e, (s, _, v) in zip(identity_allows, identity_allow_matches, strict=True)
+        ]
         # A bucket whose owner the snapshot does not know is outside the organization, never
         # the caller's own: both sides must allow.
         unknown_bucket = resource_account is None and _is_s3(resource)
@@ -596,7 +607,7 @@ class PolicyStore:
             # A trust or key policy naming the account root delegates to the identity policies.
             if identity_allows:
                 allowed_by += identity_allows
-                conditional |= all(e["conditional"] for e in identity_allows)
+                conditional |= all(identity_conditional)
             else:
                 missing.append("identity")
             rp = rp_principal + rp_account
@@ -612,7 +623,9 @@ class PolicyStore:
             granting = identity_allows + rp_principal
             if granting:
                 allowed_by += granting
-                conditional |= all(e["conditional"] for e in granting)
+                conditional |= all(identity_conditional) and all(
+                    e["conditional"] for e in rp_principal
+                )
             else:
                 missing.append("identity")
             bypass_boundary = not identity_allows and bool(rp_bypass)
@@ -644,9 +657,12 @@ class PolicyStore:
             decision = "conditionally_allowed"
         else:
             decision = "allowed"
+        # At action level the conditional Denies on named resources keep their keys too (as
+        # effective_permissions.condition_keys): the answer errs towards more keys, never fewer.
         keys = sorted(
             {k for e in allowed_by if e["conditional"] for k in e["condition_keys"]}
             | {k for d in denies for k in d["condition_keys"]}
+            | {k for d in partial_denies if d["conditional"] for k in d["condition_keys"]}
         )
         return {
             **result,
@@ -695,14 +711,20 @@ def _cut_grants(
     grants: list[tuple[Statement, str, str]],
     scoped_denies: list[tuple[dict, Statement]],
     values: dict[str, str],
-) -> tuple[list[tuple[Statement, str, str]], list[dict]]:
+) -> tuple[list[tuple[Statement, str, str]], list[dict], set[tuple[str, int, str]]]:
+    """Action level, as int_policy_set_grants: the grants no unconditional Deny on named
+    resources cuts (one whose patterns cover every pattern of the grant), the Denies that cut
+    them all (when none is kept), and the kept grants (policy key, statement, via) every pattern
+    of which some such Deny covers, a conditional one at least: allowed only when its Condition
+    does not hold."""
     deny_patterns = [
         (entry, substitute_variables(p, values))
         for entry, d in scoped_denies
-        if not entry["conditional"] and d.resources is not None and d.not_resources is None
+        if d.resources is not None and d.not_resources is None
         for p in d.resources
     ]
     kept: list[tuple[Statement, str, str]] = []
+    covered: set[tuple[str, int, str]] = set()
     cutters: dict[tuple[str, str, int], dict] = {}
     for grant in grants:
         s = grant[0]
@@ -711,15 +733,18 @@ def _cut_grants(
         else:
             patterns = sorted({substitute_variables(p, values) for p in s.resources})
         covering = [[e for e, d in deny_patterns if pattern_covers(d, p)] for p in patterns]
-        if all(covering):
-            for entries in covering:
+        cutting = [[e for e in entries if not e["conditional"]] for entries in covering]
+        if all(cutting):
+            for entries in cutting:
                 for e in entries:
                     cutters[(e["source"], e["policy_key"], e["statement"])] = e
         else:
             kept.append(grant)
+            if all(covering):
+                covered.add((s.policy_key, s.statement_index, grant[2]))
     if kept:
-        return kept, []
-    return kept, list(cutters.values())
+        return kept, [], covered
+    return kept, list(cutters.values()), covered
 
 
 def _statement_entry(source: str, s: Statement, outcome: Outcome, extra: dict | None) -> dict:

@@ -184,9 +184,10 @@ class Statement:
         return False
 
     def matches_resource(self, resource: str | None, values: dict[str, str]) -> bool:
-        """With no resource: whether the statement can apply to some resource (always)."""
+        """With no resource: whether the statement can apply to some resource (always, except
+        for a NotResource that names every resource)."""
         if resource is None:
-            return True
+            return not self.applies_to_no_resource
         if self.resources is not None:
             return any(
                 _resource_matches_with_literals(substitute_variables(p, values), resource)
@@ -202,6 +203,15 @@ class Statement:
     @property
     def applies_to_all_resources(self) -> bool:
         return self.resources is not None and "*" in self.resources and not self.not_resources
+
+    @property
+    def applies_to_no_resource(self) -> bool:
+        """A NotResource with a pattern of only `*` (every resource, and the `*` of an action
+        that takes none) leaves no resource the statement could apply to: it grants or denies
+        nothing (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html)."""
+        return self.not_resources is not None and any(
+            p and set(p) == {"*"} for p in self.not_resources
+        )
 
 
 @dataclass(frozen=True)
