@@ -14,8 +14,9 @@
 2. Runs the whole `ciem run` (no CloudTrail) in a child process: wall time, peak RSS, and the
    times of the graph models as the run reports them.
 3. In another child process, on the warehouse that run left, rebuilds only the graph models and
-   the search (int_principal_graph_nodes, _classes, _method_candidates, _assume_candidates,
-   _class_edges, int_principal_graph_edges, privilege_escalation_paths, int_privesc_paths,
+   the search (int_policy_set_method_actions_evaluated, int_principal_graph_nodes, _classes,
+   _method_candidates, _assume_candidates, _assume_edges, _class_edges,
+   int_principal_graph_edges, privilege_escalation_paths, int_privesc_paths,
    det_privilege_escalation, relationships): wall time of each, and peak RSS of
    that process (the target: under 30 s and 1 GiB together), `--repeats` times (medians).
 4. With `--baseline CHECKOUT` (another checkout of the project, e.g. a `git archive` of main),
@@ -54,10 +55,12 @@ from bench.bench_evaluation import (  # noqa: E402
 )
 
 GRAPH_MODELS = (
+    "int_policy_set_method_actions_evaluated",
     "int_principal_graph_nodes",
     "int_principal_graph_classes",
     "int_principal_graph_method_candidates",
     "int_principal_graph_assume_candidates",
+    "int_principal_graph_assume_edges",
     "int_principal_graph_class_edges",
     "int_principal_graph_edges",
     "privilege_escalation_paths",

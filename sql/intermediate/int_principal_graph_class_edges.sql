@@ -6,9 +6,9 @@
 -- source: assume-role, write-then-assume, `*+assumed-by`); one without is the edge of every
 -- member of `class_key` but its target (and joining a group only for members not in it yet).
 -- Methods (`method`):
---   assume-role      int_principal_graph_assume_candidates whose identity side holds: across
---                    accounts, or for a trust of the account root or `*`, the source's identity
---                    permissions must allow sts:AssumeRole on the role;
+--   assume-role      int_principal_graph_assume_edges: the assume-role candidates whose identity
+--                    side holds (across accounts, or for a trust of the account root or `*`, the
+--                    source's identity permissions must allow sts:AssumeRole on the role);
 --   ref_privesc_methods (int_principal_graph_method_candidates: self edges, credentials of
 --                    other users, groups to join, trusts to rewrite, roles to pass, compute to
 --                    take over);
@@ -38,7 +38,11 @@
 -- of the steps it lists (int_policy_set_method_actions_evaluated), so this table stays narrow.
 -- `edge_key`: a number naming the row (a hash of its grain), which the search carries instead
 -- of the method and `via`.
+-- Built per principal bucket (the classes of one bucket's policy sets at a time, against every
+-- target): its memory follows a bucket, not the organization (one dense account of 1,000
+-- principals has 14 M class edges).
 -- grain: class_key, only_source, method, target_arn, via_arn
+-- partition: principal_bucket
 
 with methods as (
     select
@@ -119,13 +123,6 @@ method_actions as (
         unnest(list_concat(m.required_actions, m.target_actions)) as a(action)
     union
     select 'sts:assumerole' as action
-),
-
-policy_sets as not materialized (
-    select n.id as principal_id, p.account_id, s.set_id, p.scp_applies
-    from int_principal_policy_sets as p
-    inner join arn_ids as n on n.arn = p.principal_arn
-    inner join set_ids as s on s.policy_set_key = p.policy_set_key
 ),
 
 members as (
@@ -405,12 +402,6 @@ candidate_sets as materialized (
     where coalesce(c.state_allows, true)
 ),
 
-assume_sets as not materialized (
-    select a.*, p.set_id, p.account_id as source_account_id, p.scp_applies
-    from assume_candidates as a
-    inner join policy_sets as p on p.principal_id = a.source_id
-),
-
 modify_sets as not materialized (
     select m.*, k.set_id, k.account_id as source_account_id, k.scp_applies
     from modify_candidates as m
@@ -422,9 +413,6 @@ check_ids as (
     -- granted on (and not denied on).
     select distinct set_id, a.action, via_id as resource_id
     from candidate_sets, unnest(resource_actions) as a(action)
-    union
-    select set_id, 'sts:assumerole' as action, target_id as resource_id
-    from assume_sets
     union
     -- a rewritten trust policy names the source: only a Deny can stop the assumption
     select set_id, 'sts:assumerole' as action, target_id as resource_id
@@ -594,38 +582,23 @@ method_edges as materialized (
 ),
 
 assume_edges as materialized (
+    -- The assume-role edges (int_principal_graph_assume_edges, built for the whole organization:
+    -- the `*+assumed-by` edges of a bucket's roles need those of whoever may assume them).
     select
-        a.source_id,
+        s.id as source_id,
         'assume-role' as method,
-        a.target_id,
-        a.target_id as via_id,
+        t.id as target_id,
+        t.id as via_id,
         false as compute_presumed,
         null::boolean as target_state_known,
-        a.trust_conditional
-            or coalesce(r.is_conditional, false)
-            or coalesce(d.conditionally_denied, false) as is_conditional,
-        list_sort(list_distinct(list_concat(
-            a.trust_condition_keys,
-            coalesce(r.condition_keys, []),
-            coalesce(d.deny_condition_keys, [])
-        ))) as condition_keys,
-        case when r.set_id is null then [] else ['sts:assumerole'] end as actions,
-        case
-            when r.set_id is null then []
-            else [{'action': 'sts:assumerole', 'resource': t.arn}]
-        end as checked,
-        a.trust_statements
-    from assume_sets as a
-    left join arn_ids as t on t.id = a.target_id
-    left join set_allowed as r
-        on r.set_id = a.set_id
-        and r.action = 'sts:assumerole'
-        and r.resource_id = a.target_id
-    left join assume_denies as d
-        on d.set_id = a.set_id
-        and d.resource_id = a.target_id
-    where (not a.needs_identity_allow or r.set_id is not null)
-        and not coalesce(d.denied, false)
+        e.is_conditional,
+        e.condition_keys,
+        e.actions,
+        e.checked,
+        e.trust_statements
+    from int_principal_graph_assume_edges as e
+    inner join arn_ids as s on s.arn = e.source_arn
+    inner join arn_ids as t on t.arn = e.target_arn
 ),
 
 modify_allowed as (
@@ -760,7 +733,10 @@ assumed_by_edges as (
 source_edges as (
     -- The edges found per source, as edges of that one member of its class.
     select * from (
+        -- a source's own assume-role edges (only the class's members: the edges of the others
+        -- are their buckets')
         select *, false as makes_target_admin from assume_edges
+        where source_id in (select principal_id from members)
         union all by name
         select * from assume_combo_edges
         union all by name
