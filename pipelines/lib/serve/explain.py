@@ -45,8 +45,8 @@ from pipelines.lib.serve.statements import (
     TRUST_ACTIONS,
     Identity,
     Statement,
-    resource_matches,
-    substitute_variables,
+    cut_grants,
+    pattern_covers,
 )
 from pipelines.lib.warehouse.conditions import (
     TRUE,
@@ -506,7 +506,7 @@ class PolicyStore:
             # Action level (no resource): an unconditional Deny whose Resource patterns cover
             # every pattern a grant names cuts that grant, as in effective_permissions; a grant
             # whose every pattern some Deny covers, one at least conditionally, is conditional.
-            kept, cutters, covered_grants = _cut_grants(
+            kept, cutters, covered_grants = cut_grants(
                 identity_allow_matches, scoped_denies, values
             )
             if not kept:
@@ -695,56 +695,6 @@ def _levels_root_first(
         ]
         for account, nodes in levels.items()
     }
-
-
-def pattern_covers(deny_pattern: str, grant_pattern: str) -> bool:
-    """Every ARN the grant pattern matches is matched by the Deny pattern: the Deny pattern
-    matches the grant pattern read literally, and no `?` of the Deny stands for a `*`."""
-    if deny_pattern == grant_pattern:
-        return True
-    if "?" in deny_pattern and "*" in grant_pattern:
-        return False
-    return resource_matches(deny_pattern, grant_pattern)
-
-
-def _cut_grants(
-    grants: list[tuple[Statement, str, str]],
-    scoped_denies: list[tuple[dict, Statement]],
-    values: dict[str, str],
-) -> tuple[list[tuple[Statement, str, str]], list[dict], set[tuple[str, int, str]]]:
-    """Action level, as int_policy_set_grants: the grants no unconditional Deny on named
-    resources cuts (one whose patterns cover every pattern of the grant), the Denies that cut
-    them all (when none is kept), and the kept grants (policy key, statement, via) every pattern
-    of which some such Deny covers, a conditional one at least: allowed only when its Condition
-    does not hold."""
-    deny_patterns = [
-        (entry, substitute_variables(p, values))
-        for entry, d in scoped_denies
-        if d.resources is not None and d.not_resources is None
-        for p in d.resources
-    ]
-    kept: list[tuple[Statement, str, str]] = []
-    covered: set[tuple[str, int, str]] = set()
-    cutters: dict[tuple[str, str, int], dict] = {}
-    for grant in grants:
-        s = grant[0]
-        if s.not_resources is not None or s.resources is None:
-            patterns = ["*"]
-        else:
-            patterns = sorted({substitute_variables(p, values) for p in s.resources})
-        covering = [[e for e, d in deny_patterns if pattern_covers(d, p)] for p in patterns]
-        cutting = [[e for e in entries if not e["conditional"]] for entries in covering]
-        if all(cutting):
-            for entries in cutting:
-                for e in entries:
-                    cutters[(e["source"], e["policy_key"], e["statement"])] = e
-        else:
-            kept.append(grant)
-            if all(covering):
-                covered.add((s.policy_key, s.statement_index, grant[2]))
-    if kept:
-        return kept, [], covered
-    return kept, list(cutters.values()), covered
 
 
 def _statement_entry(source: str, s: Statement, outcome: Outcome, extra: dict | None) -> dict:
