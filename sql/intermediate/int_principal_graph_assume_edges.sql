@@ -18,27 +18,32 @@ with candidates as (
     inner join int_principal_policy_sets as p on p.principal_arn = a.source_arn
 ),
 
+set_denies as (
+    -- Every Deny of a candidate's set on sts:AssumeRole: its identity policies and boundary
+    -- (int_set_deny_actions), and its SCPs as decided for the set.
+    select policy_set_key, has_condition, condition_keys, resources, not_resources
+    from int_set_deny_actions
+    where action = 'sts:assumerole'
+        and policy_set_key in (select policy_set_key from candidates)
+    union all
+    select s.policy_set_key, s.has_condition, s.condition_keys, s.resources, s.not_resources
+    from int_policy_set_scp_statements as s
+    inner join int_scp_deny_actions as d
+        on d.account_id = s.account_id
+        and d.node_id = s.node_id
+        and d.policy_key = s.policy_key
+        and d.statement_index = s.statement_index
+    where s.effect = 'Deny'
+        and d.action = 'sts:assumerole'
+        and s.policy_set_key in (select policy_set_key from candidates)
+),
+
 deny_condition_keys as (
-    -- The request keys of the set's conditional Denies on sts:AssumeRole (identity policies,
-    -- boundary, and SCPs as decided for the set): Denies are weighed per role below, so they are
-    -- not the grant's keys.
+    -- The request keys of the set's conditional Denies: Denies are weighed per role below, so
+    -- they are not the grant's keys.
     select policy_set_key, list_distinct(flatten(list(condition_keys))) as keys
-    from (
-        select policy_set_key, condition_keys
-        from int_set_deny_actions
-        where has_condition and action = 'sts:assumerole'
-        union all
-        select s.policy_set_key, s.condition_keys
-        from int_policy_set_scp_statements as s
-        inner join int_scp_deny_actions as d
-            on d.account_id = s.account_id
-            and d.node_id = s.node_id
-            and d.policy_key = s.policy_key
-            and d.statement_index = s.statement_index
-        where s.effect = 'Deny'
-            and s.has_condition
-            and d.action = 'sts:assumerole'
-    )
+    from set_denies
+    where has_condition
     group by policy_set_key
 ),
 
@@ -91,25 +96,11 @@ check_grants as (
 ),
 
 applicable_denies as (
-    -- Every Deny of the set on sts:AssumeRole (identity policies, boundary, SCPs as decided).
+    -- Each checked role with every Deny of its set.
     select c.policy_set_key, c.target_arn, d.has_condition, d.condition_keys, d.resources,
         d.not_resources
     from checks as c
-    inner join int_set_deny_actions as d
-        on d.policy_set_key = c.policy_set_key
-        and d.action = 'sts:assumerole'
-    union all
-    select c.policy_set_key, c.target_arn, s.has_condition, s.condition_keys, s.resources,
-        s.not_resources
-    from checks as c
-    inner join int_policy_set_scp_statements as s on s.policy_set_key = c.policy_set_key
-    inner join int_scp_deny_actions as d
-        on d.account_id = s.account_id
-        and d.node_id = s.node_id
-        and d.policy_key = s.policy_key
-        and d.statement_index = s.statement_index
-    where s.effect = 'Deny'
-        and d.action = 'sts:assumerole'
+    inner join set_denies as d on d.policy_set_key = c.policy_set_key
 ),
 
 deny_hits as (
