@@ -63,6 +63,7 @@ GRAPH_MODELS = (
     "int_principal_graph_assume_edges",
     "int_principal_graph_class_edges",
     "int_principal_graph_edges",
+    "int_principal_graph_pair_edges",
     "privilege_escalation_paths",
     "int_privesc_paths",
     "det_privilege_escalation",

@@ -20,7 +20,8 @@
 -- network, the session or the time, such as `aws:SourceIp`, `aws:MultiFactorAuthPresent`,
 -- `aws:TokenIssueTime`, or keys not known): only such a path may count as less likely.
 -- The search: distances to the administrators first (breadth-first, backwards, over
--- (principal, hops) pairs), then only edges that shorten the distance by one are followed.
+-- (principal, hops) pairs), then only edges that shorten the distance by one are followed. It
+-- reads one edge per pair of principals (int_principal_graph_pair_edges), not every method's.
 -- grain: source_arn, target_arn
 
 with recursive params as (
@@ -46,28 +47,30 @@ method_ranks as (
     -- The methods and the `via` ARNs numbered in their order: a step's choice compares numbers
     -- (the same order as the names), so it is made as the candidates stream by.
     select method, (row_number() over (order by method))::integer as method_rank
-    from (select distinct method from int_principal_graph_class_edges)
+    from (select distinct method from int_principal_graph_pair_edges)
 ),
 
 via_ranks as (
     select via_arn, (row_number() over (order by via_arn))::integer as via_rank
-    from (select distinct via_arn from int_principal_graph_class_edges where via_arn is not null)
+    from (select distinct via_arn from int_principal_graph_pair_edges where via_arn is not null)
 ),
 
 graph as materialized (
-    -- Every edge out of a non-administrator, read once (the view hands the class edges to the
-    -- members), as numbers: the principals', the class edge's, and the ranks of its method and
-    -- `via` (no `via` ranks first, as the empty name did).
+    -- Every edge out of a non-administrator as numbers: the principals', the class edge's, and
+    -- the ranks of its method and `via` (no `via` ranks first, as the empty name did). Of the
+    -- edges between two principals only the one a step would choose is read
+    -- (int_principal_graph_pair_edges, chosen in the same order as below): the choice among
+    -- all is the choice among each pair's first.
     select
         s.node_id as source_id,
         t.node_id as target_id,
         e.edge_key,
-        e.is_self,
+        e.source_arn = e.target_arn as is_self,
         e.makes_target_admin,
         e.is_conditional,
         m.method_rank,
         coalesce(v.via_rank, 0) as via_rank
-    from int_principal_graph_edges as e
+    from int_principal_graph_pair_edges as e
     inner join node_ids as s on s.node_arn = e.source_arn
     inner join node_ids as t on t.node_arn = e.target_arn
     inner join method_ranks as m on m.method = e.method

@@ -12,6 +12,9 @@ from tests.sql.test_method_actions_evaluated import _more_sets
 TABLES = {
     "int_principal_graph_assume_edges": "select * from int_principal_graph_assume_edges",
     "int_principal_graph_edges": "select * exclude (edge_key) from int_principal_graph_edges",
+    "int_principal_graph_pair_edges": (
+        "select * exclude (edge_key) from int_principal_graph_pair_edges"
+    ),
     "privilege_escalation_paths": "select * from privilege_escalation_paths",
     "int_privesc_paths": "select * from int_privesc_paths",
     "det_privilege_escalation": "select * from det_privilege_escalation",
