@@ -10,7 +10,10 @@
 -- edge to an administrator (int_admin_identities: the targets are those principals). Plainly
 -- assuming an admin role is the rule can-assume-admin-role, not a method here. `is_conditional`:
 -- every edge of the method is conditional. Longer paths are privilege_escalation_paths.
+-- Built per principal bucket (the bucket's sources, whose edges to the administrators a dense
+-- organization has tens of millions of).
 -- grain: principal_arn, method_id
+-- partition: principal_bucket
 
 with edges as (
     select * from int_principal_graph_edges
