@@ -64,6 +64,8 @@ GRAPH_MODELS = (
     "int_principal_graph_class_edges",
     "int_principal_graph_edges",
     "int_principal_graph_pair_edges",
+    "int_privesc_next_steps",
+    "int_privesc_steps",
     "privilege_escalation_paths",
     "int_privesc_paths",
     "det_privilege_escalation",

@@ -28,12 +28,26 @@ admins as (
 ),
 
 ranked as (
+    -- Each source's paths in order, without their text (a dense organization has a million).
     select
-        *,
+        source_arn,
+        target_arn,
+        hops,
+        is_conditional,
+        needs_environment,
+        condition_keys,
         row_number() over (
             partition by source_arn order by needs_environment, is_conditional, hops, target_arn
         ) as rank
     from paths
+),
+
+listed as (
+    -- The paths the evidence lists (each source's first three), read with their text.
+    select r.*, p.path
+    from ranked as r
+    inner join paths as p on p.source_arn = r.source_arn and p.target_arn = r.target_arn
+    where r.rank <= 3
 ),
 
 first_steps as (
@@ -44,7 +58,7 @@ first_steps as (
         s.step ->> 'to' as to_arn,
         s.step ->> 'via' as via_arn,
         string_split(s.step ->> 'method', '+') as methods
-    from ranked as r,
+    from listed as r,
         unnest(from_json(r.path, '["json"]')) with ordinality as s(step, index)
     where r.rank = 1
 ),
@@ -145,22 +159,31 @@ titles as (
     group by source_arn
 ),
 
-per_source as (
+evidence_paths as (
     select
         source_arn,
-        min(hops) as hops,
-        bool_and(is_conditional) as is_conditional,
-        bool_and(needs_environment) as needs_environment,
-        -- the keys of the first path (the title's: the least conditional)
-        list(condition_keys order by rank)[1] as condition_keys,
-        count(*) as path_count,
         list(
             {'target': target_arn, 'hops': hops, 'conditional': is_conditional,
              'needs_environment': needs_environment, 'path': path::json}
             order by rank
-        )[1:3] as paths
-    from ranked
+        ) as paths
+    from listed
     group by source_arn
+),
+
+per_source as (
+    select
+        r.source_arn,
+        min(r.hops) as hops,
+        bool_and(r.is_conditional) as is_conditional,
+        bool_and(r.needs_environment) as needs_environment,
+        -- the keys of the first path (the title's: the least conditional)
+        arg_min(r.condition_keys, r.rank) as condition_keys,
+        count(*) as path_count,
+        any_value(e.paths) as paths
+    from ranked as r
+    inner join evidence_paths as e on e.source_arn = r.source_arn
+    group by r.source_arn
 ),
 
 final as (

@@ -18,6 +18,7 @@
 -- (privilege_escalation_paths), one row per (source, target) with the steps' methods in
 -- `details` ({methods: [{method, via, actions, conditional, compute_presumed}]}); always risky
 -- (`privilege-escalation`). A self step (a principal making itself admin) is an edge to itself.
+-- Those rows are int_can_escalate_to's.
 -- Resource-policy Allows that a Deny of the same policy takes back unconditionally are left out.
 -- `details` is a JSON object: the statements, actions and conditions behind the edge.
 -- Neighbourhood of a resource: `where source_arn = $arn or target_arn = $arn`.
@@ -214,58 +215,9 @@ runs_as as (
     where f.role_arn is not null
 ),
 
-path_steps as (
-    -- The steps of this run's paths, and of the paths held open because they ran through an
-    -- account incomplete now (int_detections_current): such a path keeps its edges as it
-    -- keeps its detection.
-    select s.step
-    from privilege_escalation_paths as p,
-        unnest(from_json(p.path, '["json"]')) as s(step)
-    union all
-    select s.step
-    from int_detections_current as d,
-        unnest(from_json(d.evidence -> '$.paths[*].path', '[["json"]]')) as t(path),
-        unnest(t.path) as s(step)
-    where d.rule_id = 'privilege-escalation'
-        and json_extract(d.evidence, '$.held_open') is not null
-),
-
-escalation_steps as (
-    select distinct
-        step ->> 'from' as source_arn,
-        step ->> 'to' as target_arn,
-        step ->> 'method' as method,
-        step ->> 'via' as via_arn,
-        (step -> 'actions')::varchar[] as actions,
-        (step ->> 'conditional')::boolean as is_conditional,
-        (step ->> 'compute_presumed')::boolean as compute_presumed
-    from path_steps
-),
-
 can_escalate_to as (
-    select
-        e.source_arn,
-        'iam_' || si.principal_type as source_type,
-        'can_escalate_to' as relationship,
-        e.target_arn,
-        'iam_' || ti.principal_type as target_type,
-        si.account_id as source_account_id,
-        ti.account_id as target_account_id,
-        'privilege-escalation' as risk_reason,
-        to_json({
-            'methods': list({
-                'method': e.method,
-                'via': e.via_arn,
-                'actions': e.actions,
-                'conditional': e.is_conditional,
-                'compute_presumed': e.compute_presumed
-            } order by e.method, e.via_arn)
-        })::varchar as details
-    from escalation_steps as e
-    inner join identities as si on si.principal_arn = e.source_arn
-    inner join identities as ti on ti.principal_arn = e.target_arn
-    group by e.source_arn, si.principal_type, e.target_arn, ti.principal_type, si.account_id,
-        ti.account_id
+    -- built per principal bucket (int_can_escalate_to): a dense organization has a million steps
+    select * from int_can_escalate_to
 ),
 
 resource_grant_rows as (

@@ -18,6 +18,7 @@ TABLES = {
     "privilege_escalation_paths": "select * from privilege_escalation_paths",
     "int_privesc_paths": "select * from int_privesc_paths",
     "det_privilege_escalation": "select * from det_privilege_escalation",
+    "int_can_escalate_to": "select * from int_can_escalate_to",
 }
 
 
