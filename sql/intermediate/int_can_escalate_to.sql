@@ -16,10 +16,19 @@ with identities as (
 ),
 
 path_steps as (
-    select step_json::json as step
+    select
+        source_arn, next_arn as target_arn, method, via_arn, actions, is_conditional,
+        compute_presumed
     from int_privesc_steps
     union all
-    select s.step
+    select
+        s.step ->> 'from' as source_arn,
+        s.step ->> 'to' as target_arn,
+        s.step ->> 'method' as method,
+        s.step ->> 'via' as via_arn,
+        (s.step -> 'actions')::varchar[] as actions,
+        (s.step ->> 'conditional')::boolean as is_conditional,
+        (s.step ->> 'compute_presumed')::boolean as compute_presumed
     from int_detections_current as d,
         unnest(from_json(d.evidence -> '$.paths[*].path', '[["json"]]')) as t(path),
         unnest(t.path) as s(step)
@@ -30,15 +39,7 @@ path_steps as (
 ),
 
 escalation_steps as (
-    select distinct
-        step ->> 'from' as source_arn,
-        step ->> 'to' as target_arn,
-        step ->> 'method' as method,
-        step ->> 'via' as via_arn,
-        (step -> 'actions')::varchar[] as actions,
-        (step ->> 'conditional')::boolean as is_conditional,
-        (step ->> 'compute_presumed')::boolean as compute_presumed
-    from path_steps
+    select distinct * from path_steps
 ),
 
 can_escalate_to as (

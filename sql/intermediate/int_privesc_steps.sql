@@ -5,7 +5,8 @@
 -- for the same target). `step_json`: the step as privilege_escalation_paths lists it in `path`
 -- (`from`, `to`, `method`, `via`, `actions`, `granted_by`, `trust_statements`, `conditional`,
 -- `condition_keys`, `caller_can_satisfy`, `compute_presumed`, `makes_target_admin`, as JSON);
--- `is_conditional`, `condition_keys` (sorted, distinct) and `needs_environment` are the step's.
+-- `method`, `via_arn`, `actions`, `compute_presumed`, `is_conditional`, `condition_keys` (sorted,
+-- distinct) and `needs_environment` are the step's.
 -- Built per principal bucket (the steps that start from the bucket's principals, with their
 -- class edges and policy sets): a dense organization has a million steps, whose lists never
 -- have to be held at once.
@@ -140,6 +141,10 @@ final as (
         target_arn,
         hops,
         step.to as next_arn,
+        step.method as method,
+        step.via as via_arn,
+        step.actions as actions,
+        step.compute_presumed as compute_presumed,
         to_json(step)::varchar as step_json,
         step.conditional as is_conditional,
         list_sort(list_distinct(step.condition_keys)) as condition_keys,
