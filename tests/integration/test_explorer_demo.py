@@ -12,7 +12,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.lib.lake import Lake
 from pipelines.lib.serve.explorer.data import snapshot_payload
-from pipelines.lib.serve.explorer.page import snapshot_path
+from pipelines.lib.serve.explorer.page import snapshot_path, write_snapshot
 from pipelines.lib.warehouse.connection import connect
 
 DATA_OPEN = '<script type="application/json" id="ciem-data">'
@@ -36,6 +36,17 @@ def test_the_run_writes_the_snapshot_of_its_warehouse(demo_lake: Lake) -> None:
     with connect(demo_lake, read_only=True) as con:
         expected = json.loads(json.dumps(snapshot_payload(con), default=str))
     assert page == expected
+
+
+def test_the_snapshot_written_in_small_chunks_is_the_same(demo_lake: Lake) -> None:
+    # the page is written a chunk of detections at a time (a resource's in one chunk): chunks of
+    # two give the same embedded JSON as the payload built whole
+    with connect(demo_lake, read_only=True) as con:
+        expected = json.loads(json.dumps(snapshot_payload(con), default=str))
+    path, count = write_snapshot(demo_lake, detections_per_chunk=2)
+    assert count == len(expected["list"]["detections"]) > 4
+    assert embedded(path) == expected
+    assert len(expected["resources"]) > 2
 
 
 def test_snapshot_figures_agree_with_the_tables(demo_lake: Lake) -> None:

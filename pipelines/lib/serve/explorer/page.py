@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +57,70 @@ def snapshot_path(lake: Lake) -> Path:
     return lake.root / "reports" / "explorer.html"
 
 
-def write_snapshot(lake: Lake) -> tuple[Path, int]:
-    """Write `<lake>/reports/explorer.html` (atomically, owner-only: it embeds every detection);
-    returns its path and detection count."""
-    from pipelines.lib.serve.explorer.data import snapshot_payload
+# Detections whose side panels are built and written at a time: the page embeds every one (a
+# dense organization has tens of thousands, each with its resource's relationships and
+# insights), so the file is written as they come and never held whole.
+DETECTIONS_PER_CHUNK = 500
 
-    with connect(lake, read_only=True) as con:
-        payload = snapshot_payload(con)
+
+def write_snapshot(
+    lake: Lake, detections_per_chunk: int = DETECTIONS_PER_CHUNK
+) -> tuple[Path, int]:
+    """Write `<lake>/reports/explorer.html` (atomically, owner-only: it embeds every detection);
+    returns its path and detection count. The embedded JSON is what `snapshot_payload` returns,
+    written a chunk of detections at a time (a resource's detections in one chunk)."""
     path = snapshot_path(lake)
     tmp = temp_path_for(path)
-    tmp.write_text(render_page(payload), encoding="utf-8")
-    replace_private(tmp, path)
-    return path, len(payload["list"].get("detections", []))
+    try:
+        with connect(lake, read_only=True) as con, tmp.open("w", encoding="utf-8") as out:
+            detections = _write_page(con, out, detections_per_chunk, tmp.parent)
+        replace_private(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path, detections
+
+
+def _chunks(listing: dict[str, Any], size: int) -> list[list[str]]:
+    """The listed detection ids in chunks of about `size`, a resource's ids in one chunk (its
+    side panel part is written once)."""
+    from pipelines.lib.serve.explorer.data import LIST_COLUMNS
+
+    by_resource: dict[Any, list[str]] = {}
+    resource = LIST_COLUMNS.index("resource_arn")
+    for row in listing.get("detections", []):
+        by_resource.setdefault(row[resource], []).append(row[0])
+    chunks: list[list[str]] = [[]]
+    for ids in by_resource.values():
+        if chunks[-1] and len(chunks[-1]) + len(ids) > size:
+            chunks.append([])
+        chunks[-1].extend(ids)
+    return [c for c in chunks if c]
+
+
+def _write_page(con: Any, out: Any, detections_per_chunk: int, side_dir: Path) -> int:
+    from pipelines.lib.serve.explorer.data import detail_payloads, list_payload
+
+    template = TEMPLATE_PATH.read_text(encoding="utf-8")
+    nonce = secrets.token_urlsafe(16)
+    before, after = template.split(DATA_PLACEHOLDER, 1)
+    before = before.replace(CSP_PLACEHOLDER, content_security_policy(nonce))
+    out.write(before.replace(NONCE_PLACEHOLDER, nonce))
+    listing = list_payload(con)
+    out.write('{"list":' + embed_json(listing) + ',"details":{')
+    # the resources' parts go to a side file (owner-only), appended after the details
+    with tempfile.TemporaryFile("w+", encoding="utf-8", dir=side_dir) as side:
+        separator = side_separator = ""
+        for chunk in _chunks(listing, detections_per_chunk):
+            details, resources = detail_payloads(con, chunk)
+            for key, value in details.items():
+                out.write(f"{separator}{embed_json(key)}:{embed_json(value)}")
+                separator = ","
+            for key, value in resources.items():
+                side.write(f"{side_separator}{embed_json(key)}:{embed_json(value)}")
+                side_separator = ","
+        out.write('},"resources":{')
+        side.seek(0)
+        shutil.copyfileobj(side, out)
+    out.write("}}")
+    out.write(after.replace(NONCE_PLACEHOLDER, nonce))
+    return len(listing.get("detections", []))
