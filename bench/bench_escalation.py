@@ -69,6 +69,7 @@ GRAPH_MODELS = (
     "privilege_escalation_paths",
     "int_privesc_paths",
     "det_privilege_escalation",
+    "int_can_escalate_to",
     "relationships",
 )
 TEAM_SIZE = 100

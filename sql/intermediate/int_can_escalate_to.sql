@@ -15,6 +15,13 @@ with identities as (
     select * from int_identities
 ),
 
+held_open as materialized (
+    -- the detections held open (their evidence is parsed; the others' steps are this run's)
+    select evidence from int_detections_current
+    where rule_id = 'privilege-escalation'
+        and json_extract(evidence, '$.held_open') is not null
+),
+
 path_steps as (
     select
         source_arn, next_arn as target_arn, method, via_arn, actions, is_conditional,
@@ -29,13 +36,11 @@ path_steps as (
         (s.step -> 'actions')::varchar[] as actions,
         (s.step ->> 'conditional')::boolean as is_conditional,
         (s.step ->> 'compute_presumed')::boolean as compute_presumed
-    from int_detections_current as d,
+    from held_open as d,
         unnest(from_json(d.evidence -> '$.paths[*].path', '[["json"]]')) as t(path),
         unnest(t.path) as s(step)
-    where d.rule_id = 'privilege-escalation'
-        and json_extract(d.evidence, '$.held_open') is not null
-        -- the bucket's (a step from a principal not in the snapshot has no source row below)
-        and s.step ->> 'from' in (select principal_arn from int_principal_policy_sets)
+    -- the bucket's (a step from a principal not in the snapshot has no source row below)
+    where s.step ->> 'from' in (select principal_arn from int_principal_policy_sets)
 ),
 
 escalation_steps as (
