@@ -42,14 +42,17 @@ def content_security_policy(nonce: str, header: bool = False) -> str:
     return policy + "; frame-ancestors 'none'" if header else policy
 
 
-def render_page(payload: Any | None, nonce: str | None = None) -> str:
-    """The page; `payload` None makes it load its data from the server's /api endpoints."""
+def _page_around_data(nonce: str) -> tuple[str, str]:
+    """The page before and after its embedded JSON, with its nonce and policy."""
     template = TEMPLATE_PATH.read_text(encoding="utf-8")
-    nonce = nonce or secrets.token_urlsafe(16)
     before, after = template.split(DATA_PLACEHOLDER, 1)
     before = before.replace(CSP_PLACEHOLDER, content_security_policy(nonce))
-    before = before.replace(NONCE_PLACEHOLDER, nonce)
-    after = after.replace(NONCE_PLACEHOLDER, nonce)
+    return before.replace(NONCE_PLACEHOLDER, nonce), after.replace(NONCE_PLACEHOLDER, nonce)
+
+
+def render_page(payload: Any | None, nonce: str | None = None) -> str:
+    """The page; `payload` None makes it load its data from the server's /api endpoints."""
+    before, after = _page_around_data(nonce or secrets.token_urlsafe(16))
     return before + embed_json(payload) + after
 
 
@@ -100,11 +103,8 @@ def _chunks(listing: dict[str, Any], size: int) -> list[list[str]]:
 def _write_page(con: Any, out: Any, detections_per_chunk: int, side_dir: Path) -> int:
     from pipelines.lib.serve.explorer.data import detail_payloads, list_payload
 
-    template = TEMPLATE_PATH.read_text(encoding="utf-8")
-    nonce = secrets.token_urlsafe(16)
-    before, after = template.split(DATA_PLACEHOLDER, 1)
-    before = before.replace(CSP_PLACEHOLDER, content_security_policy(nonce))
-    out.write(before.replace(NONCE_PLACEHOLDER, nonce))
+    before, after = _page_around_data(secrets.token_urlsafe(16))
+    out.write(before)
     listing = list_payload(con)
     out.write('{"list":' + embed_json(listing) + ',"details":{')
     # the resources' parts go to a side file (owner-only), appended after the details
@@ -122,5 +122,5 @@ def _write_page(con: Any, out: Any, detections_per_chunk: int, side_dir: Path) -
         side.seek(0)
         shutil.copyfileobj(side, out)
     out.write("}}")
-    out.write(after.replace(NONCE_PLACEHOLDER, nonce))
+    out.write(after)
     return len(listing.get("detections", []))
