@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from pipelines.lib.lake import Lake
+from pipelines.lib.serve.explorer.data import detail_payload
 from pipelines.lib.serve.explorer.page import write_snapshot
 from tests.browser import warehouse as w
 from tests.browser.conftest import Watched, shot, split_url, start_explorer, stop
@@ -402,6 +403,41 @@ def test_missing_tables_say_not_available(watched: Watched, tmp_path: Path) -> N
     assert "console_url not available" in page.inner_text('[data-testid="tab-body"]')
     assert page.inner_text('[data-testid="remediation-text"]') == "Remove admin."
     assert page.inner_text('[data-testid="runs-chart"]') == "run history not available"
+    assert watched.errors == []
+
+
+def test_a_cut_neighbourhood_says_how_much_is_not_drawn(
+    watched: Watched, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With fewer edges and used actions allowed than alice has, the panel draws the first ones
+    and names the whole count (a snapshot of its own lake, written with the caps lowered)."""
+    lake = w.build_small(tmp_path)
+    with duckdb.connect(str(lake.warehouse_path), read_only=True) as con:
+        whole = detail_payload(con, "d-gap")["relationships"]["edges"]
+    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_EDGES", 3)
+    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_USED_ACTIONS", 2)
+    path, _ = write_snapshot(lake)
+    page = watched.page
+    open_page(page, path.as_uri())
+    open_detection(page, "d-gap")
+    tab(page, "insights")
+    used = [a for p, a, _, status, _, _ in w.INSIGHTS if p == w.ALICE and status == "used"]
+    assert len(page.query_selector_all('[data-testid="used-actions"] tbody tr')) == 2
+    assert page.inner_text('[data-testid="used-actions-heading"]') == (
+        f"Used actions: the 2 most called of {len(used)}"
+    )
+    tab(page, "relationships")
+    assert len(whole) > 3
+    rows = page.query_selector_all('[data-testid="edge-row"]')
+    assert [(r.get_attribute("data-source"), r.get_attribute("data-target")) for r in rows] == [
+        (e["source_arn"], e["target_arn"]) for e in whole[:3]
+    ]
+    shown = page.query_selector('[data-testid="edges-shown"]')
+    assert (shown.get_attribute("data-shown"), shown.get_attribute("data-total")) == (
+        "3",
+        str(len(whole)),
+    )
+    assert shown.inner_text().startswith(f"The first 3 of {len(whole)} relationships")
     assert watched.errors == []
 
 

@@ -81,6 +81,31 @@ def test_insights_of_a_gap_detection(lake: Lake) -> None:
     assert detail["detection"]["suggested_policy_verification"] == w.VERIFICATION
 
 
+def test_relationships_beyond_the_cap_are_counted(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The panel draws the first MAX_EDGES edges of a neighbourhood and says how many there are:
+    alice's neighbourhood (her edges, her group's policy, the role she can assume with who else
+    can assume it and its policy) cut at 3 is the first 3 of the whole, with the whole counted."""
+    with connect(lake, read_only=True) as con:
+        whole = detail_payload(con, "d-gap")["relationships"]
+        monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_EDGES", 3)
+        cut = detail_payload(con, "d-gap")["relationships"]
+    keys = [(e["source_arn"], e["relationship"], e["target_arn"]) for e in whole["edges"]]
+    expected = {
+        (s, rel, t)
+        for s, _, rel, t, _, _, _ in w.RELATIONSHIPS
+        if w.ALICE in (s, t)
+        or s == w.DEVS
+        or (t == w.HOSTILE_ROLE and s != w.ALICE)
+        or s == w.HOSTILE_ROLE
+    }
+    assert len(keys) == len(set(keys)) and set(keys) == expected and len(expected) > 3
+    assert whole["total"] == len(expected)
+    assert cut["edges"] == whole["edges"][:3]
+    assert cut["total"] == len(expected)
+
+
 def test_unknown_detection(lake: Lake) -> None:
     with connect(lake, read_only=True) as con:
         assert detail_payload(con, "no-such-id") is None

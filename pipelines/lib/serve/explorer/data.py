@@ -561,13 +561,21 @@ def _relationships(
     for row in rows:
         center = row.pop("center")
         key = (row["source_arn"], row["relationship"], row["target_arn"])
-        if key in seen[center] or len(edges[center]) >= MAX_EDGES:
+        if key in seen[center]:
             continue
+        # counted past the cap: the panel says how many it does not draw
         seen[center].add(key)
+        if len(edges[center]) >= MAX_EDGES:
+            continue
         row["is_risky"] = bool(row["is_risky"])
         row["details"] = _pretty_json(row["details"]) if isinstance(row["details"], str) else None
         edges[center].append(row)
-    return {arn: {"available": True, "center": arn, "edges": e} for arn, e in edges.items()}
+    # `total`: the distinct edges of the neighbourhood; `edges`: the first MAX_EDGES of them (its
+    # own edges first, by relationship, source and target)
+    return {
+        arn: {"available": True, "center": arn, "edges": e, "total": len(seen[arn])}
+        for arn, e in edges.items()
+    }
 
 
 # --- Resource -------------------------------------------------------------------------------
