@@ -25,13 +25,13 @@ catalog as (
 -- the set's. The actions of a named class are listed (int_policy_set_class_actions); the rest
 -- class holds every catalog action no pattern of the set names, counted as the catalog's count
 -- minus the set's named actions.
-reaching_classes as (
+reaching_classes as materialized (
     select policy_set_key, class_key, is_conditional, granted_by_json
     from int_policy_set_classes_evaluated
     where is_effective and allows_all_unconditionally
 ),
 
-named_actions as (
+named_actions as materialized (
     select a.policy_set_key, a.class_key, c.service, c.access_level
     from int_policy_set_class_actions as a
     inner join catalog as c on c.action = a.action

@@ -11,11 +11,13 @@
 -- grain: policy_set_key, action
 -- materialized: view
 
-with classes as (
+with classes as not materialized (
+    -- read twice (as is class_actions): a materialized CTE would be held whole before the
+    -- reader's filters (det_can_assume_admin_role reads one action of every policy set)
     select * from int_policy_set_classes_evaluated
 ),
 
-class_actions as (
+class_actions as not materialized (
     select policy_set_key, action, class_key from int_policy_set_class_actions
 ),
 

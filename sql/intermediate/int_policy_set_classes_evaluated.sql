@@ -20,7 +20,7 @@ with sets as (
     where is_representative
 ),
 
-set_statements as (
+set_statements as materialized (
     select * from int_policy_set_statements
 ),
 
@@ -29,7 +29,7 @@ grants as (
     select *, class_key as action from int_policy_set_grants
 ),
 
-class_statements as (
+class_statements as materialized (
     select * from int_policy_set_class_statements
 ),
 

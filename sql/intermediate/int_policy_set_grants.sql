@@ -18,7 +18,7 @@ with sets as (
     where is_representative
 ),
 
-set_statements as (
+set_statements as materialized (
     select * from int_policy_set_statements
 ),
 
@@ -65,7 +65,7 @@ allows as (
         and cs.statement_index = g.statement_index
 ),
 
-set_denies as (
+set_denies as materialized (
     -- the Denies of the set and of its account's SCPs (`action`: the class they cover)
     select *, class_key as action from int_policy_set_class_denies
 ),

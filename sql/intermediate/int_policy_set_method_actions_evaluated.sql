@@ -24,11 +24,11 @@ with wanted as (
     select 'iam:createuser' as action
 ),
 
-classes as (
+classes as materialized (
     select * from int_policy_set_classes_evaluated
 ),
 
-named_actions as (
+named_actions as materialized (
     select policy_set_key, action, class_key
     from int_policy_set_class_actions
     where action in (select action from wanted)

@@ -18,7 +18,7 @@ with candidates as (
     inner join int_principal_policy_sets as p on p.principal_arn = a.source_arn
 ),
 
-set_denies as (
+set_denies as materialized (
     -- Every Deny of a candidate's set on sts:AssumeRole: its identity policies and boundary
     -- (int_set_deny_actions), and its SCPs as decided for the set.
     select policy_set_key, has_condition, condition_keys, resources, not_resources

@@ -10,7 +10,9 @@
 -- grain: source_arn, method, target_arn, via_arn
 -- materialized: view
 
-with class_edges as (
+with class_edges as not materialized (
+    -- read twice: as a materialized CTE every class edge of a bucket would be held before the
+    -- reader's filters
     select * from int_principal_graph_class_edges
 ),
 

@@ -7,12 +7,12 @@
 -- grain: policy_set_key, source, policy_key, statement_index, action
 -- partition: principal_bucket
 
-with class_denies as (
+with class_denies as materialized (
     select * from int_policy_set_class_denies
     where source in ('identity', 'boundary')
 ),
 
-class_actions as (
+class_actions as materialized (
     select policy_set_key, action, class_key from int_policy_set_class_actions
 ),
 

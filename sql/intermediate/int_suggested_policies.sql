@@ -22,7 +22,7 @@ with identities as (
     where principal_type in ('user', 'role') and not is_service_linked
 ),
 
-used_insights as (
+used_insights as materialized (
     -- permission_insights is read by each CTE for its own columns and rows (a CTE named twice
     -- is materialized whole: every principal's every action)
     select principal_arn, action, service, action_name from permission_insights

@@ -11,7 +11,7 @@
 -- at action level. `verification` is the JSON stored with the detection.
 -- grain: principal_arn
 
-with suggestions as (
+with suggestions as materialized (
     select principal_arn, suggested_policy from int_suggested_policies
 ),
 

@@ -10,7 +10,9 @@
 -- grain: principal_arn, action
 -- partition: principal_bucket
 
-with effective as (
+with effective as not materialized (
+    -- read twice: as a materialized CTE the bucket would be held whole, every `granted_by` with
+    -- it (about 1 GB of DuckDB memory for one bucket of an adversarial account)
     select * from effective_permissions
 ),
 

@@ -25,7 +25,7 @@
 -- paths' text never has to fit in memory at once.
 -- grain: source_arn, target_arn
 
-with recursive steps as (
+with recursive steps as materialized (
     select
         source_arn, target_arn, hops, next_arn, step_json, is_conditional, condition_keys,
         needs_environment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from pipelines.demo.expected import region_restricted
 from pipelines.demo.scenarios.regions import BREAK_GLASS_ARN, GLOBAL_ACTIONS
 from pipelines.lib.serve.explain import PolicyStore
 from pipelines.lib.serve.who_can import who_can
+from pipelines.lib.warehouse.sql_models import discover_models, referenced_names
 from tests.sql.test_resource_condition_verdicts import explained_verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -417,3 +419,44 @@ def test_the_data_perimeter_bucket_policy_is_decided_per_principal(demo_lake: Pa
         assert answer["decision"] == "conditionally_allowed", answer["principal"]
         assert "aws:securetransport" in answer["condition_keys"], answer["principal"]
         assert set(answer["condition_keys"]) <= {"aws:securetransport", "aws:requestedregion"}
+
+
+_CTE = re.compile(r"\b([a-z_][a-z0-9_]*)\s+as\s+(not\s+materialized\s+|materialized\s+)?\(")
+
+
+def _ctes(sql: str) -> dict[str, tuple[str, str]]:
+    """name -> (`materialized`, `not materialized` or "", body) of the CTEs a model defines."""
+    text = re.sub(r"'(?:[^']|'')*'", "''", re.sub(r"--[^\n]*", " ", sql.lower()))
+    found = {}
+    for m in _CTE.finditer(text):
+        depth, end = 1, m.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        found[m.group(1)] = (" ".join((m.group(2) or "").split()), text[m.end() : end - 1])
+    return found
+
+
+def test_no_model_holds_a_bucket_in_a_cte_it_did_not_ask_for(demo_lake: Path) -> None:
+    """DuckDB materializes a CTE that a query reads more than once: a CTE over a partitioned model
+    (or a view over one) would then hold the whole of it in memory before any filter of the
+    reader, which ran a ten-account run out of memory in permission_insights. Such a CTE must say
+    `not materialized` (or `materialized`, when holding it is the point)."""
+    models = discover_models()
+    heavy = {m.name for m in models if m.partition}
+    views = [m for m in models if m.materialized == "view"]
+    while grown := {v.name for v in views if v.name not in heavy and heavy & set(v.deps)}:
+        heavy |= grown
+    known = {m.name for m in models}
+    held: list[str] = []
+    with duckdb.connect(str(demo_lake / "warehouse" / "ciem.duckdb"), read_only=True) as con:
+        for model in models:
+            plan = "\n".join(
+                r[1] for r in con.execute("explain " + model.sql.strip().rstrip(";")).fetchall()
+            )
+            planned = set(re.findall(r"CTE Name: (\w+)", plan))
+            for name, (keyword, body) in _ctes(model.sql).items():
+                reads = referenced_names(body, known) & heavy
+                if name in planned and not keyword and reads:
+                    held.append(f"{model.name}.{name} (reads {', '.join(sorted(reads))})")
+    assert held == [], "\n".join(held)
