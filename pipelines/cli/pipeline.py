@@ -47,12 +47,14 @@ def _check_result(result: object, debug: bool) -> None:
     graph-backed asset, `raw_cloudtrail_events.land_days_1`, is named by its asset)."""
     for check in result.get_asset_check_evaluations():  # type: ignore[attr-defined]
         if not check.passed:
+            name = f"{check.asset_key.to_user_string()}:{check.check_name}"
+            error = check.metadata.get("error")
+            if error is not None:
+                log.warning(f"✗ check {name} could not run: {_user_message(str(error.value))}")
+                continue
             rows = check.metadata.get("offending_rows")
             count = rows.value if rows is not None else "?"
-            log.warning(
-                f"✗ check {check.asset_key.to_user_string()}:{check.check_name} failed "
-                f"({count} offending rows)"
-            )
+            log.warning(f"✗ check {name} failed ({count} offending rows)")
     if result.success:  # type: ignore[attr-defined]
         return
     for event in result.get_step_failure_events():  # type: ignore[attr-defined]

@@ -142,12 +142,24 @@ def _replace_folder(source: Path, target: Path) -> None:
 
 
 def _check_result(con: duckdb.DuckDBPyConnection, audit: Audit) -> dg.AssetCheckResult:
-    columns, offending = run_audit(con, audit)
+    """The audit's check; one that cannot run (out of memory, a bad query) is a failed check
+    saying why (`error`), and the step goes on: its model was built."""
+    severity = dg.AssetCheckSeverity.WARN if audit.warn_only else dg.AssetCheckSeverity.ERROR
+    try:
+        columns, offending = run_audit(con, audit)
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+        return dg.AssetCheckResult(
+            asset_key=audit.model,
+            check_name=audit.name,
+            passed=False,
+            severity=severity,
+            metadata={"error": str(exc).strip().splitlines()[0]},
+        )
     return dg.AssetCheckResult(
         asset_key=audit.model,
         check_name=audit.name,
         passed=not offending,
-        severity=dg.AssetCheckSeverity.WARN if audit.warn_only else dg.AssetCheckSeverity.ERROR,
+        severity=severity,
         metadata={
             "offending_rows": len(offending),
             "sample": dg.MetadataValue.json(

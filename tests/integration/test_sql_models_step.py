@@ -142,6 +142,35 @@ def test_ciem_prints_the_failed_model_in_one_line(sql_dir: Path, tmp_path: Path)
     )
 
 
+def test_a_check_that_cannot_run_fails_saying_why_and_the_step_goes_on(
+    sql_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An audit that fails to run (here its query raises; on ten adversarial accounts, the grain
+    audit of effective_permissions ran out of memory) is a failed check with its error, named by
+    `ciem`, instead of failing the whole step unnamed with every model of the run after it."""
+    from pipelines.cli.pipeline import _materialize
+
+    for name in ("intermediate/int_b.sql", "intermediate/int_a_after_b.sql"):
+        (sql_dir / name).unlink()
+    (sql_dir / "audits" / "int_c__runs.sql").write_text(
+        "-- raises\nselect * from int_c where error('audit boom') is not null\n"
+    )
+    step = _step(sql_dir)
+    result = dg.materialize([step], resources={"ciem": _settings(tmp_path)}, partition_key=AS_OF)
+    assert result.success
+    assert _materialized(result) == {"stg_a", "int_c", "aa_mart"}
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert {n: c.passed for n, c in checks.items()} == {
+        "positive": True,
+        "runs": False,
+        WINDOW_CHECK: True,
+    }
+    assert checks["runs"].metadata["error"].value == "Invalid Input Error: audit boom"
+    with caplog.at_level("WARNING", logger="ciem"):
+        _materialize([_step(sql_dir)], resources={"ciem": _settings(tmp_path)}, partition_key=AS_OF)
+    assert "✗ check int_c:runs could not run: Invalid Input Error: audit boom" in caplog.messages
+
+
 def test_a_model_file_name_that_is_no_plain_identifier_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "sql" / "staging"
     root.mkdir(parents=True)

@@ -18,6 +18,12 @@ def test_grain_audit_finds_duplicates_and_passes_on_clean_rows() -> None:
     assert rows(con, audit) == []
     con.execute("insert into effective_permissions values ('a', 's3:getobject')")
     assert rows(con, audit) == [("a", "s3:getobject", 2)]
+    # every repeated key, each with its count, and nothing else
+    con.execute(
+        "insert into effective_permissions values ('b', 's3:getobject'), ('b', 's3:getobject'), "
+        "('a', 's3:putobject'), ('s3:getobject', 'a')"
+    )
+    assert sorted(rows(con, audit)) == [("a", "s3:getobject", 2), ("b", "s3:getobject", 3)]
 
 
 def test_status_audit_flags_unknown_status_and_used_without_calls() -> None:
