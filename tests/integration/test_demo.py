@@ -18,7 +18,7 @@ from pipelines.demo.expected import region_restricted
 from pipelines.demo.scenarios.regions import BREAK_GLASS_ARN, GLOBAL_ACTIONS
 from pipelines.lib.serve.explain import PolicyStore
 from pipelines.lib.serve.who_can import who_can
-from pipelines.lib.warehouse.sql_models import discover_models, referenced_names
+from pipelines.lib.warehouse.sql_models import discover_models, referenced_names, strip_sql
 from tests.sql.test_resource_condition_verdicts import explained_verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -426,7 +426,7 @@ _CTE = re.compile(r"\b([a-z_][a-z0-9_]*)\s+as\s+(not\s+materialized\s+|materiali
 
 def _ctes(sql: str) -> dict[str, tuple[str, str]]:
     """name -> (`materialized`, `not materialized` or "", body) of the CTEs a model defines."""
-    text = re.sub(r"'(?:[^']|'')*'", "''", re.sub(r"--[^\n]*", " ", sql.lower()))
+    text = strip_sql(sql)
     found = {}
     for m in _CTE.finditer(text):
         depth, end = 1, m.end()

@@ -85,10 +85,14 @@ def _header(sql: str) -> list[str]:
     return lines
 
 
+def strip_sql(sql: str) -> str:
+    """The SQL in lower case, its comments blanked and its string literals emptied (`''`)."""
+    return _STRING.sub("''", _BLOCK_COMMENT.sub(" ", _LINE_COMMENT.sub(" ", sql.lower())))
+
+
 def referenced_names(sql: str, known: Iterable[str]) -> set[str]:
     """Names of known tables that the SQL mentions outside comments and string literals."""
-    body = _STRING.sub("''", _BLOCK_COMMENT.sub(" ", _LINE_COMMENT.sub(" ", sql.lower())))
-    return set(_IDENT.findall(body)) & set(known)
+    return set(_IDENT.findall(strip_sql(sql))) & set(known)
 
 
 def discover_models(
