@@ -383,8 +383,14 @@ def build_sql_models(
     `python_models` (the history the timeline reads) run at their place in the order."""
     ordered = topological_order([*models, *python_models])
     by_model: dict[str, list[Audit]] = {}
+    partitions = {m.name: m.partition for m in models}
     for audit in audits:
         by_model.setdefault(audit.model, []).append(audit)
+        if audit.partition is not None and partitions.get(audit.model) != audit.partition:
+            raise ValueError(
+                f"the audit {audit.model}__{audit.name} runs per {audit.partition}, "
+                f"which {audit.model} is not partitioned by"
+            )
     names = [m.name for m in ordered]
     # The window's check sits on the model that reads the window's usage (else the first one).
     first_model = "int_usage_in_window" if "int_usage_in_window" in names else names[0]

@@ -171,6 +171,23 @@ def test_a_check_that_cannot_run_fails_saying_why_and_the_step_goes_on(
     assert "✗ check int_c:runs could not run: Invalid Input Error: audit boom" in caplog.messages
 
 
+def test_an_audit_per_bucket_needs_a_model_built_per_bucket(sql_dir: Path) -> None:
+    """A per-bucket audit of a model built whole would run over the whole model once per bucket
+    (and its rows counted as many times): refused when the definitions load, as is a partition
+    the runner does not know."""
+    audit = sql_dir / "audits" / "int_c__per_bucket.sql"
+    audit.write_text("-- partition: principal_bucket\nselect * from int_c where false\n")
+    with pytest.raises(
+        ValueError,
+        match=r"^the audit int_c__per_bucket runs per principal_bucket, which int_c is not "
+        r"partitioned by$",
+    ):
+        _step(sql_dir)
+    audit.write_text("-- partition: account_id\nselect * from int_c where false\n")
+    with pytest.raises(ValueError, match=r"int_c__per_bucket.sql: unknown partition 'account_id'$"):
+        discover_audits(sql_dir)
+
+
 def test_a_model_file_name_that_is_no_plain_identifier_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "sql" / "staging"
     root.mkdir(parents=True)

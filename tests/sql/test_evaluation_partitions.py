@@ -11,7 +11,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.lib.warehouse.sql_models import principal_buckets, run_model
+from pipelines.lib.warehouse.sql_models import (
+    discover_audits,
+    principal_buckets,
+    run_audit,
+    run_model,
+)
 from tests.sql.harness import (
     ACCT,
     MODELS,
@@ -153,6 +158,43 @@ def test_one_bucket_per_set_gives_the_same_effective_permissions(
         """select count(*) from (select principal_arn, action from effective_permissions
            group by all having count(*) > 1)""",
     ) == [(0,)]
+
+
+def test_the_grain_audit_runs_per_bucket_and_finds_a_principal_in_another_bucket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The grain audit of effective_permissions runs bucket by bucket (ten adversarial accounts
+    at once spilled gigabytes): a key repeated within a bucket's part, or a principal's rows in
+    another bucket's part, is found; clean parts pass."""
+    [audit] = [a for a in discover_audits() if a.name == "one_row_per_principal_action"]
+    assert audit.partition == "principal_bucket"
+    monkeypatch.setenv("CIEM_SETS_PER_BUCKET", "1")
+    con = build(_inputs(), ["effective_permissions", "int_principal_policy_sets"])
+    assert principal_buckets(con) > 1
+    assert run_audit(con, audit) == (["principal_arn", "action", "n", "outside_its_bucket"], [])
+    count = "select count(*), count(distinct principal_arn) from effective_permissions"
+    before = rows(con, count)
+    [(arn, bucket)] = rows(
+        con,
+        """select principal_arn, principal_bucket from int_principal_policy_sets
+           where principal_arn like '%/not-s3'""",
+    )
+    other = (bucket + 1) % principal_buckets(con)
+    # a row of not-s3 repeated in its own part, and one copied into another bucket's part
+    for part in (other, bucket):
+        con.execute(
+            f"insert into effective_permissions__p{part:03d} "
+            f"select * from effective_permissions__p{bucket:03d} "
+            "where principal_arn = ? and action = 'ec2:runinstances'",
+            [arn],
+        )
+    _, offending = run_audit(con, audit)
+    assert sorted(offending, key=str) == sorted(
+        [(arn, "ec2:runinstances", 2, False), (arn, None, 1, True)], key=str
+    )
+    # outside a bucket the shadows are gone: the model reads every part again
+    [(total, principals)] = rows(con, count)
+    assert (total, principals) == (before[0][0] + 2, before[0][1])
 
 
 def test_a_model_built_for_other_buckets_fails_only_when_read(

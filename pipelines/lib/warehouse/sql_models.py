@@ -264,10 +264,10 @@ def _built_partitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, st
 
 
 def _shadow_bucket(
-    con: duckdb.DuckDBPyConnection, model: SqlModel, bucket: int, buckets: int
+    con: duckdb.DuckDBPyConnection, reader: str, bucket: int, buckets: int
 ) -> list[str]:
     """Temporary views of bucket `bucket` over the bucketed sets and every partitioned model
-    built before; returns their names (to drop)."""
+    built (but `reader`'s own, being built); returns their names (to drop)."""
     shadows = [BUCKETED_SETS]
     # `main` alone would name the temporary catalog's schema: the database is named in full
     [(database,)] = con.execute("select current_database()").fetchall()
@@ -277,13 +277,13 @@ def _shadow_bucket(
         f"where {PRINCIPAL_BUCKET} = {bucket:d}"
     )
     for name, built, source in _built_partitions(con):
-        if name == model.name:
+        if name == reader:
             continue
         shadows.append(name)
         if built != buckets:
             # Only an error when read: `model` may not need this (stale) model at all.
             message = quote_literal(
-                f"{name} was built for {built} principal buckets, {model.name} for {buckets}: "
+                f"{name} was built for {built} principal buckets, {reader} for {buckets}: "
                 f"materialize {name} again"
             )
             con.execute(
@@ -314,7 +314,7 @@ def _run_partitioned(
         building.mkdir(parents=True)
     try:
         for bucket in range(buckets):
-            shadows = _shadow_bucket(con, model, bucket, buckets)
+            shadows = _shadow_bucket(con, model.name, bucket, buckets)
             try:
                 if building is not None:
                     path = building / f"part-{bucket:03d}.parquet"
@@ -413,13 +413,17 @@ def topological_order(models: Iterable[M]) -> list[M]:
 class Audit:
     """`sql/audits/<model>__<name>.sql`: a query returning the offending rows of `model`
     (zero rows = pass). Its header comment is the description; `-- severity: warn` makes a
-    failure a warning instead of an error."""
+    failure a warning instead of an error. `-- partition: principal_bucket` (on a partitioned
+    model) runs it once per principal bucket, over that bucket's rows of the partitioned models
+    and of int_principal_policy_sets, as the model was built: for a check that holds when it holds
+    in every bucket (a grain with the principal in it), in a bucket's memory."""
 
     model: str
     name: str
     sql: str
     description: str
     warn_only: bool
+    partition: str | None = None
 
 
 def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
@@ -428,13 +432,21 @@ def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
         model, _, name = path.stem.partition("__")
         sql = path.read_text()
         header = [h.removeprefix("--").strip() for h in sql.splitlines() if h.startswith("--")]
+        partition = next(
+            (h.partition(":")[2].strip() for h in header if h.startswith("partition:")), None
+        )
+        if partition not in (None, PRINCIPAL_BUCKET):
+            raise ValueError(f"{path}: unknown partition {partition!r}")
         audits.append(
             Audit(
                 model=model,
                 name=name,
                 sql=sql,
-                description="\n".join(h for h in header if not h.startswith("severity:")),
+                description="\n".join(
+                    h for h in header if not h.startswith(("severity:", "partition:"))
+                ),
                 warn_only="severity: warn" in header,
+                partition=partition,
             )
         )
     return audits
@@ -443,6 +455,20 @@ def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
 def run_audit(
     con: duckdb.DuckDBPyConnection, audit: Audit
 ) -> tuple[list[str], list[tuple[object, ...]]]:
-    """(columns, offending rows) of one audit."""
-    relation = con.sql(audit.sql)
-    return relation.columns, relation.fetchall()
+    """(columns, offending rows) of one audit; a partitioned one's rows of every bucket."""
+    if audit.partition is None:
+        relation = con.sql(audit.sql)
+        return relation.columns, relation.fetchall()
+    buckets = principal_buckets(con)
+    columns: list[str] = []
+    offending: list[tuple[object, ...]] = []
+    for bucket in range(buckets):
+        shadows = _shadow_bucket(con, f"the audit {audit.model}__{audit.name}", bucket, buckets)
+        try:
+            relation = con.sql(audit.sql)
+            columns = relation.columns
+            offending += relation.fetchall()
+        finally:
+            for name in shadows:
+                con.execute(f"drop view if exists temp.{name}")
+    return columns, offending
