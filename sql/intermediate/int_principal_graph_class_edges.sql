@@ -188,7 +188,8 @@ set_evaluated as (
 
 class_evaluated as (
     select
-        c.class_key, c.principal_type, c.account_id, e.action, e.is_conditional, e.condition_keys
+        c.class_key, c.set_id, c.principal_type, c.account_id, e.action, e.is_conditional,
+        e.condition_keys
     from classes as c
     inner join set_evaluated as e on e.set_id = c.set_id
 ),
@@ -272,6 +273,7 @@ modify_grants as (
     -- Classes that can write the policies of users, roles or groups (at action level).
     select
         e.class_key,
+        e.set_id,
         e.account_id,
         m.method_id,
         m.action,
@@ -324,6 +326,7 @@ modify_candidates as materialized (
     -- class × account product held the memory).
     select
         g.class_key,
+        g.set_id,
         g.method_id,
         g.action,
         t.principal_id as target_id,
@@ -343,6 +346,7 @@ modify_candidates as materialized (
 
     select
         g.class_key,
+        g.set_id,
         g.method_id,
         g.action,
         ms.user_id as target_id,
@@ -383,7 +387,7 @@ assumer_joins as (
 ),
 
 assumer_join_sets as not materialized (
-    select j.*, k.set_id, k.account_id as source_account_id, k.scp_applies
+    select j.*, k.set_id
     from assumer_joins as j
     inner join classes as k on k.class_key = j.class_key
 ),
@@ -394,18 +398,10 @@ candidate_sets as materialized (
     select
         (row_number() over ())::integer as cid,
         c.*,
-        k.set_id,
-        k.account_id as source_account_id,
-        k.scp_applies
+        k.set_id
     from candidate_states as c
     inner join classes as k on k.class_key = c.class_key
     where coalesce(c.state_allows, true)
-),
-
-modify_sets as not materialized (
-    select m.*, k.set_id, k.account_id as source_account_id, k.scp_applies
-    from modify_candidates as m
-    inner join classes as k on k.class_key = m.class_key
 ),
 
 check_ids as (
@@ -420,7 +416,7 @@ check_ids as (
     where method_id = 'update-assume-role-policy'
     union
     select set_id, action, via_id as resource_id
-    from modify_sets
+    from modify_candidates
     union
     select set_id, 'iam:addusertogroup' as action, group_id as resource_id
     from assumer_join_sets
@@ -612,7 +608,7 @@ modify_allowed as (
         v.arn as via_arn,
         m.is_conditional or r.is_conditional as is_conditional,
         list_distinct(list_concat(m.condition_keys, r.condition_keys)) as condition_keys
-    from modify_sets as m
+    from modify_candidates as m
     inner join set_allowed as r
         on r.set_id = m.set_id
         and r.action = m.action
@@ -781,14 +777,20 @@ all_edges as (
     left join members as m on m.principal_id = e.source_id
 ),
 
+arn_list as materialized (
+    -- every ARN at its number (ids count from 1, as lists do)
+    select list(arn order by id) as arns from arn_ids
+),
+
 named_edges as (
-    -- The ARNs joined back, for the rows written out.
+    -- The ARNs looked up by number, for the rows written out (joins to arn_ids were built on the
+    -- side the planner expects to be small: the edges, lists and all, millions of them).
     select
         e.class_key,
-        o.arn as only_source,
+        l.arns[e.only_source] as only_source,
         e.method,
-        t.arn as target_arn,
-        v.arn as via_arn,
+        l.arns[e.target_id] as target_arn,
+        l.arns[e.via_id] as via_arn,
         e.makes_target_admin,
         e.is_conditional,
         e.condition_keys,
@@ -798,9 +800,7 @@ named_edges as (
         e.checked,
         e.trust_statements
     from all_edges as e
-    left join arn_ids as o on o.id = e.only_source
-    left join arn_ids as t on t.id = e.target_id
-    left join arn_ids as v on v.id = e.via_id
+    cross join arn_list as l
 ),
 
 final as (

@@ -30,7 +30,12 @@
 -- and service-linked roles are never the target of a method that changes a role (AWS refuses
 -- it). `is_conditional`: some action of the method is allowed only under a Condition;
 -- `condition_keys`: the request keys those Conditions need (int_policy_set_method_actions_evaluated).
+-- Built per principal bucket (the classes of one bucket's policy sets, against every target),
+-- as int_principal_graph_class_edges, its only reader, is: each bucket of the edges reads its
+-- own bucket's candidates, not the organization's (23 M rows on ten adversarial accounts, read
+-- again by each of 41 buckets).
 -- grain: class_key, only_source, method_id, target_arn, via_arn
+-- partition: principal_bucket
 
 with methods as (
     select
@@ -141,7 +146,9 @@ method_actions as (
 ),
 
 members as (
+    -- the classes of this bucket's policy sets
     select * from int_principal_graph_classes
+    where policy_set_key in (select policy_set_key from int_principal_policy_sets)
 ),
 
 classes as (
