@@ -281,7 +281,7 @@ def _shadow_bucket(
             continue
         shadows.append(name)
         if built != buckets:
-            # Only an error when read: `model` may not need this (stale) model at all.
+            # Only an error when read: `reader` may not need this (stale) model at all.
             message = quote_literal(
                 f"{name} was built for {built} principal buckets, {reader} for {buckets}: "
                 f"materialize {name} again"
