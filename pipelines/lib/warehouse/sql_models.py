@@ -27,7 +27,8 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -263,37 +264,42 @@ def _built_partitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, st
     return con.execute(f"select * from {PARTITIONS_TABLE} order by model").fetchall()  # noqa: S608 (constant name)
 
 
-def _shadow_bucket(
+@contextmanager
+def _bucket_shadows(
     con: duckdb.DuckDBPyConnection, reader: str, bucket: int, buckets: int
-) -> list[str]:
-    """Temporary views of bucket `bucket` over the bucketed sets and every partitioned model
-    built (but `reader`'s own, being built); returns their names (to drop)."""
+) -> Iterator[None]:
+    """Within the block, temporary views of bucket `bucket` over the bucketed sets and every
+    partitioned model built (but `reader`'s own, being built); dropped when it ends."""
     shadows = [BUCKETED_SETS]
-    # `main` alone would name the temporary catalog's schema: the database is named in full
-    [(database,)] = con.execute("select current_database()").fetchall()
-    main = '"' + database.replace('"', '""') + '".main'
-    con.execute(
-        f"create or replace temp view {BUCKETED_SETS} as select * from {main}.{BUCKETED_SETS} "  # noqa: S608 (constant names)
-        f"where {PRINCIPAL_BUCKET} = {bucket:d}"
-    )
-    for name, built, source in _built_partitions(con):
-        if name == reader:
-            continue
-        shadows.append(name)
-        if built != buckets:
-            # Only an error when read: `reader` may not need this (stale) model at all.
-            message = quote_literal(
-                f"{name} was built for {built} principal buckets, {reader} for {buckets}: "
-                f"materialize {name} again"
-            )
-            con.execute(
-                f"create or replace temp view {name} as "  # noqa: S608 (checked identifiers, quoted message)
-                f"select * from {main}.{name} where error({message}) is null"
-            )
-        else:
-            part = source.replace("{bucket}", f"{bucket:03d}").replace("{main}", main)
-            con.execute(f"create or replace temp view {name} as select * from {part}")  # noqa: S608 (part sources are written by _run_partitioned)
-    return shadows
+    try:
+        # `main` alone would name the temporary catalog's schema: the database is named in full
+        [(database,)] = con.execute("select current_database()").fetchall()
+        main = '"' + database.replace('"', '""') + '".main'
+        con.execute(
+            f"create or replace temp view {BUCKETED_SETS} as select * from {main}.{BUCKETED_SETS} "  # noqa: S608 (constant names)
+            f"where {PRINCIPAL_BUCKET} = {bucket:d}"
+        )
+        for name, built, source in _built_partitions(con):
+            if name == reader:
+                continue
+            shadows.append(name)
+            if built != buckets:
+                # Only an error when read: `reader` may not need this (stale) model at all.
+                message = quote_literal(
+                    f"{name} was built for {built} principal buckets, {reader} for {buckets}: "
+                    f"materialize {name} again"
+                )
+                con.execute(
+                    f"create or replace temp view {name} as "  # noqa: S608 (checked identifiers, quoted message)
+                    f"select * from {main}.{name} where error({message}) is null"
+                )
+            else:
+                part = source.replace("{bucket}", f"{bucket:03d}").replace("{main}", main)
+                con.execute(f"create or replace temp view {name} as select * from {part}")  # noqa: S608 (part sources are written by _run_partitioned)
+        yield
+    finally:
+        for name in shadows:
+            con.execute(f"drop view if exists temp.{name}")
 
 
 _NOT_HIVE = "hive_partitioning = false"
@@ -314,8 +320,7 @@ def _run_partitioned(
         building.mkdir(parents=True)
     try:
         for bucket in range(buckets):
-            shadows = _shadow_bucket(con, model.name, bucket, buckets)
-            try:
+            with _bucket_shadows(con, model.name, bucket, buckets):
                 if building is not None:
                     path = building / f"part-{bucket:03d}.parquet"
                     [(written,)] = con.execute(
@@ -327,9 +332,6 @@ def _run_partitioned(
                     part = f"{model.name}__p{bucket:03d}"
                     con.execute(f"create or replace table {part} as\n{body}")
                     rows += con.execute(f"select count(*) from {part}").fetchall()[0][0]  # noqa: S608 (checked identifiers)
-            finally:
-                for name in shadows:
-                    con.execute(f"drop view if exists temp.{name}")
         if building is not None:
             # Publish the new parts in one rename (the old ones are removed after it).
             old = parts_dir / f".{model.name}.{uuid.uuid4().hex}.old"
@@ -463,12 +465,8 @@ def run_audit(
     columns: list[str] = []
     offending: list[tuple[object, ...]] = []
     for bucket in range(buckets):
-        shadows = _shadow_bucket(con, f"the audit {audit.model}__{audit.name}", bucket, buckets)
-        try:
+        with _bucket_shadows(con, f"the audit {audit.model}__{audit.name}", bucket, buckets):
             relation = con.sql(audit.sql)
             columns = relation.columns
             offending += relation.fetchall()
-        finally:
-            for name in shadows:
-                con.execute(f"drop view if exists temp.{name}")
     return columns, offending
