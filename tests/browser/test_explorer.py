@@ -270,6 +270,11 @@ def test_every_tab_of_a_gap_detection(
     assert edges == alice_edges | hostile_edges
     assert len(page.query_selector_all('[data-testid="graph-edge"][data-risky="true"]')) == 2
     assert "can assume an administrator role" in page.inner_text('[data-testid="edges"]')
+    # An edge's details (stored compact) are the tooltip of its relationship, indented.
+    row = f'[data-testid="edge-row"][data-source="{w.ALICE}"][data-target="{w.HOSTILE_ROLE}"]'
+    details = page.get_attribute(f'{row} [data-testid="edge-relationship"]', "title")
+    assert json.loads(details) == {"reason": "can assume an administrator role"}
+    assert "\n  " in details
     shot(page, f"{mode}-tab-relationships")
 
     # Resource: attributes, tags, groups and the inline policy pretty-printed.
@@ -355,13 +360,21 @@ def test_hostile_strings_are_shown_never_run(explorer: tuple[str, str], watched:
     text = page.inner_text('[data-testid="list"]')
     assert w.SCRIPT_NAME in text and w.TITLE_IMG in text  # shown as text
     open_detection(page, "d-hostile")
-    assert w.SID_BREAKOUT in page.text_content('[data-testid="evidence"]')
+    evidence = page.text_content('[data-testid="evidence"]')
+    assert json.loads(evidence) == {
+        "granting_policies": ["AdministratorAccess"],
+        "note": w.SID_BREAKOUT,
+    }
+    assert "\n  " in evidence  # stored compact, indented by the page
     for name in ("insights", "relationships", "resource", "timeline", "remediation"):
         tab(page, name)
         if name == "resource":
             body = page.inner_text('[data-testid="tab-body"]')
             assert w.IMG_TAG in body and w.SCRIPT_TAG_KEY in body and w.SID_BREAKOUT in body
             assert w.SCRIPT_NAME in page.inner_text('[data-attr="name"]')
+            # a number longer than a double holds is shown as stored, never rounded
+            trust = page.inner_text('[data-testid="policy"][data-kind="trust"] pre')
+            assert json.loads(trust) == w.TRUST_DOCUMENT
             shot(page, f"{mode}-hostile-resource")
     open_detection(page, "d-gap")
     tab(page, "remediation")

@@ -265,6 +265,8 @@ TRUST_DOCUMENT = {
             "Effect": "Allow",
             "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
             "Action": "sts:AssumeRole",
+            # more digits than a double keeps: the page must show them as stored
+            "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": 12345678901234567891}},
         }
     ],
 }

@@ -123,3 +123,33 @@ def test_the_asset_writes_the_static_snapshot(lake: Lake, tmp_path: Path) -> Non
     embedded = json.loads(html[start : html.index("</script>", start)])
     with connect(lake, read_only=True) as con:
         assert embedded == json.loads(json.dumps(snapshot_payload(con), default=str))
+
+
+def test_json_texts_go_as_stored_for_the_page_to_indent(lake: Lake) -> None:
+    """Evidence, relationship details and policy documents are sent as the warehouse holds them
+    (the page indents them: indented here, their whitespace was most of a large page); only the
+    suggested policy, which the page copies as shown, is indented before."""
+    with connect(lake, read_only=True) as con:
+        detail = detail_payload(con, "d-hostile")
+        stored_evidence = con.execute(
+            "select evidence from detections where detection_id = 'd-hostile'"
+        ).fetchone()[0]
+        stored_details = dict(
+            con.execute(
+                "select source_arn || ' ' || target_arn, details from relationships "
+                "where details is not null"
+            ).fetchall()
+        )
+    assert detail["detection"]["evidence"] == stored_evidence
+    assert "\n" not in stored_evidence
+    edges = {
+        f"{e['source_arn']} {e['target_arn']}": e["details"]
+        for e in detail["relationships"]["edges"]
+        if e["details"] is not None
+    }
+    assert edges and edges.items() <= stored_details.items()
+    documents = {p["kind"]: p["document"] for p in detail["resource"]["policies"]}
+    assert documents == {
+        "trust": json.dumps(w.TRUST_DOCUMENT),
+        "managed": json.dumps(w.ADMIN_DOCUMENT),
+    }

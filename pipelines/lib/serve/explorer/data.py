@@ -10,7 +10,6 @@ embeds every one, through the same functions. Tables and columns other steps add
 
 from __future__ import annotations
 
-import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -84,10 +83,11 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in cursor.fetchall()]
 
 
-@functools.lru_cache(maxsize=65536)
 def _pretty_json(text: str | None) -> str | None:
-    """A JSON document indented for reading (the text as it is when it is not JSON). Cached:
-    the same managed policies are attached to many principals."""
+    """A JSON document indented for reading (the text as it is when it is not JSON): only the
+    suggested policy, which the page copies as it shows it. Every other JSON text (evidence,
+    relationship and timeline details, policy documents) goes as stored and the page indents
+    it: indented here, the whitespace was more than half of a large organization's page."""
     if text is None:
         return None
     try:
@@ -238,7 +238,6 @@ def detail_payload(con: duckdb.DuckDBPyConnection, detection_id: str) -> dict[st
 
 def _detection_view(d: dict[str, Any]) -> dict[str, Any]:
     view = dict(d)
-    view["evidence"] = _pretty_json(d.get("evidence"))
     view["suggested_policy"] = _pretty_json(d.get("suggested_policy"))
     view["suggested_policy_verification"] = _parse_json(d.get("suggested_policy_verification"))
     return view
@@ -310,8 +309,6 @@ def _dedupe_events(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     events = []
     for row in rows:
         event = {k: v for k, v in row.items() if k not in _TIMELINE_DETECTION_COLUMNS}
-        if isinstance(event.get("details"), str):
-            event["details"] = _pretty_json(event["details"])
         key = json.dumps(event, sort_keys=True, default=str)
         if key not in seen:
             seen.add(key)
@@ -568,7 +565,7 @@ def _relationships(
         if len(edges[center]) >= MAX_EDGES:
             continue
         row["is_risky"] = bool(row["is_risky"])
-        row["details"] = _pretty_json(row["details"]) if isinstance(row["details"], str) else None
+        row["details"] = row["details"] if isinstance(row["details"], str) else None
         edges[center].append(row)
     # `total`: the distinct edges of the neighbourhood; `edges`: the first MAX_EDGES of them (its
     # own edges first, by relationship, source and target)
@@ -658,8 +655,9 @@ def _policies(
     arns: list[str],
     attributes: dict[str, dict[str, Any]],
 ) -> dict[str, list[dict[str, Any]]] | None:
-    """The policy documents of each resource, pretty-printed: inline, attached managed, its
-    permission boundary, and the policies attached to it (trust policy, resource policy)."""
+    """The policy documents of each resource, as stored (the page indents them): inline,
+    attached managed, its permission boundary, and the policies attached to it (trust policy,
+    resource policy)."""
     if "stg_policy_documents" not in cat:
         return None
     attached: list[tuple[str, str, str]] = []  # (resource, kind, policy arn)
@@ -696,16 +694,14 @@ def _policies(
     ).fetchall()
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for owner, kind, name, policy_arn, document in own:
-        out[owner].append(
-            {"kind": kind, "name": name, "arn": policy_arn, "document": _pretty_json(document)}
-        )
+        out[owner].append({"kind": kind, "name": name, "arn": policy_arn, "document": document})
     for owner, kind, policy_arn in sorted(attached):
         out[owner].append(
             {
                 "kind": kind,
                 "name": policy_arn.rsplit("/", 1)[-1],
                 "arn": policy_arn,
-                "document": _pretty_json(managed.get(policy_arn)),
+                "document": managed.get(policy_arn),
             }
         )
     return out
