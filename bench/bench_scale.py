@@ -130,12 +130,49 @@ def ciem_run(snapshot: Path, work: Path, code: Path = ROOT) -> tuple[float, int,
 MODEL_LINE = re.compile(r"^✓ (\S+)\s+([\d,]+) rows\s+([\d.]+)s", re.MULTILINE)
 
 
+def model_times(output: str) -> dict[str, tuple[float, int]]:
+    """Each model's time (s) and rows in a run's output (the models step logs one line each)."""
+    return {
+        name: (float(t), int(rows.replace(",", "")))
+        for name, rows, t in MODEL_LINE.findall(output.replace("\r", "\n"))
+    }
+
+
 def slowest_models(output: str, count: int = 8) -> str:
     """The `count` slowest models of a run's output, as `name s (rows)`."""
-    found = [
-        (float(t), name, rows) for name, rows, t in MODEL_LINE.findall(output.replace("\r", "\n"))
+    found = sorted(((t, n, r) for n, (t, r) in model_times(output).items()), reverse=True)
+    return ", ".join(f"{n} {t:.0f} s ({r:,} rows)" for t, n, r in found[:count])
+
+
+def growth_table(outputs: dict[int, str], count: int = 25) -> list[str]:
+    """The slowest models of the largest size, with their time and rows at every size and the
+    ratios largest/smallest: a model whose time grows faster than the organization (ratio of
+    time above the ratio of accounts) is marked, it is what would break the 100-account run."""
+    sizes = sorted(outputs)
+    small, large = sizes[0], sizes[-1]
+    times = {size: model_times(text) for size, text in outputs.items()}
+    slowest = sorted(times[large], key=lambda n: -times[large][n][0])[:count]
+    header = " | ".join(f"{size} accounts s (rows)" for size in sizes)
+    lines = [
+        "",
+        f"Model times by size (last run of each; × = {large} accounts / {small}, "
+        f"organization ×{large / small:g}; ▲ time grows more than 1.25× as fast):",
+        "",
+        f"| model | {header} | × time | × rows |",
+        "|---|" + "---:|" * (len(sizes) + 2),
     ]
-    return ", ".join(f"{n} {t:.0f} s ({r} rows)" for t, n, r in sorted(found, reverse=True)[:count])
+    for name in slowest:
+        cells = []
+        for size in sizes:
+            t, r = times[size].get(name, (float("nan"), 0))
+            cells.append(f"{t:.1f} ({r:,})")
+        t0, r0 = times[small].get(name, (0.0, 0))
+        t1, r1 = times[large][name]
+        x_time = t1 / t0 if t0 else float("inf")
+        mark = " ▲" if x_time > 1.25 * large / small else ""
+        x_rows = f"{r1 / r0:.2f}" if r0 else "–"
+        lines.append(f"| `{name}` | {' | '.join(cells)} | {x_time:.2f}{mark} | {x_rows} |")
+    return lines
 
 
 def cloudsplaining(exe: str, files: list[Path], work: Path) -> tuple[float, int, float]:
@@ -180,6 +217,7 @@ def main() -> None:
     results: dict[int, tuple[float, int]] = {}
     baseline: dict[int, tuple[float, int]] = {}
     cpu_of: dict[int, float] = {}
+    outputs: dict[int, str] = {}
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -216,6 +254,7 @@ def main() -> None:
                 f"| {max(peaks) / 2**20:,.0f} |"
             )
             notes.append(f"slowest models, {accounts} accounts: {slowest_models(output)}")
+            outputs[accounts] = output
             if args.baseline:
                 baseline[accounts] = (statistics.median(base_walls), max(base_peaks))
                 lines.append(
@@ -228,6 +267,8 @@ def main() -> None:
                     f"slowest models, {accounts} accounts, baseline: {slowest_models(base_output)}"
                 )
         lines += ["", *notes]
+        if len(outputs) > 1:
+            lines += growth_table(outputs)
         for accounts, (wall, peak) in baseline.items():
             ours, our_peak = results[accounts]
             lines.append(
