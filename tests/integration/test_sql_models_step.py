@@ -188,6 +188,13 @@ def test_an_audit_per_bucket_needs_a_model_built_per_bucket(sql_dir: Path) -> No
         discover_audits(sql_dir)
 
 
+def test_a_model_partitioned_by_an_unknown_key_is_refused(sql_dir: Path) -> None:
+    model = sql_dir / "intermediate" / "int_c.sql"
+    model.write_text("-- partition: account_id\n" + model.read_text())
+    with pytest.raises(ValueError, match=r"int_c.sql: unknown partition 'account_id'$"):
+        discover_models(sql_dir, external=lake_tables())
+
+
 def test_a_model_file_name_that_is_no_plain_identifier_is_refused(tmp_path: Path) -> None:
     root = tmp_path / "sql" / "staging"
     root.mkdir(parents=True)

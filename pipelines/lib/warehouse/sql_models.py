@@ -131,8 +131,7 @@ def discover_models(
             for k, _, v in (h.partition(":") for h in header)
             if k.strip() in {"grain", "materialized", "partition", "transform"}
         }
-        if meta.get("partition", PRINCIPAL_BUCKET) != PRINCIPAL_BUCKET:
-            raise ValueError(f"{path}: unknown partition {meta['partition']!r}")
+        _check_partition(path, meta.get("partition"))
         if "transform" in meta and (
             not TRANSFORM.match(meta["transform"]) or "partition" in meta or "materialized" in meta
         ):
@@ -428,6 +427,12 @@ class Audit:
     partition: str | None = None
 
 
+def _check_partition(path: Path, partition: str | None) -> None:
+    """A model's or audit's `-- partition:` header names the one partition there is."""
+    if partition not in (None, PRINCIPAL_BUCKET):
+        raise ValueError(f"{path}: unknown partition {partition!r}")
+
+
 def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
     audits = []
     for path in sorted((sql_dir / "audits").glob("*__*.sql")):
@@ -437,8 +442,7 @@ def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
         partition = next(
             (h.partition(":")[2].strip() for h in header if h.startswith("partition:")), None
         )
-        if partition not in (None, PRINCIPAL_BUCKET):
-            raise ValueError(f"{path}: unknown partition {partition!r}")
+        _check_partition(path, partition)
         audits.append(
             Audit(
                 model=model,
