@@ -2,7 +2,7 @@
 `cloudsplaining scan` over the same accounts in the same run.
 
     .venv/bin/python bench/bench_scale.py [--accounts 10,100] [--repeat 3]
-        [--cloudsplaining PATH] [--cloudsplaining-accounts N] [--baseline CHECKOUT]
+        [--cloudsplaining PATH] [--cloudsplaining-accounts N] [--baseline CHECKOUT] [--logs DIR]
 
 For each size: generates (once, cached in bench/data/) the adversarial organization of
 `bench/adversarial_org.py` (N accounts x 1,000 principals), runs `ciem run` on it with an empty
@@ -13,7 +13,9 @@ authorization details of the smallest size (one process per account, one after t
 reports the sum of their wall times and the largest peak, and the ratios. `--baseline CHECKOUT`
 also runs `ciem run` from another checkout (e.g. a worktree of `main`) on the same organizations,
 alternating with this one, and reports the ratio. The slowest models of the last run of each
-size (the models step logs each model's time) are listed under the table. Writes the table to
+size (the models step logs each model's time) are listed under the table, and with more than one
+size a table of each model's time and rows at every size, marking those whose time grows faster
+than the organization (what would stop the 100-account run). Writes the tables to
 bench/results/bench_scale.md. The machine may be shared: compare the ratios, measured in the same
 run, rather than the absolute figures.
 """
@@ -112,8 +114,12 @@ def organization(accounts: int, principals: int) -> tuple[Path, list[Path]]:
     return snapshot, files
 
 
+LOGS: Path | None = None  # --logs: each run's output is kept there
+
+
 def ciem_run(snapshot: Path, work: Path, code: Path = ROOT) -> tuple[float, int, str, float]:
-    """`ciem run` of the checkout `code` on the snapshot, in a fresh lake."""
+    """`ciem run` of the checkout `code` on the snapshot, in a fresh lake (its output kept in
+    `LOGS` when set)."""
     cloudtrail = work / "no-cloudtrail"
     cloudtrail.mkdir(exist_ok=True)
     lake = work / "lake"
@@ -122,7 +128,12 @@ def ciem_run(snapshot: Path, work: Path, code: Path = ROOT) -> tuple[float, int,
     cmd = [sys.executable, "-m", "pipelines.cli", "run", "--snapshot", str(snapshot)]
     cmd += ["--cloudtrail", str(cloudtrail), "--as-of", AS_OF, "--lake", str(lake)]
     try:
-        return measured(cmd, env)
+        result = measured(cmd, env)
+        if LOGS is not None:
+            LOGS.mkdir(parents=True, exist_ok=True)
+            runs = len(list(LOGS.glob(f"{snapshot.parent.name}-*.log")))
+            (LOGS / f"{snapshot.parent.name}-{runs + 1}.log").write_text(result[2])
+        return result
     finally:
         shutil.rmtree(lake, ignore_errors=True)
 
@@ -204,7 +215,10 @@ def main() -> None:
         type=Path,
         help="another checkout (e.g. a worktree of main) to run on the same organizations",
     )
+    parser.add_argument("--logs", type=Path, help="keep each run's output in this folder")
     args = parser.parse_args()
+    global LOGS
+    LOGS = args.logs
     sizes = [int(s) for s in args.accounts.split(",")]
     lines = [
         f"# `ciem run` on adversarial organizations ({args.principals:,} principals per account,"
