@@ -81,6 +81,27 @@ def test_insights_of_a_gap_detection(lake: Lake) -> None:
     assert detail["detection"]["suggested_policy_verification"] == w.VERIFICATION
 
 
+def test_services_beyond_the_cap_are_summed_in_one_row(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Insights tab lists MAX_SERVICES services, most used first (then most granted), and
+    the rest summed in one row: alice's s3 (2 used), then ec2 (1) and iam (0) as "2 other
+    services" when one is shown; the totals are the whole principal's either way."""
+    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_SERVICES", 1)
+    with connect(lake, read_only=True) as con:
+        insights = detail_payload(con, "d-gap")["insights"]
+    assert [
+        (s["service"], s["used"], s["unused"], s["unobservable"], s["granted"], s["calls"])
+        for s in insights["services"]
+    ] == [("s3", 2, 3, 0, 5, 14), ("2 other services", 1, 3, 1, 5, 7)]
+    assert insights["services"][1]["last_used_at"].startswith("2026-11-20T09:00:00")
+    assert insights["totals"]["granted"] == 10 and insights["totals"]["gap_pct"] == 66.67
+    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_SERVICES", 3)
+    with connect(lake, read_only=True) as con:
+        every = detail_payload(con, "d-gap")["insights"]["services"]
+    assert [s["service"] for s in every] == ["s3", "ec2", "iam"]
+
+
 def test_relationships_beyond_the_cap_are_counted(
     lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -379,25 +379,61 @@ def _insights(
         else "null as window_start, null as window_end"
     )
     version = "max(catalog_version)" if "catalog_version" in has else "null"
+    # The services shown one by one, then the rest summed in one row, ranked in SQL: a
+    # principal of a dense organization has hundreds of services granted.
     rows = _dicts(
         con.execute(
             f"""
+            with services as (
+                select
+                    principal_arn,
+                    service,
+                    count(*) filter (where usage_status = 'used') as used,
+                    count(*) filter (where usage_status = 'unused') as unused,
+                    count(*) filter (where usage_status = 'unobservable') as unobservable,
+                    count(*) as granted,
+                    {last_used} as last_used_at,
+                    {calls} as calls,
+                    {window},
+                    {version} as catalog_version
+                from permission_insights
+                where principal_arn in (select unnest($p::varchar[]))
+                group by principal_arn, service
+            ),
+
+            ranked as (
+                select
+                    *,
+                    least(row_number() over (
+                        partition by principal_arn
+                        order by used desc, granted desc, coalesce(service, '')
+                    ), $shown + 1) as slot
+                from services
+            )
+
             select
                 principal_arn,
-                service,
-                count(*) filter (where usage_status = 'used') as used,
-                count(*) filter (where usage_status = 'unused') as unused,
-                count(*) filter (where usage_status = 'unobservable') as unobservable,
-                count(*) as granted,
-                {last_used} as last_used_at,
-                {calls} as calls,
-                {window},
-                {version} as catalog_version
-            from permission_insights
-            where principal_arn in (select unnest($p::varchar[]))
-            group by principal_arn, service
+                slot,
+                case
+                    when slot <= $shown then any_value(service)
+                    else count(*) || ' other services'
+                end as service,
+                sum(used) as used,
+                sum(unused) as unused,
+                sum(unobservable) as unobservable,
+                sum(granted) as granted,
+                max(last_used_at) as last_used_at,
+                case
+                    when slot <= $shown then any_value(calls) else coalesce(sum(calls), 0)
+                end as calls,
+                min(window_start) as window_start,
+                max(window_end) as window_end,
+                max(catalog_version) as catalog_version
+            from ranked
+            group by principal_arn, slot
+            order by principal_arn, slot
             """,
-            {"p": principals},
+            {"p": principals, "shown": MAX_SERVICES},
         )
     )
     used_actions = _used_actions(con, has, principals)
@@ -413,8 +449,10 @@ def _insights(
             "window_start": first["window_start"],
             "window_end": first["window_end"],
             "catalog_version": first["catalog_version"],
-            "totals": _totals(services),
-            "services": _top_services(services),
+            "totals": _totals(services),  # the rest row carries the rest's counts
+            "services": [
+                {k: s[k] for k in _SERVICE_KEYS} | {"calls": s["calls"]} for s in services
+            ],
             "used_actions": used_actions.get(principal, []),
         }
     return out
@@ -461,28 +499,7 @@ def _totals(services: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _top_services(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ranked = sorted(services, key=lambda s: (-s["used"], -s["granted"], s["service"] or ""))
-    shown = ranked[:MAX_SERVICES]
-    rest = ranked[MAX_SERVICES:]
-    if rest:
-        last_used = [s["last_used_at"] for s in rest if s["last_used_at"]]
-        shown.append(
-            {
-                "service": f"{len(rest)} other services",
-                "used": sum(s["used"] for s in rest),
-                "unused": sum(s["unused"] for s in rest),
-                "unobservable": sum(s["unobservable"] for s in rest),
-                "granted": sum(s["granted"] for s in rest),
-                "last_used_at": max(last_used) if last_used else None,
-                "calls": sum(s["calls"] or 0 for s in rest),
-            }
-        )
-    return [
-        {k: s[k] for k in ("service", "used", "unused", "unobservable", "granted", "last_used_at")}
-        | {"calls": s["calls"]}
-        for s in shown
-    ]
+_SERVICE_KEYS = ("service", "used", "unused", "unobservable", "granted", "last_used_at")
 
 
 # --- Relationships --------------------------------------------------------------------------
@@ -543,34 +560,53 @@ def _relationships(
                 inner join neighbours as n on r.target_arn = n.arn
                 where n.type in {_SECOND_HOP_TYPES} and r.relationship in {_SECOND_HOP_AS_TARGET}
                     and r.source_arn <> n.center
+            ),
+
+            hops as (
+                select * from first_hop
+                union all
+                select * from second_hop
+            ),
+
+            distinct_edges as (
+                -- an edge once per neighbourhood, at its nearest hop
+                select * from hops
+                qualify row_number() over (
+                    partition by center, source_arn, relationship, target_arn order by hop
+                ) = 1
+            ),
+
+            numbered as (
+                select
+                    *,
+                    row_number() over (
+                        partition by center order by hop, relationship, source_arn, target_arn
+                    ) as position,
+                    count(*) over (partition by center) as total
+                from distinct_edges
             )
 
-            select * from first_hop
-            union all
-            select * from second_hop
-            order by center, hop, relationship, source_arn, target_arn
+            -- the first MAX_EDGES (counted past the cap: the panel says how many it does not draw)
+            select * from numbered
+            where position <= $cap
+            order by center, position
             """,
-            {"arns": arns},
+            {"arns": arns, "cap": MAX_EDGES},
         )
     )
     edges: dict[str, list[dict[str, Any]]] = {arn: [] for arn in arns}
-    seen: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    totals: dict[str, int] = dict.fromkeys(arns, 0)
     for row in rows:
         center = row.pop("center")
-        key = (row["source_arn"], row["relationship"], row["target_arn"])
-        if key in seen[center]:
-            continue
-        # counted past the cap: the panel says how many it does not draw
-        seen[center].add(key)
-        if len(edges[center]) >= MAX_EDGES:
-            continue
+        del row["position"]
+        totals[center] = row.pop("total")
         row["is_risky"] = bool(row["is_risky"])
         row["details"] = row["details"] if isinstance(row["details"], str) else None
         edges[center].append(row)
     # `total`: the distinct edges of the neighbourhood; `edges`: the first MAX_EDGES of them (its
     # own edges first, by relationship, source and target)
     return {
-        arn: {"available": True, "center": arn, "edges": e, "total": len(seen[arn])}
+        arn: {"available": True, "center": arn, "edges": e, "total": totals[arn]}
         for arn, e in edges.items()
     }
 
