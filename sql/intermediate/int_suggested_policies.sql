@@ -8,7 +8,11 @@
 -- Used actions of a service granted on different resource sets get one statement per set
 -- (`Allow<Service>`, `Allow<Service>Part2`, …). Granted actions CloudTrail cannot show (e.g.
 -- iam:PassRole) are not in the suggestion and are listed for review, as are used actions whose
--- grant has a Condition (the suggestion does not carry conditions).
+-- grant has a Condition (the suggestion does not carry conditions). An action `unobservable`
+-- only because its account's CloudTrail has a gap (`cloudtrail_gap`) is not one CloudTrail
+-- cannot show and is not listed: the gap rules do not judge that account, and listed it would
+-- make every granted action of the account's principals a review entry (a bucket of principals
+-- allowed `*` held 3.8 M of them, near the memory limit).
 -- Built per principal bucket (as permission_insights, which it reads): the lists of granted
 -- actions for review hold a bucket's principals at a time, not the organization's (on an
 -- organization where everyone can do nearly everything they are every effective permission).
@@ -101,8 +105,10 @@ documents as (
 review as (
     select
         principal_arn,
-        list_sort(list(action_name) filter (where usage_status = 'unobservable'))
-            as unobservable_actions,
+        list_sort(list(action_name) filter (
+            where usage_status = 'unobservable'
+                and unobservable_reason is distinct from 'cloudtrail_gap'
+        )) as unobservable_actions,
         list_sort(list(action_name) filter (where usage_status = 'used' and is_conditional))
             as conditional_used_actions,
         any_value(catalog_version) as catalog_version

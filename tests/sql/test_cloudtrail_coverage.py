@@ -348,3 +348,26 @@ def test_a_gap_holds_the_accounts_usage_detections_open_instead_of_resolving_the
         "account_id": "111111111111",
         "last_found_at": "2026-11-19",
     }
+
+
+def test_a_gap_leaves_the_suggestions_review_list_to_what_cloudtrail_cannot_show() -> None:
+    """The review list of a suggestion names the granted actions CloudTrail cannot show; an
+    action unobservable only through its account's gap is not one (listed, every granted action
+    of the account's principals would be: millions in a dense organization)."""
+    con = build(
+        _account_inputs([WINDOW[2]]), ["int_suggested_policies"], as_of=AS_OF, window_days=5
+    )
+    got = set(
+        rows(
+            con,
+            "select principal_arn, array_to_string(unobservable_actions, ' '), suggested_actions "
+            "from int_suggested_policies",
+        )
+    )
+    idle_a, worker_a = f"arn:aws:iam::{A}:role/idle", f"arn:aws:iam::{A}:role/worker"
+    idle_b = f"arn:aws:iam::{B}:role/idle"
+    assert got == {
+        (idle_a, "iam:PassRole", 0),
+        (worker_a, "iam:PassRole", 1),
+        (idle_b, "iam:PassRole", 0),
+    }
