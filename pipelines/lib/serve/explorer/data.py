@@ -450,9 +450,7 @@ def _insights(
             "window_end": first["window_end"],
             "catalog_version": first["catalog_version"],
             "totals": _totals(services),  # the rest row carries the rest's counts
-            "services": [
-                {k: s[k] for k in _SERVICE_KEYS} | {"calls": s["calls"]} for s in services
-            ],
+            "services": [{k: s[k] for k in _SERVICE_KEYS} for s in services],
             "used_actions": used_actions.get(principal, []),
         }
     return out
@@ -499,7 +497,7 @@ def _totals(services: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-_SERVICE_KEYS = ("service", "used", "unused", "unobservable", "granted", "last_used_at")
+_SERVICE_KEYS = ("service", "used", "unused", "unobservable", "granted", "last_used_at", "calls")
 
 
 # --- Relationships --------------------------------------------------------------------------
