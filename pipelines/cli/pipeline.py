@@ -312,14 +312,20 @@ def _materialize_multiprocess(
             "debug": debug,
         },
     )
-    run_config = {**QUIET_DAGSTER, "execution": {"config": {"max_concurrent": workers}}}
+    from pipelines.defs.executor import MULTIPROCESS_START, stop_step_server
+
+    config = {"max_concurrent": workers, **MULTIPROCESS_START}
+    run_config = {**QUIET_DAGSTER, "execution": {"config": config}}
     with (
         tempfile.TemporaryDirectory(prefix="ciem-dagster-") as home,
         dg.DagsterInstance.local_temp(home, overrides=_TEMP_INSTANCE) as instance,
     ):
-        result = dg.execute_job(
-            job, instance=instance, run_config=run_config, tags=tags, raise_on_error=False
-        )
+        try:
+            result = dg.execute_job(
+                job, instance=instance, run_config=run_config, tags=tags, raise_on_error=False
+            )
+        finally:
+            stop_step_server()
         _check_result(result, debug)
 
 
