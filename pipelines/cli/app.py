@@ -19,7 +19,7 @@ from pipelines.cli.paths import add_paths_parser
 from pipelines.cli.query import add_query_parser
 from pipelines.cli.run import add_run_parser
 from pipelines.cli.who_can import add_who_can_parser
-from pipelines.lib.lake import set_private_umask
+from pipelines.lib.lake import set_private_umask, use_system_allocator
 
 DESCRIPTION = """\
 ciem: what each AWS identity can do, what it did (CloudTrail), the gap, and the identity
@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Private by default: whatever ciem, DuckDB and Dagster create (the lake, the warehouse, the
     # reports, a snapshot from `ciem collect`) is owner-only, whatever the caller's umask.
     previous_umask = set_private_umask()
+    use_system_allocator()
     try:
         return _main(argv)
     finally:

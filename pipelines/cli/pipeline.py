@@ -262,9 +262,10 @@ def run_job(settings: dict, as_of: str, window_days: int, workers: int, phase: s
     from pipelines.defs.location import build_definitions
     from pipelines.defs.partitions import run_days
     from pipelines.defs.resources import CiemSettings
-    from pipelines.lib.lake import set_private_umask
+    from pipelines.lib.lake import set_private_umask, use_system_allocator
 
     set_private_umask()
+    use_system_allocator()
     setup_logging(debug)  # the steps' progress lines, as in process
     if not debug:  # as `ciem` itself (cli/app.py); the executor's own events stay quiet
         warnings.filterwarnings("ignore", message=".*is currently in beta.*")

@@ -36,7 +36,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.lib.lake import Lake, exclusive, temp_path_for, write_parquet
+from pipelines.lib.lake import (
+    Lake,
+    exclusive,
+    temp_path_for,
+    use_system_allocator,
+    write_parquet,
+)
 from pipelines.lib.land.cloudtrail import (
     CloudTrailSource,
     LogObject,
@@ -199,7 +205,9 @@ class WorkerPool:
     def get(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=use_system_allocator
+            )
         return self._pool
 
     def __enter__(self) -> WorkerPool:
