@@ -428,7 +428,7 @@ def test_a_cut_neighbourhood_says_how_much_is_not_drawn(
     with duckdb.connect(str(lake.warehouse_path), read_only=True) as con:
         whole = detail_payload(con, "d-gap")["relationships"]["edges"]
     monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_EDGES", 3)
-    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_USED_ACTIONS", 2)
+    monkeypatch.setattr("pipelines.lib.serve.explorer.insights.MAX_USED_ACTIONS", 2)
     path, _ = write_snapshot(lake)
     page = watched.page
     open_page(page, path.as_uri())

@@ -263,6 +263,34 @@ def _built_partitions(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, st
     return con.execute(f"select * from {PARTITIONS_TABLE} order by model").fetchall()  # noqa: S608 (constant name)
 
 
+def _main_schema(con: duckdb.DuckDBPyConnection) -> str:
+    """The database's `main` schema, named in full: `main` alone would name the temporary
+    catalog's schema where a temporary view of the same name shadows the table."""
+    [(database,)] = con.execute("select current_database()").fetchall()
+    return '"' + database.replace('"', '""') + '".main'
+
+
+def model_parts(con: duckdb.DuckDBPyConnection, model: str) -> list[str]:
+    """The relations (FROM-clause text) holding each principal bucket's part of `model` as
+    built, in bucket order; [] when `model` was not built per bucket (or by an older ciem).
+    Read-only: the warehouse may be open read-only (the explorer)."""
+    try:
+        rows = con.execute(
+            f"select buckets, part_source from main.{PARTITIONS_TABLE} where model = ?",  # noqa: S608 (constant name)
+            [model],
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    if not rows:
+        return []
+    [(buckets, source)] = rows
+    main = _main_schema(con)
+    return [
+        source.replace("{bucket}", f"{bucket:03d}").replace("{main}", main)
+        for bucket in range(buckets)
+    ]
+
+
 @contextmanager
 def _bucket_shadows(
     con: duckdb.DuckDBPyConnection, reader: str, bucket: int, buckets: int
@@ -271,9 +299,7 @@ def _bucket_shadows(
     partitioned model built (but `reader`'s own, being built); dropped when it ends."""
     shadows = [BUCKETED_SETS]
     try:
-        # `main` alone would name the temporary catalog's schema: the database is named in full
-        [(database,)] = con.execute("select current_database()").fetchall()
-        main = '"' + database.replace('"', '""') + '".main'
+        main = _main_schema(con)
         con.execute(
             f"create or replace temp view {BUCKETED_SETS} as select * from {main}.{BUCKETED_SETS} "  # noqa: S608 (constant names)
             f"where {PRINCIPAL_BUCKET} = {bucket:d}"

@@ -12,9 +12,17 @@ import pytest
 from pipelines.defs.explorer import explorer_report
 from pipelines.defs.resources import CiemSettings
 from pipelines.lib.lake import Lake
-from pipelines.lib.serve.explorer.data import detail_payload, list_payload, snapshot_payload
+from pipelines.lib.serve.explorer.data import (
+    catalog,
+    detail_payload,
+    detail_payloads,
+    list_payload,
+    snapshot_payload,
+)
+from pipelines.lib.serve.explorer.insights import PAGE, page_insights
 from pipelines.lib.serve.explorer.page import embed_json, render_page, snapshot_path
 from pipelines.lib.warehouse.connection import connect
+from pipelines.lib.warehouse.sql_models import PARTITIONS_TABLE, model_parts
 from tests.browser import warehouse as w
 
 
@@ -87,7 +95,7 @@ def test_services_beyond_the_cap_are_summed_in_one_row(
     """The Insights tab lists MAX_SERVICES services, most used first (then most granted), and
     the rest summed in one row: alice's s3 (2 used), then ec2 (1) and iam (0) as "2 other
     services" when one is shown; the totals are the whole principal's either way."""
-    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_SERVICES", 1)
+    monkeypatch.setattr("pipelines.lib.serve.explorer.insights.MAX_SERVICES", 1)
     with connect(lake, read_only=True) as con:
         insights = detail_payload(con, "d-gap")["insights"]
     assert [
@@ -96,7 +104,7 @@ def test_services_beyond_the_cap_are_summed_in_one_row(
     ] == [("s3", 2, 3, 0, 5, 14), ("2 other services", 1, 3, 1, 5, 7)]
     assert insights["services"][1]["last_used_at"].startswith("2026-11-20T09:00:00")
     assert insights["totals"]["granted"] == 10 and insights["totals"]["gap_pct"] == 66.67
-    monkeypatch.setattr("pipelines.lib.serve.explorer.data.MAX_SERVICES", 3)
+    monkeypatch.setattr("pipelines.lib.serve.explorer.insights.MAX_SERVICES", 3)
     with connect(lake, read_only=True) as con:
         every = detail_payload(con, "d-gap")["insights"]["services"]
     assert [s["service"] for s in every] == ["s3", "ec2", "iam"]
@@ -174,3 +182,51 @@ def test_json_texts_go_as_stored_for_the_page_to_indent(lake: Lake) -> None:
         "trust": json.dumps(w.TRUST_DOCUMENT),
         "managed": json.dumps(w.ADMIN_DOCUMENT),
     }
+
+
+def test_the_page_reads_the_insights_a_bucket_at_a_time_as_the_server_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The static page reads `permission_insights` once, a principal bucket's part at a time
+    (`page_insights`), where the server reads it per detection: every detection's payload is
+    the same either way, with the services capped (the rest row) and the called actions cut."""
+    lake = w.build_small(tmp_path / "lake")
+    parts = lake.warehouse_path.parent / "parts" / "permission_insights"  # in the lake
+    parts.mkdir(parents=True)
+    with connect(lake) as con:
+        # permission_insights as a partitioned model leaves it: a part per bucket, a view
+        # over them, and the parts recorded (sql_models._run_partitioned).
+        principals = [
+            p
+            for (p,) in con.execute(
+                "select distinct principal_arn from permission_insights order by 1"
+            ).fetchall()
+        ]
+        assert len(principals) >= 2
+        for bucket in (0, 1):
+            con.execute(
+                f"copy (select * from permission_insights where list_position(?, principal_arn) "
+                f"% 2 = {bucket}) to '{parts}/part-00{bucket}.parquet' (format parquet)",
+                [principals],
+            )
+        con.execute("drop table permission_insights")
+        every_part = f"read_parquet('{parts}/part-*.parquet')"
+        con.execute(f"create view permission_insights as select * from {every_part}")
+        con.execute(
+            f"create table {PARTITIONS_TABLE} (model varchar, buckets integer, part_source varchar)"
+        )
+        source = f"read_parquet('{parts}/part-{{bucket}}.parquet', hive_partitioning = false)"
+        con.execute(
+            f"insert into {PARTITIONS_TABLE} values ('permission_insights', 2, ?)", [source]
+        )
+    monkeypatch.setattr("pipelines.lib.serve.explorer.insights.MAX_SERVICES", 1)
+    monkeypatch.setattr("pipelines.lib.serve.explorer.insights.MAX_USED_ACTIONS", 2)
+    ids = [d["detection_id"] for d in w.DETECTIONS]
+    with connect(lake, read_only=True) as con:
+        assert len(model_parts(con, "permission_insights")) == 2
+        server = detail_payloads(con, ids)
+        with page_insights(con, catalog(con)["permission_insights"]):
+            page = detail_payloads(con, ids, PAGE)
+    assert page == server
+    shown = [r["insights"] for r in server[1].values() if r["insights"].get("services")]
+    assert any(len(i["services"]) == 2 and i["used_actions"] for i in shown)

@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines.lib.serve.explorer import insights
+
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 # The list: one row per detection, columns in this order (a missing column is null).
 LIST_COLUMNS = (
@@ -35,9 +37,6 @@ LIST_COLUMNS = (
     "principal_arn",
     "suppression_reason",
 )
-# Services shown one by one in the Insights tab; the rest are summed into one row.
-MAX_SERVICES = 30
-MAX_USED_ACTIONS = 100
 # Edges drawn around one resource (its own, then its groups' and roles' edges).
 MAX_EDGES = 80
 # Columns of a timeline row that repeat the detection (not shown per event).
@@ -196,10 +195,11 @@ def _view_rows(
 
 
 def detail_payloads(
-    con: duckdb.DuckDBPyConnection, detection_ids: Sequence[str]
+    con: duckdb.DuckDBPyConnection, detection_ids: Sequence[str], insights_from: str = insights.MART
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The side panel of each detection: (per detection: the detection and its timeline; per
-    resource: insights, relationships and configuration). Unknown ids are left out."""
+    resource: insights, relationships and configuration). Unknown ids are left out.
+    `insights_from=insights.PAGE`: the Insights rows of `insights.page_insights`."""
     cat = catalog(con)
     if "detections" not in cat or not detection_ids:
         return {}, {}
@@ -223,7 +223,7 @@ def detail_payloads(
             "resource_key": arn,
             "timeline": timelines.get(d["detection_id"], {"available": False}),
         }
-    resources = _resource_payloads(con, cat, resource_principal)
+    resources = _resource_payloads(con, cat, resource_principal, insights_from)
     return per_detection, resources
 
 
@@ -320,11 +320,14 @@ def _dedupe_events(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _resource_payloads(
-    con: duckdb.DuckDBPyConnection, cat: Catalog, principal_of: dict[str, str | None]
+    con: duckdb.DuckDBPyConnection,
+    cat: Catalog,
+    principal_of: dict[str, str | None],
+    insights_from: str,
 ) -> dict[str, dict[str, Any]]:
     arns = sorted(principal_of)
     principals = sorted({p for p in principal_of.values() if p})
-    insights = _insights(con, cat, principals)
+    found = _insights(con, cat, principals, insights_from)
     graphs = _relationships(con, cat, arns)
     configs = _configurations(con, cat, sorted({*arns, *principals}))
     out = {}
@@ -335,7 +338,7 @@ def _resource_payloads(
         elif not principal:
             insight = {"available": False, "reason": "no IAM user or role behind this resource"}
         else:
-            insight = insights.get(principal) or {
+            insight = found.get(principal) or {
                 "available": True,
                 "principal_arn": principal,
                 "services": [],
@@ -366,77 +369,17 @@ def _with_role_policies(
 
 
 def _insights(
-    con: duckdb.DuckDBPyConnection, cat: Catalog, principals: list[str]
+    con: duckdb.DuckDBPyConnection, cat: Catalog, principals: list[str], source: str
 ) -> dict[str, dict[str, Any]]:
     if "permission_insights" not in cat or not principals:
         return {}
     has = cat["permission_insights"]
-    last_used = "max(last_used_at)" if "last_used_at" in has else "null"
-    calls = "sum(calls_in_window)" if "calls_in_window" in has else "null"
-    window = (
-        "min(window_start) as window_start, max(window_end) as window_end"
-        if {"window_start", "window_end"} <= has
-        else "null as window_start, null as window_end"
-    )
-    version = "max(catalog_version)" if "catalog_version" in has else "null"
-    # The services shown one by one, then the rest summed in one row, ranked in SQL: a
-    # principal of a dense organization has hundreds of services granted.
-    rows = _dicts(
-        con.execute(
-            f"""
-            with services as (
-                select
-                    principal_arn,
-                    service,
-                    count(*) filter (where usage_status = 'used') as used,
-                    count(*) filter (where usage_status = 'unused') as unused,
-                    count(*) filter (where usage_status = 'unobservable') as unobservable,
-                    count(*) as granted,
-                    {last_used} as last_used_at,
-                    {calls} as calls,
-                    {window},
-                    {version} as catalog_version
-                from permission_insights
-                where principal_arn in (select unnest($p::varchar[]))
-                group by principal_arn, service
-            ),
-
-            ranked as (
-                select
-                    *,
-                    least(row_number() over (
-                        partition by principal_arn
-                        order by used desc, granted desc, coalesce(service, '')
-                    ), $shown + 1) as slot
-                from services
-            )
-
-            select
-                principal_arn,
-                slot,
-                case
-                    when slot <= $shown then any_value(service)
-                    else count(*) || ' other services'
-                end as service,
-                sum(used) as used,
-                sum(unused) as unused,
-                sum(unobservable) as unobservable,
-                sum(granted) as granted,
-                max(last_used_at) as last_used_at,
-                case
-                    when slot <= $shown then any_value(calls) else coalesce(sum(calls), 0)
-                end as calls,
-                min(window_start) as window_start,
-                max(window_end) as window_end,
-                max(catalog_version) as catalog_version
-            from ranked
-            group by principal_arn, slot
-            order by principal_arn, slot
-            """,
-            {"p": principals, "shown": MAX_SERVICES},
-        )
-    )
-    used_actions = _used_actions(con, has, principals)
+    rows = _dicts(con.execute(insights.rows_query(has, source), {"p": principals}))
+    used_actions: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    used = insights.used_query(has, source)
+    if used is not None:
+        for row in _dicts(con.execute(used, {"p": principals})):
+            used_actions[row.pop("principal_arn")].append(row)
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         grouped[row.pop("principal_arn")].append(row)
@@ -453,31 +396,6 @@ def _insights(
             "services": [{k: s[k] for k in _SERVICE_KEYS} for s in services],
             "used_actions": used_actions.get(principal, []),
         }
-    return out
-
-
-def _used_actions(
-    con: duckdb.DuckDBPyConnection, has: set[str], principals: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    if not {"last_used_at", "calls_in_window"} <= has:
-        return {}
-    rows = _dicts(
-        con.execute(
-            f"""
-            select principal_arn, action, last_used_at, calls_in_window as calls
-            from permission_insights
-            where usage_status = 'used' and principal_arn in (select unnest($p::varchar[]))
-            qualify row_number() over (
-                partition by principal_arn order by calls_in_window desc, action
-            ) <= {MAX_USED_ACTIONS}
-            order by principal_arn, calls_in_window desc, action
-            """,
-            {"p": principals},
-        )
-    )
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        out[row.pop("principal_arn")].append(row)
     return out
 
 

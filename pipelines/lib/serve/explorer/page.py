@@ -101,7 +101,8 @@ def _chunks(listing: dict[str, Any], size: int) -> list[list[str]]:
 
 
 def _write_page(con: Any, out: Any, detections_per_chunk: int, side_dir: Path) -> int:
-    from pipelines.lib.serve.explorer.data import detail_payloads, list_payload
+    from pipelines.lib.serve.explorer import insights
+    from pipelines.lib.serve.explorer.data import catalog, detail_payloads, list_payload
 
     before, after = _page_around_data(secrets.token_urlsafe(16))
     out.write(before)
@@ -110,14 +111,16 @@ def _write_page(con: Any, out: Any, detections_per_chunk: int, side_dir: Path) -
     # the resources' parts go to a side file (owner-only), appended after the details
     with tempfile.TemporaryFile("w+", encoding="utf-8", dir=side_dir) as side:
         separator = side_separator = ""
-        for chunk in _chunks(listing, detections_per_chunk):
-            details, resources = detail_payloads(con, chunk)
-            for key, value in details.items():
-                out.write(f"{separator}{embed_json(key)}:{embed_json(value)}")
-                separator = ","
-            for key, value in resources.items():
-                side.write(f"{side_separator}{embed_json(key)}:{embed_json(value)}")
-                side_separator = ","
+        # the Insights rows of every principal, read from the mart once (not once a chunk)
+        with insights.page_insights(con, catalog(con).get(insights.MART)):
+            for chunk in _chunks(listing, detections_per_chunk):
+                details, resources = detail_payloads(con, chunk, insights.PAGE)
+                for key, value in details.items():
+                    out.write(f"{separator}{embed_json(key)}:{embed_json(value)}")
+                    separator = ","
+                for key, value in resources.items():
+                    side.write(f"{side_separator}{embed_json(key)}:{embed_json(value)}")
+                    side_separator = ","
         out.write('},"resources":{')
         side.seek(0)
         shutil.copyfileobj(side, out)
