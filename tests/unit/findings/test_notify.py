@@ -34,7 +34,10 @@ from pipelines.lib.reference.csvs import load_reference
 from tests.fixtures.notify_server import TIMEOUT, webhook_server
 
 D1, D2, D3 = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
-FAST = {"retries": 3, "backoff_s": 0.01, "timeout_s": 0.5}
+# A client timeout well above what a loaded machine takes to answer on loopback: at 0.5 s, a 200
+# answered late during a full test run was taken for a timeout, retried, and accepted twice
+# (`test_after_a_failed_batch…` saw [20, 20, 20, 5]). The scripted `timeout` is held longer.
+FAST = {"retries": 3, "backoff_s": 0.01, "timeout_s": 3.0}
 
 
 def _detection(detection_id: str, severity: str = "high", suppressed: bool = False) -> dict:
