@@ -33,9 +33,38 @@ admin_roles as (
 ),
 
 trust as (
-    select * from int_role_trust_principals
+    -- `trust_key` is what an identity must match (see identity_keys): one equality, so the
+    -- join is a hash join, not a comparison of every identity with every trust entry
+    select
+        *,
+        case principal_kind
+            when 'iam_user' then trusted_arn
+            when 'iam_role' then trusted_arn
+            when 'assumed_role' then 'assumed_role|' || principal_account_id || '|'
+                || assumed_role_name
+            when 'account_root' then 'account|' || principal_account_id
+            when 'anyone' then '*'
+        end as trust_key
+    from int_role_trust_principals
     where list_contains(assume_actions, 'sts:assumerole')
         and role_arn in (select principal_arn from admin_roles)
+),
+
+identity_keys as (
+    -- every trust entry that names an identity: its ARN (a user or role), a session of it (a
+    -- role), its account root, or anyone
+    select
+        principal_arn,
+        principal_type,
+        account_id,
+        unnest(
+            [principal_arn, 'account|' || account_id, '*']
+            || case
+                when principal_type = 'role' then ['assumed_role|' || account_id || '|' || name]
+                else []
+            end
+        ) as trust_key
+    from identities
 ),
 
 held_accounts as (
@@ -82,12 +111,6 @@ held_roles as (
     where p.principal_arn not in (select principal_arn from admins)
 ),
 
-target_roles as (
-    select principal_arn as role_arn from admin_roles
-    union
-    select role_arn from held_roles
-),
-
 assume_grants as (
     select * from int_principal_actions_evaluated
     where action = 'sts:assumerole'
@@ -115,17 +138,8 @@ trust_matches as (
             t.principal_kind in ('iam_user', 'iam_role', 'assumed_role')
             and t.role_account_id = i.account_id
         ) as needs_identity_allow
-    from identities as i
-    inner join trust as t
-        on (t.principal_kind in ('iam_user', 'iam_role') and t.trusted_arn = i.principal_arn)
-        or (
-            t.principal_kind = 'assumed_role'
-            and i.principal_type = 'role'
-            and t.principal_account_id = i.account_id
-            and t.assumed_role_name = i.name
-        )
-        or (t.principal_kind = 'account_root' and t.principal_account_id = i.account_id)
-        or t.principal_kind = 'anyone'
+    from identity_keys as i
+    inner join trust as t on t.trust_key = i.trust_key
     where i.principal_arn <> t.role_arn
         and coalesce(list_bool_and(list_transform(
             t.principal_arn_conditions,
@@ -141,6 +155,13 @@ trust_matches as (
         )), true)
 ),
 
+identity_pairs as (
+    -- the (principal, admin role) pairs whose identity side is asked for below
+    select principal_arn, role_arn from trust_matches where needs_identity_allow
+    union
+    select principal_arn, role_arn from held_roles
+),
+
 identity_grants as (
     -- The principal's identity permissions allow sts:AssumeRole on the admin role's ARN
     -- (`!p` in granted_resources stands for "every resource but p", from a NotResource grant).
@@ -151,7 +172,7 @@ identity_grants as (
         g.granted_by_json,
         g.granted_resources
     from assume_grants as g
-    cross join target_roles as r
+    inner join identity_pairs as r on r.principal_arn = g.principal_arn
     where list_bool_or(list_transform(
         g.granted_resources,
         lambda p: case

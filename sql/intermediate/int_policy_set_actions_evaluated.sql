@@ -26,13 +26,17 @@ catalog as (
 ),
 
 rest_actions as (
-    -- the rest class: every catalog action no pattern of the set names
+    -- the rest class: every catalog action no pattern of the set names. A left join, not an
+    -- anti join: DuckDB builds the hash table on the (set × catalog) side and filters the scan
+    -- of class_actions with it, so a reader of one action (det_can_assume_admin_role) reads
+    -- that action's rows only (1 s, not 12 s, on ten adversarial accounts; the same rows).
     select r.policy_set_key, c.action, r.class_key
     from (select policy_set_key, class_key from classes where class_key = md5('')) as r
     cross join catalog as c
-    anti join class_actions as n
+    left join class_actions as n
         on n.policy_set_key = r.policy_set_key
         and n.action = c.action
+    where n.action is null
 ),
 
 final as (

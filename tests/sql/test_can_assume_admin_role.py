@@ -295,3 +295,42 @@ def test_a_role_deleted_from_a_readable_account_leaves_the_detection() -> None:
     assert title == "IAM user support can assume administrator role admin"
     assert [r["role_arn"] for r in evidence["admin_roles"]] == [role_arn("admin")]
     assert evidence["admin_role_count"] == 1
+
+
+def test_a_trust_of_anyone_or_of_a_role_in_another_account_needs_the_identity_allow() -> None:
+    # The trust kinds the cases above leave out: `"AWS": "*"` and a role of another account
+    # named by its ARN. Both need the principal's own sts:AssumeRole, wherever it is.
+    everything = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
+    inputs = {
+        "raw_iam_roles": [
+            iam_role("admin-open", [trust_allow({"AWS": "*"})]),
+            iam_role("admin-named", [trust_allow({"AWS": role_arn("deployer", MEMBER)})]),
+            iam_role("deployer", [trust_allow({"Service": "codebuild.amazonaws.com"})], MEMBER),
+            iam_role("builder", [trust_allow({"Service": "codebuild.amazonaws.com"})], MEMBER),
+        ],
+        "raw_iam_users": [iam_user("uma"), iam_user("vic"), iam_user("wes", MEMBER)],
+        "raw_iam_inline_policies": [
+            inline_policy(role_arn("admin-open"), everything),
+            inline_policy(role_arn("admin-named"), everything),
+            inline_policy(user_arn("uma"), [_assume(role_arn("admin-open"))]),
+            inline_policy(user_arn("wes", MEMBER), [_assume("*")]),
+            inline_policy(role_arn("deployer", MEMBER), [_assume(role_arn("admin-named"))]),
+            inline_policy(role_arn("builder", MEMBER), [_assume("*")]),
+        ],
+        "ref_iam_actions": catalog_rows(ADMIN_CATALOG),
+        "ref_oidc_providers": reference_rows("ref_oidc_providers"),
+    }
+    con = build(inputs, ["det_can_assume_admin_role"])
+    got = {
+        (arn, tuple(r["role_arn"] for r in json.loads(ev)["admin_roles"]))
+        for arn, ev in rows(con, "select resource_arn, evidence from det_can_assume_admin_role")
+    }
+    assert got == {
+        (user_arn("uma"), (role_arn("admin-open"),)),
+        # wes may assume any role: the open one; the named one names deployer only
+        (user_arn("wes", MEMBER), (role_arn("admin-open"),)),
+        (role_arn("deployer", MEMBER), (role_arn("admin-named"),)),
+        # builder may assume any role, and the open one trusts it
+        (role_arn("builder", MEMBER), (role_arn("admin-open"),)),
+    }
+    # vic: no sts:AssumeRole of its own
