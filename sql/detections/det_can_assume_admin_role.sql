@@ -156,8 +156,9 @@ trust_matches as (
 ),
 
 identity_pairs as (
-    -- the (principal, admin role) pairs whose identity side is asked for below
-    select principal_arn, role_arn from trust_matches where needs_identity_allow
+    -- the (principal, admin role) pairs whose identity side is asked for below: every pair a
+    -- trust names (the evidence reports the identity allow even where it is not required)
+    select principal_arn, role_arn from trust_matches
     union
     select principal_arn, role_arn from held_roles
 ),

@@ -307,8 +307,14 @@ def test_a_trust_of_anyone_or_of_a_role_in_another_account_needs_the_identity_al
             iam_role("admin-named", [trust_allow({"AWS": role_arn("deployer", MEMBER)})]),
             iam_role("deployer", [trust_allow({"Service": "codebuild.amazonaws.com"})], MEMBER),
             iam_role("builder", [trust_allow({"Service": "codebuild.amazonaws.com"})], MEMBER),
+            iam_role("admin-mine", [trust_allow({"AWS": user_arn("xena")})]),
         ],
-        "raw_iam_users": [iam_user("uma"), iam_user("vic"), iam_user("wes", MEMBER)],
+        "raw_iam_users": [
+            iam_user("uma"),
+            iam_user("vic"),
+            iam_user("wes", MEMBER),
+            iam_user("xena"),
+        ],
         "raw_iam_inline_policies": [
             inline_policy(role_arn("admin-open"), everything),
             inline_policy(role_arn("admin-named"), everything),
@@ -316,21 +322,25 @@ def test_a_trust_of_anyone_or_of_a_role_in_another_account_needs_the_identity_al
             inline_policy(user_arn("wes", MEMBER), [_assume("*")]),
             inline_policy(role_arn("deployer", MEMBER), [_assume(role_arn("admin-named"))]),
             inline_policy(role_arn("builder", MEMBER), [_assume("*")]),
+            inline_policy(role_arn("admin-mine"), everything),
+            inline_policy(user_arn("xena"), [_assume(role_arn("admin-mine"))]),
         ],
         "ref_iam_actions": catalog_rows(ADMIN_CATALOG),
         "ref_oidc_providers": reference_rows("ref_oidc_providers"),
     }
     con = build(inputs, ["det_can_assume_admin_role"])
     got = {
-        (arn, tuple(r["role_arn"] for r in json.loads(ev)["admin_roles"]))
+        (arn, tuple((r["role_arn"], r["identity_allows"]) for r in json.loads(ev)["admin_roles"]))
         for arn, ev in rows(con, "select resource_arn, evidence from det_can_assume_admin_role")
     }
     assert got == {
-        (user_arn("uma"), (role_arn("admin-open"),)),
+        (user_arn("uma"), ((role_arn("admin-open"), True),)),
         # wes may assume any role: the open one; the named one names deployer only
-        (user_arn("wes", MEMBER), (role_arn("admin-open"),)),
-        (role_arn("deployer", MEMBER), (role_arn("admin-named"),)),
+        (user_arn("wes", MEMBER), ((role_arn("admin-open"), True),)),
+        (role_arn("deployer", MEMBER), ((role_arn("admin-named"), True),)),
         # builder may assume any role, and the open one trusts it
-        (role_arn("builder", MEMBER), (role_arn("admin-open"),)),
+        (role_arn("builder", MEMBER), ((role_arn("admin-open"), True),)),
+        # named in its own account: no identity allow is needed, and the one it has is reported
+        (user_arn("xena"), ((role_arn("admin-mine"), True),)),
     }
     # vic: no sts:AssumeRole of its own
