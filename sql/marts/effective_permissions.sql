@@ -19,10 +19,6 @@ with evaluated as (
     where principal_type in ('user', 'role') and is_effective
 ),
 
-catalog as (
-    select * from ref_iam_actions
-),
-
 completeness as (
     select * from int_account_completeness
 ),
@@ -33,9 +29,9 @@ final as (
         e.principal_type,
         e.account_id,
         e.action,
-        c.action_name,
-        c.service,
-        c.access_level,
+        e.action_name,
+        e.service,
+        e.access_level,
         e.is_conditional,
         case when list_contains(e.granted_resources, '*') then 'all' else 'scoped' end
             as resource_scope,
@@ -43,13 +39,13 @@ final as (
         e.scp_applies,
         e.has_partial_deny,
         e.granted_by_json as granted_by,
-        c.catalog_version,
+        e.catalog_version,
         e.granted_resources,
         e.denied_resources,
         e.condition_keys,
         coalesce(a.is_incomplete, false) as account_incomplete
+    -- the catalog entry comes with the action (int_policy_set_actions_evaluated)
     from evaluated as e
-    inner join catalog as c on c.action = e.action
     left join completeness as a on a.account_id = e.account_id
 )
 
