@@ -16,6 +16,11 @@ one); the model itself is a view over its parts.
 Python function (Arrow record batches in and out, a batch at a time) before they are stored: for
 what only Python decides (the condition evaluator, whose verdicts the SQL models then join).
 
+`-- disabled_optimizers: <name>[, <name>...]` turns those DuckDB optimizers off while the model
+is built (and restores the connection's setting after it): for a model whose joins must build
+their hash tables on the side the SQL names, where the estimates of a bucket's rows are far
+below what it reads (int_principal_graph_class_edges). Not for a view, which runs later.
+
 The placeholder `{{ detection_rules }}` expands to `select * from det_a union all by name select *
 from det_b ...` over every rule model in `sql/detections/`, so adding a rule is adding its file.
 """
@@ -56,6 +61,7 @@ PARTITIONS_TABLE = "ciem_model_partitions"  # partitioned models built: name, bu
 # A `-- transform:` function lives in the warehouse layer (imports point down the flow).
 TRANSFORM = re.compile(r"^pipelines\.lib\.warehouse\.[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*$")
 TRANSFORM_BATCH_ROWS = 50_000
+OPTIMIZERS = re.compile(r"^[a-z_]+(\s*,\s*[a-z_]+)*$")  # `-- disabled_optimizers:` names
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,14 @@ class SqlModel:
     deps: tuple[str, ...] = field(default=())
     partition: str | None = None  # 'principal_bucket': built bucket by bucket (see above)
     transform: str | None = None  # 'module:function' its rows pass through (see above)
+    disabled_optimizers: str | None = None  # DuckDB optimizers off while it is built (see above)
 
     @property
     def is_mart(self) -> bool:
         return self.layer == "marts"
+
+
+_HEADER_KEYS = ("grain", "materialized", "partition", "transform", "disabled_optimizers")
 
 
 def _header(sql: str) -> list[str]:
@@ -129,18 +139,24 @@ def discover_models(
         meta = {
             k.strip(): v.strip()
             for k, _, v in (h.partition(":") for h in header)
-            if k.strip() in {"grain", "materialized", "partition", "transform"}
+            if k.strip() in _HEADER_KEYS
         }
         _check_partition(path, meta.get("partition"))
         if "transform" in meta and (
             not TRANSFORM.match(meta["transform"]) or "partition" in meta or "materialized" in meta
         ):
             raise ValueError(f"{path}: a transform is a warehouse function of a table model")
+        if "disabled_optimizers" in meta and (
+            not OPTIMIZERS.match(meta["disabled_optimizers"]) or meta.get("materialized") == "view"
+        ):
+            raise ValueError(
+                f"{path}: disabled_optimizers names DuckDB optimizers (comma-separated) of a "
+                "model that is built (not a view)"
+            )
         description = "\n".join(
             h
             for h in header
-            if not h.startswith(("grain:", "materialized:", "partition:", "transform:"))
-            and h != path.stem
+            if not h.startswith(tuple(f"{k}:" for k in _HEADER_KEYS)) and h != path.stem
         ).strip()
         models.append(
             SqlModel(
@@ -154,6 +170,7 @@ def discover_models(
                 deps=tuple(sorted(referenced_names(sql, known) - {path.stem})),
                 partition=meta.get("partition"),
                 transform=meta.get("transform"),
+                disabled_optimizers=meta.get("disabled_optimizers"),
             )
         )
     return models
@@ -204,6 +221,27 @@ def run_model(
     A partitioned model (`-- partition: principal_bucket`) stores its parts as Parquet files
     under `parts_dir/<model>/` when given, else as tables of the connection."""
     con.execute(f"set variable ciem_sets_per_bucket = {sets_per_bucket():d}")
+    with _optimizers_disabled(con, model.disabled_optimizers):
+        return _run(con, model, parts_dir)
+
+
+@contextmanager
+def _optimizers_disabled(con: duckdb.DuckDBPyConnection, names: str | None) -> Iterator[None]:
+    """Within the block, DuckDB's optimizers `names` are off too (a model's
+    `-- disabled_optimizers:`); the connection's own setting is restored after it."""
+    if names is None:
+        yield
+        return
+    [(before,)] = con.execute("select current_setting('disabled_optimizers')").fetchall()
+    wanted = ", ".join(n for n in [before, names] if n)
+    con.execute(f"set disabled_optimizers = {quote_literal(wanted)}")
+    try:
+        yield
+    finally:
+        con.execute(f"set disabled_optimizers = {quote_literal(before)}")
+
+
+def _run(con: duckdb.DuckDBPyConnection, model: SqlModel, parts_dir: Path | None) -> int | None:
     if model.partition is not None:
         return _run_partitioned(con, model, parts_dir)
     body = model.sql.strip().rstrip(";")

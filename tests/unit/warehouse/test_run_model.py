@@ -57,3 +57,54 @@ def test_a_failing_model_raises_its_own_error() -> None:
     assert con.execute(tables).fetchall() == [(0,)]
     with pytest.raises(duckdb.CatalogException, match="no_such_table"):
         run_model(con, _model("view", "select * from no_such_table"))
+
+
+def _optimizers(con: duckdb.DuckDBPyConnection) -> str:
+    [(value,)] = con.execute("select current_setting('disabled_optimizers')").fetchall()
+    return value
+
+
+def test_disabled_optimizers_hold_while_the_model_is_built_and_are_restored_after() -> None:
+    """`-- disabled_optimizers:` is in force for the model's own statement (the model reads the
+    setting into its rows) and the connection's setting is back afterwards, also when the
+    model fails."""
+    con = duckdb.connect()
+    con.execute("set disabled_optimizers = 'top_n'")
+    reads = "select current_setting('disabled_optimizers') as during"
+    model = replace(_model("table", reads), disabled_optimizers="build_side_probe_side")
+    run_model(con, model)
+    [(during,)] = con.execute("select during from int_things").fetchall()
+    assert set(during.split(",")) == {"top_n", "build_side_probe_side"}
+    assert _optimizers(con) == "top_n"
+    with pytest.raises(duckdb.CatalogException, match="no_such_table"):
+        run_model(con, replace(model, sql="select * from no_such_table"))
+    assert _optimizers(con) == "top_n"
+    with pytest.raises(duckdb.ParserException, match="no_such_optimizer"):
+        run_model(con, replace(model, disabled_optimizers="no_such_optimizer"))
+    assert _optimizers(con) == "top_n"
+
+
+def test_disabled_optimizers_is_read_from_the_header_and_refused_on_a_view(
+    tmp_path: Path,
+) -> None:
+    from pipelines.lib.warehouse.sql_models import discover_models
+
+    layer = tmp_path / "intermediate"
+    layer.mkdir()
+    (layer / "int_things.sql").write_text(
+        "-- int_things\n-- Things.\n-- grain: n\n"
+        "-- disabled_optimizers: build_side_probe_side, top_n\nselect 1 as n\n"
+    )
+    [model] = discover_models(tmp_path)
+    assert model.disabled_optimizers == "build_side_probe_side, top_n"
+    assert model.description == "Things."
+    (layer / "int_things.sql").write_text(
+        "-- int_things\n-- materialized: view\n-- disabled_optimizers: top_n\nselect 1 as n\n"
+    )
+    with pytest.raises(ValueError, match="not a view"):
+        discover_models(tmp_path)
+    (layer / "int_things.sql").write_text(
+        "-- int_things\n-- disabled_optimizers: top_n; drop table x\nselect 1 as n\n"
+    )
+    with pytest.raises(ValueError, match="disabled_optimizers"):
+        discover_models(tmp_path)
