@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.sql.harness import (
     build,
     catalog_rows,
@@ -81,7 +83,13 @@ def _allow(actions: object, resource: object = "*", **extra: object) -> dict:
     return {"Effect": "Allow", "Action": actions, "Resource": resource, **extra}
 
 
-def test_large_blast_radius_per_class_equals_per_action_reading() -> None:
+@pytest.mark.parametrize("sets_per_bucket", ["250", "1"])
+def test_large_blast_radius_per_class_equals_per_action_reading(
+    sets_per_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with one policy set per principal bucket: the rule is built a bucket at a time
+    (`-- partition: principal_bucket`), and no principal is lost or reported twice."""
+    monkeypatch.setenv("CIEM_SETS_PER_BUCKET", sets_per_bucket)
     users = [
         "star-deny",
         "not-action",
@@ -185,11 +193,15 @@ def test_large_blast_radius_per_class_equals_per_action_reading() -> None:
         ],
         "ref_iam_actions": catalog_rows(CATALOG),
     }
-    con = build(inputs, ["det_large_blast_radius", "int_principal_actions_evaluated"])
-    got = {
-        arn: json.loads(evidence)
-        for arn, evidence in rows(con, "select resource_arn, evidence from det_large_blast_radius")
-    }
+    con = build(
+        inputs,
+        ["det_large_blast_radius", "int_principal_actions_evaluated", "int_principal_policy_sets"],
+    )
+    [(buckets,)] = rows(con, "select max(principal_bucket) + 1 from int_principal_policy_sets")
+    assert (buckets > 1) == (sets_per_bucket == "1")
+    reported = rows(con, "select resource_arn, evidence from det_large_blast_radius")
+    got = {arn: json.loads(evidence) for arn, evidence in reported}
+    assert len(got) == len(reported)  # one row per principal
     admins = {a for (a,) in rows(con, "select principal_arn from int_admin_identities")}
     expected = {
         arn: {
