@@ -17,7 +17,8 @@ Python function (Arrow record batches in and out, a batch at a time) before they
 what only Python decides (the condition evaluator, whose verdicts the SQL models then join).
 
 `-- disabled_optimizers: <name>[, <name>...]` turns those DuckDB optimizers off while the model
-is built (and restores the connection's setting after it): for a model whose joins must build
+is built (and restores the setting after it: DuckDB holds it per database, not per cursor, so a
+transform's reading cursor sees it too): for a model whose joins must build
 their hash tables on the side the SQL names, where the estimates of a bucket's rows are far
 below what it reads (int_principal_graph_class_edges). Not for a view, which runs later.
 
@@ -228,7 +229,8 @@ def run_model(
 @contextmanager
 def _optimizers_disabled(con: duckdb.DuckDBPyConnection, names: str | None) -> Iterator[None]:
     """Within the block, DuckDB's optimizers `names` are off too (a model's
-    `-- disabled_optimizers:`); the connection's own setting is restored after it."""
+    `-- disabled_optimizers:`); the setting held before (DuckDB's is global to the database) is
+    restored after it."""
     if names is None:
         yield
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.warehouse.sql_models import SqlModel, run_model
+from pipelines.lib.warehouse.sql_models import SqlModel, discover_models, run_model
 
 
 def _model(materialized: str, sql: str, layer: str = "intermediate") -> SqlModel:
@@ -87,8 +87,6 @@ def test_disabled_optimizers_hold_while_the_model_is_built_and_are_restored_afte
 def test_disabled_optimizers_is_read_from_the_header_and_refused_on_a_view(
     tmp_path: Path,
 ) -> None:
-    from pipelines.lib.warehouse.sql_models import discover_models
-
     layer = tmp_path / "intermediate"
     layer.mkdir()
     (layer / "int_things.sql").write_text(
