@@ -13,8 +13,8 @@
 -- grain: source_arn, target_arn
 -- partition: principal_bucket
 
-with path_steps as (
-    -- The steps that start from the bucket's principals.
+with path_steps as materialized (
+    -- The steps that start from the bucket's principals (held: read twice, and a bucket's).
     select source_arn, target_arn, hops, next_arn, edge_key
     from int_privesc_next_steps
     where source_arn in (select principal_arn from int_principal_policy_sets)

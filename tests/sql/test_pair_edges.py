@@ -8,10 +8,17 @@ from typing import Any
 
 import duckdb
 
-from pipelines.lib.warehouse.sql_models import SQL_DIR
-from tests.sql.harness import build, inline_policy, rows, user_arn
+from pipelines.lib.warehouse.sql_models import model_parts, run_model
+from tests.sql.harness import MODELS, build, inline_policy, rows, user_arn
 from tests.sql.test_method_actions_evaluated import _more_sets
 
+SEARCH = [  # the models of the escalation search, in their order
+    "int_privesc_nodes",
+    "int_privesc_graph",
+    "int_privesc_distances",
+    "int_privesc_live_edges",
+    "int_privesc_next_steps",
+]
 EDGE_COLUMNS = (
     "source_arn, target_arn, makes_target_admin, is_conditional, method, via_arn, edge_key"
 )
@@ -76,11 +83,17 @@ def test_the_search_over_every_edge_finds_the_same_paths() -> None:
     # the search's whole answer: each (principal, administrator)'s first step (the paths follow it)
     chosen = sorted(rows(con, "select * from int_privesc_next_steps"), key=repr)
     assert len(rows(con, "select * from privilege_escalation_paths")) == len(chosen) > 10
-    [(database,)] = rows(con, "select current_database()")
-    con.execute(
-        "create temp view int_principal_graph_pair_edges as "
-        f"select {EDGE_COLUMNS} from {database}.main.int_principal_graph_edges"
-    )
-    search = (SQL_DIR / "intermediate" / "int_privesc_next_steps.sql").read_text()
-    over_every_edge = sorted(rows(con, search), key=repr)
+    # the search again, over every edge of each bucket instead of each pair's chosen one
+    [(pairs,)] = rows(con, "select count(*) from int_principal_graph_pair_edges")
+    for part in model_parts(con, "int_principal_graph_pair_edges"):
+        con.execute(
+            f"create or replace table {part.split('.')[-1]} as select {EDGE_COLUMNS} "
+            "from int_principal_graph_edges where source_arn in "
+            "(select principal_arn from int_principal_policy_sets where principal_bucket = 0)"
+        )
+    assert len(model_parts(con, "int_principal_graph_pair_edges")) == 1
+    assert rows(con, "select count(*) from int_principal_graph_pair_edges") > [(pairs,)]
+    for name in SEARCH:
+        run_model(con, MODELS[name])
+    over_every_edge = sorted(rows(con, "select * from int_privesc_next_steps"), key=repr)
     assert over_every_edge == chosen

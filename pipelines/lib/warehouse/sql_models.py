@@ -12,6 +12,13 @@ are shadowed by temporary views of their bucket-b rows, the model's query runs a
 stored as part b (a Parquet file under `parts_dir/<model>/`, or a table `<model>__pNNN` without
 one); the model itself is a view over its parts.
 
+`-- partition: target_part` makes a model run once per part of the escalation search's targets,
+for what holds (principal, target) pairs of the whole organization (int_privesc_next_steps): the
+runner sets the SQL variables `ciem_part` and `ciem_parts` and the model keeps the targets whose
+number modulo `ciem_parts` is `ciem_part`. The parts are ⌈rows of int_privesc_live_edges /
+`CIEM_EDGES_PER_TARGET_PART`⌉ (default EDGES_PER_TARGET_PART), stored like buckets' parts; nothing
+is shadowed, and the model's parts are not a bucket's (a bucketed model reads them all).
+
 `-- transform: pipelines.lib.warehouse.<module>:<function>` passes the model's rows through a
 Python function (Arrow record batches in and out, a batch at a time) before they are stored: for
 what only Python decides (the condition evaluator, whose verdicts the SQL models then join).
@@ -34,7 +41,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -58,6 +65,12 @@ BUCKETED_SETS = "int_principal_policy_sets"  # the table that assigns each polic
 # Policy sets per bucket: a bucket of sets that all hold `*` is about 22,000 actions per set in
 # the evaluation models, so the default keeps a bucket's largest query within DuckDB's memory.
 SETS_PER_BUCKET = 250
+TARGET_PART = "target_part"
+TARGET_PART_EDGES = "int_privesc_live_edges"  # the edges whose number sets the target parts
+# Edges a shortest path takes per target part. A part holds its (principal, target) pairs, about
+# as many as its edges where paths are one step: forty adversarial accounts (3.8 M such edges
+# and pairs) are four parts of about 380 MiB each, unconstrained (one would be 1.2 GiB).
+EDGES_PER_TARGET_PART = 1_000_000
 PARTITIONS_TABLE = "ciem_model_partitions"  # partitioned models built: name, buckets, parts
 # A `-- transform:` function lives in the warehouse layer (imports point down the flow).
 TRANSFORM = re.compile(r"^pipelines\.lib\.warehouse\.[a-z_][a-z0-9_]*:[a-z_][a-z0-9_]*$")
@@ -75,7 +88,7 @@ class SqlModel:
     grain: str | None
     materialized: str  # 'table' | 'view'
     deps: tuple[str, ...] = field(default=())
-    partition: str | None = None  # 'principal_bucket': built bucket by bucket (see above)
+    partition: str | None = None  # 'principal_bucket' or 'target_part': built in parts (above)
     transform: str | None = None  # 'module:function' its rows pass through (see above)
     disabled_optimizers: str | None = None  # DuckDB optimizers off while it is built (see above)
 
@@ -185,6 +198,22 @@ def sets_per_bucket() -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"CIEM_SETS_PER_BUCKET must be a positive integer, not {value!r}")
     return int(value)
+
+
+def edges_per_target_part() -> int:
+    """Escalation edges per target part: `CIEM_EDGES_PER_TARGET_PART`, else the default."""
+    value = os.environ.get("CIEM_EDGES_PER_TARGET_PART", "").strip()
+    if not value:
+        return EDGES_PER_TARGET_PART
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"CIEM_EDGES_PER_TARGET_PART must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def target_parts(con: duckdb.DuckDBPyConnection) -> int:
+    """How many target parts a `-- partition: target_part` model is built in (at least 1)."""
+    [(edges,)] = con.execute(f"select count(*) from {TARGET_PART_EDGES}").fetchall()  # noqa: S608 (a constant name)
+    return max(1, -(-int(edges) // edges_per_target_part()))
 
 
 def _existing_kind(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
@@ -367,6 +396,19 @@ def _bucket_shadows(
             con.execute(f"drop view if exists temp.{name}")
 
 
+@contextmanager
+def _part_variables(con: duckdb.DuckDBPyConnection, part: int, parts: int) -> Iterator[None]:
+    """Within the block, the SQL variables `ciem_part` and `ciem_parts` say which target part
+    is being built; unset when it ends."""
+    try:
+        con.execute(f"set variable ciem_part = {part:d}")
+        con.execute(f"set variable ciem_parts = {parts:d}")
+        yield
+    finally:
+        con.execute("reset variable ciem_part")
+        con.execute("reset variable ciem_parts")
+
+
 _NOT_HIVE = "hive_partitioning = false"
 
 
@@ -374,7 +416,14 @@ def _run_partitioned(
     con: duckdb.DuckDBPyConnection, model: SqlModel, parts_dir: Path | None
 ) -> int:
     body = model.sql.strip().rstrip(";")
-    buckets = principal_buckets(con)
+    by_bucket = model.partition == PRINCIPAL_BUCKET
+    buckets = principal_buckets(con) if by_bucket else target_parts(con)
+
+    def part_context(part: int) -> AbstractContextManager[None]:
+        if by_bucket:
+            return _bucket_shadows(con, model.name, part, buckets)
+        return _part_variables(con, part, buckets)
+
     _built_partitions(con)
     con.execute(f"delete from {PARTITIONS_TABLE} where model = ?", [model.name])  # noqa: S608 (constant name)
     rows = 0
@@ -385,7 +434,7 @@ def _run_partitioned(
         building.mkdir(parents=True)
     try:
         for bucket in range(buckets):
-            with _bucket_shadows(con, model.name, bucket, buckets):
+            with part_context(bucket):
                 if building is not None:
                     path = building / f"part-{bucket:03d}.parquet"
                     [(written,)] = con.execute(
@@ -426,10 +475,11 @@ def _run_partitioned(
                 for b in range(buckets)
             )
         _replace(con, model.name, "view", union)
-        con.execute(
-            f"insert into {PARTITIONS_TABLE} values (?, ?, ?)",  # noqa: S608 (constant name)
-            [model.name, buckets, source],
-        )
+        if by_bucket:  # its buckets shadow it in later bucketed models (a target part does not)
+            con.execute(
+                f"insert into {PARTITIONS_TABLE} values (?, ?, ?)",  # noqa: S608 (constant name)
+                [model.name, buckets, source],
+            )
     finally:
         if building is not None:
             shutil.rmtree(building, ignore_errors=True)
@@ -493,9 +543,11 @@ class Audit:
     partition: str | None = None
 
 
-def _check_partition(path: Path, partition: str | None) -> None:
-    """A model's or audit's `-- partition:` header names the one partition there is."""
-    if partition not in (None, PRINCIPAL_BUCKET):
+def _check_partition(
+    path: Path, partition: str | None, known: tuple[str, ...] = (PRINCIPAL_BUCKET, TARGET_PART)
+) -> None:
+    """A model's `-- partition:` header names a partition there is (an audit's: the bucket)."""
+    if partition is not None and partition not in known:
         raise ValueError(f"{path}: unknown partition {partition!r}")
 
 
@@ -508,7 +560,7 @@ def discover_audits(sql_dir: Path = SQL_DIR) -> list[Audit]:
         partition = next(
             (h.partition(":")[2].strip() for h in header if h.startswith("partition:")), None
         )
-        _check_partition(path, partition)
+        _check_partition(path, partition, (PRINCIPAL_BUCKET,))
         audits.append(
             Audit(
                 model=model,
