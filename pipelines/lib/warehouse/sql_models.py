@@ -190,24 +190,24 @@ def discover_models(
     return models
 
 
+def _positive_int_setting(name: str, default: int) -> int:
+    """The environment variable `name` as a positive integer, else `default` when unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return int(value)
+
+
 def sets_per_bucket() -> int:
     """Policy sets per principal bucket: `CIEM_SETS_PER_BUCKET`, else SETS_PER_BUCKET."""
-    value = os.environ.get("CIEM_SETS_PER_BUCKET", "").strip()
-    if not value:
-        return SETS_PER_BUCKET
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"CIEM_SETS_PER_BUCKET must be a positive integer, not {value!r}")
-    return int(value)
+    return _positive_int_setting("CIEM_SETS_PER_BUCKET", SETS_PER_BUCKET)
 
 
 def edges_per_target_part() -> int:
     """Escalation edges per target part: `CIEM_EDGES_PER_TARGET_PART`, else the default."""
-    value = os.environ.get("CIEM_EDGES_PER_TARGET_PART", "").strip()
-    if not value:
-        return EDGES_PER_TARGET_PART
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"CIEM_EDGES_PER_TARGET_PART must be a positive integer, not {value!r}")
-    return int(value)
+    return _positive_int_setting("CIEM_EDGES_PER_TARGET_PART", EDGES_PER_TARGET_PART)
 
 
 def target_parts(con: duckdb.DuckDBPyConnection) -> int:

@@ -100,20 +100,26 @@ def test_a_bad_edges_per_part_is_refused(monkeypatch: pytest.MonkeyPatch, value:
         run_model(_warehouse(live_edges=1), TARGETS)
 
 
+@pytest.mark.parametrize(
+    ("folder", "partition", "refused"),
+    [
+        ("audits", "principal_bucket", False),
+        ("audits", "target_part", True),  # an audit is checked per bucket, or whole
+        ("intermediate", "target_part", False),
+        ("intermediate", "by_account", True),
+    ],
+)
 def test_an_audit_runs_per_bucket_only_and_a_model_names_a_known_partition(
-    tmp_path: Path,
+    tmp_path: Path, folder: str, partition: str, refused: bool
 ) -> None:
-    (tmp_path / "audits").mkdir()
-    (tmp_path / "intermediate").mkdir()
-    audit = tmp_path / "audits" / "int_targets__x.sql"
-    audit.write_text("-- x\n-- partition: principal_bucket\nselect 1 where false\n")
-    assert [a.partition for a in discover_audits(tmp_path)] == ["principal_bucket"]
-    audit.write_text("-- x\n-- partition: target_part\nselect 1 where false\n")
-    with pytest.raises(ValueError, match="unknown partition 'target_part'"):
-        discover_audits(tmp_path)
-    model = tmp_path / "intermediate" / "int_targets.sql"
-    model.write_text("-- int_targets\n-- partition: target_part\nselect 1 as n\n")
-    assert [m.partition for m in discover_models(tmp_path)] == ["target_part"]
-    model.write_text("-- int_targets\n-- partition: by_account\nselect 1 as n\n")
-    with pytest.raises(ValueError, match="unknown partition 'by_account'"):
-        discover_models(tmp_path)
+    (tmp_path / folder).mkdir()
+    name = "int_targets__x" if folder == "audits" else "int_targets"
+    (tmp_path / folder / f"{name}.sql").write_text(
+        f"-- {name}\n-- partition: {partition}\nselect 1 as n where false\n"
+    )
+    discover = discover_audits if folder == "audits" else discover_models
+    if refused:
+        with pytest.raises(ValueError, match=f"unknown partition '{partition}'"):
+            discover(tmp_path)
+    else:
+        assert [found.partition for found in discover(tmp_path)] == [partition]
