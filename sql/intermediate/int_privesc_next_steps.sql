@@ -39,7 +39,8 @@ part_terminals as (
 ),
 
 live_edges as not materialized (
-    -- Read where used (twice), never held: the edges that shorten the distance to an administrator by one.
+    -- The edges that shorten the distance to an administrator by one, read where used (twice)
+    -- and never held.
     select source_id, target_id, edge_key, is_conditional, method_rank, via_rank
     from int_privesc_live_edges
     where not is_terminal

@@ -11,14 +11,8 @@ import duckdb
 from pipelines.lib.warehouse.sql_models import model_parts, run_model
 from tests.sql.harness import MODELS, build, inline_policy, rows, user_arn
 from tests.sql.test_method_actions_evaluated import _more_sets
+from tests.sql.test_privesc_search import SEARCH
 
-SEARCH = [  # the models of the escalation search, in their order
-    "int_privesc_nodes",
-    "int_privesc_graph",
-    "int_privesc_distances",
-    "int_privesc_live_edges",
-    "int_privesc_next_steps",
-]
 EDGE_COLUMNS = (
     "source_arn, target_arn, makes_target_admin, is_conditional, method, via_arn, edge_key"
 )

@@ -17,7 +17,7 @@ import pytest
 
 from pipelines.lib.warehouse.sql_models import discover_models, run_model
 
-SEARCH = [
+SEARCH = [  # the models of the escalation search, in their order
     "int_privesc_nodes",
     "int_privesc_graph",
     "int_privesc_distances",
